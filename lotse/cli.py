@@ -1,0 +1,211 @@
+"""The ``lotse`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from lotse import __version__
+from routing.cases import check_keys, load_cases, parse_local, run_case
+from routing.engine import Call, Decision, Live, decide
+from routing.loader import LoadResult, load
+from routing.model import Center
+from routing.schema import json_schema
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler = {"validate": _validate, "simulate": _simulate, "schema": _schema}[args.command]
+    try:
+        return handler(args, out)
+    except _UsageError as exc:
+        parser.error(str(exc))  # exits with EXIT_USAGE
+        raise  # pragma: no cover
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lotse", description="Call routing and IVR for public-administration service centers.")
+    parser.add_argument("--version", action="version", version=f"lotse {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a routing config and report every problem")
+    validate.add_argument("path", type=Path, help="a config file or a folder of them")
+    validate.add_argument("--quiet", "-q", action="store_true", help="print errors only, no warnings")
+    validate.add_argument("--json", action="store_true", help="print problems as JSON")
+
+    simulate = commands.add_parser("simulate", help="show the path a call takes, or run routing cases")
+    simulate.add_argument("--config", type=Path, required=True, help="a config file or folder")
+    simulate.add_argument("--to", help="the dialled number, e.g. '0571 89-0' or 115")
+    simulate.add_argument("--from", dest="caller", default="", help="the caller's number; empty or 'anonymous' for hidden")
+    simulate.add_argument("--at", help="local time 'YYYY-MM-DD HH:MM' in the center's time zone (default: now)")
+    simulate.add_argument("--digits", default="", help="keys pressed, one per menu, T for a timeout, e.g. 21")
+    simulate.add_argument("--agents", action="append", default=[], metavar="QUEUE=N", help="agents logged in to a queue (repeatable)")
+    simulate.add_argument("--waiting", action="append", default=[], metavar="QUEUE=N", help="callers waiting in a queue (repeatable)")
+    simulate.add_argument("--emergency", action="append", default=[], metavar="TENANT/ID", help="an emergency switched on (repeatable)")
+    simulate.add_argument("--cases", type=Path, help="run the routing cases in FILE instead of one call")
+    simulate.add_argument("--verbose", "-v", action="store_true", help="with --cases: show the trace of passing cases too")
+
+    schema = commands.add_parser("schema", help="write the JSON Schema of the routing YAML")
+    schema.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
+    return parser
+
+
+def _report(result: LoadResult, out: TextIO, quiet: bool = False) -> None:
+    for problem in result.problems:
+        if quiet and problem.severity.value == "warning":
+            continue
+        print(problem, file=out)
+
+
+def _validate(args: argparse.Namespace, out: TextIO) -> int:
+    result = load(args.path)
+    if args.json:
+        problems = [
+            {
+                "severity": p.severity.value,
+                "file": p.location.file if p.location else None,
+                "line": p.location.line if p.location else None,
+                "column": p.location.column if p.location else None,
+                "path": ".".join(map(str, p.path)),
+                "message": p.message,
+                "hint": p.hint,
+            }
+            for p in result.problems
+        ]
+        json.dump({"ok": result.center is not None, "files": list(result.files), "problems": problems}, out, indent=2, ensure_ascii=False)
+        print(file=out)
+        return EXIT_OK if result.center else EXIT_FAILED
+    _report(result, out, args.quiet)
+    verdict = "valid" if result.center else "invalid"
+    print(
+        f"{args.path}: {verdict}: {len(result.errors)} error(s), {len(result.warnings)} warning(s) in {len(result.files)} file(s)", file=out
+    )
+    if result.center:
+        c = result.center
+        print(
+            f"  {len(c.tenants)} tenants, {len(c.numbers)} numbers, {len(c.queues)} queues, "
+            f"{len(c.departments)} departments, {sum(len(t.menus) for t in c.tenants.values())} menus",
+            file=out,
+        )
+    return EXIT_OK if result.center else EXIT_FAILED
+
+
+def _load_center(path: Path, out: TextIO) -> Center | None:
+    result = load(path)
+    if result.center is None:
+        _report(result, out, quiet=True)
+        print(f"{path}: invalid config; fix the errors above (lotse validate {path})", file=out)
+    return result.center
+
+
+def _simulate(args: argparse.Namespace, out: TextIO) -> int:
+    if args.cases is None and not args.to:
+        raise _UsageError("simulate needs --to NUMBER (and usually --from and --at), or --cases FILE")
+    center = _load_center(args.config, out)
+    if center is None:
+        return EXIT_FAILED
+    if args.cases is not None:
+        return _run_cases(center, args.cases, args.verbose, out)
+    try:
+        at = parse_local(args.at, center.tz) if args.at else datetime.now(center.tz)
+        check_keys(args.digits)
+    except ValueError as exc:
+        raise _UsageError(f"argument {'--at' if 'time' in str(exc) or 'exist' in str(exc) else '--digits'}: {exc}") from None
+    live = Live(
+        agents=_counts(args.agents, "--agents") if args.agents else None,
+        waiting=_counts(args.waiting, "--waiting"),
+        emergencies=frozenset(_pair(v) for v in args.emergency),
+    )
+    decision = decide(center, Call(args.to, args.caller), at, live, args.digits)
+    print(f"Call to {args.to} from {args.caller or 'a hidden number'} at {at:%a %Y-%m-%d %H:%M} ({center.tz.key})", file=out)
+    _print_decision(decision, out)
+    return EXIT_OK
+
+
+def _counts(values: list[str], option: str) -> dict[str, int]:
+    counts = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        if not sep or not number.strip().isdigit():
+            raise _UsageError(f"argument {option}: '{value}' must be QUEUE=N, e.g. buergerservice=3")
+        counts[name.strip()] = int(number)
+    return counts
+
+
+def _pair(value: str) -> tuple[str, str]:
+    tenant, sep, emergency = value.partition("/")
+    if not sep or not tenant or not emergency:
+        raise _UsageError(f"argument --emergency: '{value}' must be TENANT/ID, e.g. minden/bombe")
+    return tenant, emergency
+
+
+def _print_decision(decision: Decision, out: TextIO, indent: str = "  ") -> None:
+    for number, line in enumerate(decision.ctx.trace, 1):
+        print(f"{indent}{number:2d}. {line}", file=out)
+    d = decision
+    parts = [
+        f"outcome={d.outcome.value}",
+        f"tenant={d.tenant or '-'}",
+        f"entry={d.ctx.entry.value if d.ctx.entry else '-'}",
+        f"topic={d.ctx.topic or '-'}",
+    ]
+    for name in ("queue", "department", "number", "mailbox"):
+        value = getattr(d, name)
+        if value:
+            parts.append(f"{name}={value}")
+    parts.append(f"reason={d.reason}")
+    print(f"{indent}Result: {' '.join(parts)}", file=out)
+    if d.queue:
+        print(f"{indent}Agent hears and sees: {d.agent_label}", file=out)
+
+
+def _run_cases(center: Center, file: Path, verbose: bool, out: TextIO) -> int:
+    cases, problems = load_cases(file)
+    for problem in problems:
+        print(problem, file=out)
+    if problems:
+        print(f"{file}: cannot run the cases; fix the errors above", file=out)
+        return EXIT_FAILED
+    passed = failed = 0
+    for case, location in cases:
+        result = run_case(center, case, location)
+        if result.passed:
+            passed += 1
+            print(f"PASS {case.name}", file=out)
+            if verbose:
+                _print_decision(result.decision, out, "     ")
+        else:
+            failed += 1
+            print(f"FAIL {case.name} ({location})", file=out)
+            for mismatch in result.mismatches:
+                print(f"     {mismatch}", file=out)
+            _print_decision(result.decision, out, "     ")
+    print(f"{passed} passed, {failed} failed", file=out)
+    return EXIT_OK if failed == 0 else EXIT_FAILED
+
+
+def _schema(args: argparse.Namespace, out: TextIO) -> int:
+    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.out is None:
+        out.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=out)
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

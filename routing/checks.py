@@ -1,0 +1,126 @@
+"""Checks over the whole config: reachability, overflow cycles, prompt files."""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+
+from routing import model, schema
+from routing.build import PROMPT_EXTENSIONS, Builder
+
+
+def check_topics_reachable(b: Builder) -> None:
+    """Every topic must be reachable from some tenant's start; unreachable menus are warned about."""
+    reached_global: set[str] = set()
+    for tid, tenant in b.parts.tenants.items():
+        menus_seen: set[str] = set()
+        topics_seen: set[str] = set()
+        pending = [tenant.start]
+        while pending:
+            target = pending.pop()
+            if target.topic is not None:
+                (topics_seen if target.topic in tenant.topics else reached_global).add(target.topic)
+            elif target.menu is not None and target.menu not in menus_seen and target.menu in tenant.menus:
+                menus_seen.add(target.menu)
+                menu = tenant.menus[target.menu]
+                pending.extend(menu.options.values())
+                pending.append(menu.default)
+        for mid in tenant.menus:
+            if mid not in menus_seen:
+                b.source.warning(
+                    ("tenants", tid, "menus", mid),
+                    f"menu '{mid}' cannot be reached from 'start' or any reachable menu",
+                    "link it from a menu option or remove it",
+                )
+        for topic_id in tenant.topics:
+            if topic_id not in topics_seen:
+                b.source.error(
+                    ("tenants", tid, "topics", topic_id),
+                    f"topic '{topic_id}' is not reachable from any menu of tenant '{tid}'",
+                    f"add a menu option '{{topic: {topic_id}}}' or remove the topic",
+                    key=True,
+                )
+    for topic_id in b.parts.topics:
+        if topic_id not in reached_global:
+            b.source.error(
+                ("topics", topic_id),
+                f"topic '{topic_id}' is not reachable from any tenant's menus",
+                f"add a menu option '{{topic: {topic_id}}}' or remove the topic",
+                key=True,
+            )
+
+
+def check_overflow_cycles(b: Builder) -> None:
+    """Queue overflows and department fall-backs must not lead back to where they started."""
+    edges: dict[tuple[str, str], list[tuple[tuple[str, ...], tuple[str, str]]]] = {}
+
+    def add(node: tuple[str, str], path: tuple[str, ...], target: schema.Target | None) -> None:
+        if target is None:
+            return
+        if target.queue:
+            edges.setdefault(node, []).append((path, ("queues", target.queue)))
+        elif target.department:
+            edges.setdefault(node, []).append((path, ("departments", target.department)))
+
+    for qid, queue in b.parts.queues.items():
+        add(("queues", qid), ("queues", qid, "overflow"), queue.overflow)
+    for did, dept in b.parts.departments.items():
+        add(("departments", did), ("departments", did, "closed"), dept.closed)
+        add(("departments", did), ("departments", did, "unanswered"), dept.unanswered)
+    reported: set[tuple[str, str]] = set()
+    for start in sorted(edges):
+        stack: list[tuple[tuple[str, str], tuple[tuple[str, str], ...]]] = [(start, (start,))]
+        while stack:
+            node, trail = stack.pop()
+            for path, nxt in edges.get(node, []):
+                if nxt == start and start not in reported:
+                    reported.update(trail)
+                    names = " -> ".join(f"{s[:-1]} {i}" for s, i in trail) + f" -> {nxt[0][:-1]} {nxt[1]}"
+                    b.source.error(path, f"overflow loop: {names}", "end the chain with callback, voicemail or hangup")
+                elif nxt not in trail:
+                    stack.append((nxt, (*trail, nxt)))
+
+
+def check_tenants_reachable(b: Builder, service: model.Service115 | None) -> None:
+    via_115: set[str] = set()
+    if service is not None:
+        via_115.update(service.prefixes.entries.values())
+        for target in (service.unknown_caller, service.hidden_caller):
+            if target.ref:
+                via_115.add(target.ref)
+    for tid, tenant in b.parts.tenants.items():
+        if not tenant.numbers and tid not in via_115:
+            b.source.warning(
+                ("tenants", tid),
+                f"tenant '{tid}' has no numbers and no 115 prefix",
+                "callers cannot reach it; add 'numbers:' or a 115 prefix",
+            )
+
+
+def check_prompts(b: Builder, center: schema.Center | None) -> tuple[model.Prompt, ...]:
+    """Warn about prompt files that do not exist; returns every prompt once."""
+    folder = b.base_dir / (center.prompts_dir if center else "prompts")
+    synthesisable: list[str] = []
+    for file, (prompt, path) in sorted(b.prompts.items()):
+        if _exists(folder, file):
+            continue
+        if prompt.text:
+            synthesisable.append(file)
+        else:
+            b.source.warning(
+                path, f"prompt file '{file}' is not in {folder} and has no text", "record it, or add 'text:' so it can be synthesised"
+            )
+    if synthesisable:
+        shown = ", ".join(synthesisable[:3]) + (", ..." if len(synthesisable) > 3 else "")
+        b.source.warning(
+            ("center", "prompts_dir"),
+            f"{len(synthesisable)} prompts have a text but no sound file in {folder} yet ({shown})",
+            "record them, or synthesise them from their texts",
+        )
+    return tuple(prompt for prompt, _ in b.prompts.values())
+
+
+def _exists(folder: FsPath, file: str) -> bool:
+    base = folder / file
+    if base.suffix and base.is_file():
+        return True
+    return any(base.with_name(base.name + ext).is_file() for ext in PROMPT_EXTENSIONS)

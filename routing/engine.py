@@ -1,0 +1,319 @@
+"""The routing engine: where a call goes, and why. Pure: no I/O, no clock.
+
+A call is routed in steps. ``start`` looks at the dialled number, the caller
+and the time and returns either an ``Ask`` (a menu waiting for a key) or the
+final ``Decision``; ``press`` takes one key (or ``None`` for a timeout) and
+returns the next step. ``decide`` runs a whole call from a string of keys, for
+the simulator and the routing cases. Every step carries a trace of reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from routing.model import Center, ClosedBehaviour, Entry, Kind, Menu, Prompt, Target, Tenant
+from routing.numbers import caller_key, dialled_keys, is_hidden
+from routing.problems import LotseError
+from routing.schedule import Schedule
+
+KEYS = "0123456789*#"
+TIMEOUT_KEY = "T"  # in key strings: the caller pressed nothing
+MAX_STEPS = 200
+
+
+class RoutingError(LotseError):
+    """The engine was asked something impossible (e.g. an endless menu walk)."""
+
+
+class Outcome(StrEnum):
+    QUEUE = "queue"
+    DEPARTMENT = "department"
+    VOICEMAIL = "voicemail"
+    CALLBACK = "callback"
+    HANGUP = "hangup"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    dialled: str
+    caller: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """Facts from the running system; unknown facts never block a call."""
+
+    agents: Mapping[str, int] | None = None  # agents logged in per queue; None: unknown
+    waiting: Mapping[str, int] = field(default_factory=dict)  # callers waiting per queue
+    emergencies: frozenset[tuple[str, str]] = frozenset()  # (tenant, emergency) switched on
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What is known about the call so far."""
+
+    now: datetime  # when the call arrived; all opening hours are checked against it
+    tenant: Tenant | None
+    entry: Entry | None
+    caller: str | None  # key form, None when hidden or unreadable
+    topic: str | None = None
+    topic_name: str | None = None
+    played: tuple[Prompt, ...] = ()
+    trace: tuple[str, ...] = ()
+
+    def note(self, line: str) -> Context:
+        return replace(self, trace=(*self.trace, line))
+
+    def play(self, *prompts: Prompt | None) -> Context:
+        real = tuple(p for p in prompts if p is not None)
+        if not real:
+            return self
+        lines = tuple(f"plays {p.file}" + (f": {_short(p.text)}" if p.text else "") for p in real)
+        return replace(self, played=(*self.played, *real), trace=(*self.trace, *lines))
+
+
+def _short(text: str, size: int = 70) -> str:
+    flat = " ".join(text.split())
+    return f'"{flat}"' if len(flat) <= size else f'"{flat[: size - 3]}..."'
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A menu is being played; the caller's next key decides."""
+
+    ctx: Context
+    menu: str
+    attempt: int  # 1 for the first time the menu is played
+    play: tuple[Prompt, ...]  # to play now, the last one listening for keys
+    timeout: int  # seconds to wait for a key after the prompts
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Where the call ends up in lotse; the dialplan carries it out."""
+
+    outcome: Outcome
+    ctx: Context
+    reason: str  # short tag: in_hours, closed, holiday, emergency, overflow, ...
+    play: tuple[Prompt, ...] = ()  # announcements to play before carrying it out
+    queue: str | None = None
+    priority: int = 0
+    queue_timeout: int | None = None  # max wait in the queue, then overflow
+    overflow: Target | None = None
+    department: str | None = None
+    number: str | None = None  # what to dial for a department
+    ring_timeout: int | None = None
+    unanswered: Target | None = None  # what follows when the department does not answer
+    mailbox: str | None = None
+
+    @property
+    def tenant(self) -> str | None:
+        return self.ctx.tenant.id if self.ctx.tenant else None
+
+    @property
+    def agent_label(self) -> str:
+        """What the agent sees and hears: '[Stadt Wesel] Personalausweis'."""
+        tenant = self.ctx.tenant.name if self.ctx.tenant else "115"
+        return f"[{tenant}] {self.ctx.topic_name or ''}".rstrip()
+
+
+Step = Ask | Decision
+
+
+def start(center: Center, call: Call, now: datetime, live: Live = Live()) -> Step:
+    """The first step of a call: tenant, entry, hours, emergencies."""
+    return _Router(center, live).start(call, now)
+
+
+def press(center: Center, ask: Ask, key: str | None, live: Live = Live()) -> Step:
+    """The caller pressed ``key`` in the menu of ``ask`` (``None``: nothing in time)."""
+    return _Router(center, live).press(ask, key)
+
+
+def _ask(ctx: Context, menu: Menu, attempt: int, pending: tuple[Prompt, ...]) -> Ask:
+    return Ask(ctx.play(menu.prompt), menu.id, attempt, (*pending, menu.prompt), menu.timeout)
+
+
+def _describe(target: Target) -> str:
+    return f"{target.kind.value} {target.ref}" if target.ref else target.kind.value
+
+
+@dataclass(frozen=True, slots=True)
+class _Router:
+    """One routing step's view of the world: the config and the live facts."""
+
+    center: Center
+    live: Live
+
+    def start(self, call: Call, now: datetime) -> Step:
+        center = self.center
+        ctx = Context(now, None, None, caller_key(call.caller, center.country_code))
+        found = next((k for k in dialled_keys(call.dialled, center.country_code) if k in center.numbers), None)
+        if found is None:
+            return self.fallback(ctx.note(f"dialled number '{call.dialled}' is not configured"), "unknown_number")
+        tenant_id = center.numbers[found]
+        if tenant_id is None:
+            return self.start_115(ctx, call, found)
+        tenant = center.tenants[tenant_id]
+        ctx = replace(ctx, tenant=tenant, entry=Entry.OWN).note(f"dialled {found}: own number of {tenant.id} ({tenant.name})")
+        return self.opened(ctx, tenant.schedule, tenant.closed, (tenant.greeting,))
+
+    def start_115(self, ctx: Context, call: Call, found: str) -> Step:
+        service = self.center.service_115
+        assert service is not None
+        ctx = replace(ctx, entry=Entry.SERVICE_115)
+        if ctx.caller is None:
+            target = service.hidden_caller
+            why = "caller number hidden" if is_hidden(call.caller) else "caller number unreadable"
+        elif (match := service.prefixes.match(ctx.caller)) is not None:
+            target, why = Target(Kind.TENANT, match[1]), f"caller prefix {match[0]}"
+        else:
+            target, why = service.unknown_caller, "no prefix matches the caller"
+        ctx = ctx.note(f"dialled {found}: 115; {why} -> {_describe(target)}")
+        if target.kind is not Kind.TENANT:
+            ctx = ctx.play(service.greeting)
+            return self.resolve(ctx, target, (service.greeting,) if service.greeting else ())
+        assert target.ref is not None
+        tenant = self.center.tenants[target.ref]
+        ctx = replace(ctx, tenant=tenant)
+        closed = service.closed or tenant.closed
+        return self.opened(ctx, service.schedules[tenant.id], closed, (service.greeting, tenant.greeting))
+
+    def opened(self, ctx: Context, schedule: Schedule, closed: ClosedBehaviour, greeting: tuple[Prompt | None, ...]) -> Step:
+        """Greeting, emergencies and opening hours of a call whose tenant is known."""
+        tenant = ctx.tenant
+        assert tenant is not None
+        pending = tuple(p for p in greeting if p is not None)
+        ctx = ctx.play(*pending)
+        status = schedule.status(ctx.now, self.center.tz)
+        for emergency_id, emergency in tenant.emergencies.items():
+            if (tenant.id, emergency_id) not in self.live.emergencies:
+                continue
+            ctx = ctx.play(emergency.announcement).note(f"emergency '{emergency.name}' is switched on ({emergency.mode})")
+            pending = (*pending, emergency.announcement)
+            if emergency.mode == "replace" and (status.open or emergency.ignore_hours) and emergency.queue:
+                ctx = replace(ctx, topic=emergency_id, topic_name=emergency.name)
+                return self.queue(ctx, emergency.queue, 0, pending, "emergency")
+            break
+        if not status.open:
+            when = f"; opens again {status.next_open:%a %d.%m. %H:%M}" if status.next_open else ""
+            ctx = ctx.note(f"closed: {status.reason}{when}")
+            announcement = closed.holiday_announcement if status.holiday and closed.holiday_announcement else closed.announcement
+            ctx = ctx.play(announcement)
+            pending = (*pending, *((announcement,) if announcement else ()))
+            return self.resolve(ctx, closed.then, pending, "holiday" if status.holiday else "closed")
+        ctx = ctx.note(f"in hours: {status.reason}")
+        return self.resolve(ctx, tenant.start, pending)
+
+    def press(self, ask: Ask, key: str | None) -> Step:
+        ctx = ask.ctx
+        assert ctx.tenant is not None
+        menu = ctx.tenant.menus[ask.menu]
+        target = menu.options.get(key) if key is not None else None
+        if target is not None:
+            return self.resolve(ctx.note(f"menu {menu.id}: key {key} -> {_describe(target)}"), target, ())
+        what = "no key pressed" if key is None else f"key {key} is not an option"
+        failure = menu.no_input if key is None else menu.invalid
+        ctx = ctx.play(failure)
+        pending = (failure,) if failure else ()
+        attempts = menu.retries + 1
+        if ask.attempt >= attempts:
+            ctx = ctx.note(f"menu {menu.id}: {what}; that was attempt {ask.attempt} of {attempts} -> default {_describe(menu.default)}")
+            return self.resolve(ctx, menu.default, pending, "menu_default")
+        ctx = ctx.note(f"menu {menu.id}: {what}; playing it again (attempt {ask.attempt + 1} of {attempts})")
+        return _ask(ctx, menu, ask.attempt + 1, pending)
+
+    def resolve(self, ctx: Context, target: Target, pending: tuple[Prompt, ...], reason: str = "in_hours", depth: int = 0) -> Step:
+        if depth > 16:
+            raise RoutingError("more than 16 overflow steps; the config has a loop")
+        if target.announcement is not None:
+            ctx = ctx.play(target.announcement)
+            pending = (*pending, target.announcement)
+        kind, ref = target.kind, target.ref
+        if kind is Kind.MENU:
+            assert ctx.tenant is not None and ref is not None
+            return _ask(ctx, ctx.tenant.menus[ref], 1, pending)
+        if kind is Kind.TOPIC:
+            assert ctx.tenant is not None and ref is not None
+            topic = ctx.tenant.topics[ref]
+            ctx = replace(ctx, topic=topic.id, topic_name=topic.name).note(f"topic {topic.id} ({topic.name}) -> queue {topic.queue}")
+            return self.queue(ctx, topic.queue, topic.priority, pending, reason, depth)
+        if kind is Kind.QUEUE:
+            assert ref is not None
+            return self.queue(ctx, ref, 0, pending, reason, depth)
+        if kind is Kind.DEPARTMENT:
+            assert ref is not None
+            return self.department(ctx, ref, pending, reason, depth)
+        if kind is Kind.VOICEMAIL:
+            return Decision(Outcome.VOICEMAIL, ctx.note(f"voicemail {ref}"), reason, pending, mailbox=ref)
+        if kind is Kind.CALLBACK:
+            known = "caller number known" if ctx.caller else "caller number hidden: the number must be asked for"
+            return Decision(Outcome.CALLBACK, ctx.note(f"callback request ({known})"), reason, pending)
+        return Decision(Outcome.HANGUP, ctx.note("hang up"), reason, pending)
+
+    def queue(self, ctx: Context, queue_id: str, priority: int, pending: tuple[Prompt, ...], reason: str, depth: int = 0) -> Step:
+        queue = self.center.queues[queue_id]
+        agents, waiting = self.live.agents, self.live.waiting.get(queue_id, 0)
+        if queue.overflow is not None:
+            why = None
+            if agents is not None and agents.get(queue_id, 0) == 0:
+                why = "no agent logged in"
+            elif queue.max_callers is not None and waiting >= queue.max_callers:
+                why = f"full ({waiting} waiting, max {queue.max_callers})"
+            if why:
+                ctx = ctx.note(f"queue {queue_id}: {why} -> overflow {_describe(queue.overflow)}")
+                return self.resolve(ctx, queue.overflow, pending, "overflow", depth + 1)
+        logged_in = "unknown" if agents is None else str(agents.get(queue_id, 0))
+        limit = f"; after {queue.max_wait}s overflow" if queue.max_wait else ""
+        ctx = ctx.note(f"queue {queue_id}: join with priority {priority} (agents logged in: {logged_in}, waiting: {waiting}{limit})")
+        return Decision(
+            Outcome.QUEUE, ctx, reason, pending, queue=queue_id, priority=priority, queue_timeout=queue.max_wait, overflow=queue.overflow
+        )
+
+    def department(self, ctx: Context, department_id: str, pending: tuple[Prompt, ...], reason: str, depth: int) -> Step:
+        dept = self.center.departments[department_id]
+        if dept.schedule is not None:
+            status = dept.schedule.status(ctx.now, self.center.tz)
+            if not status.open:
+                ctx = ctx.note(f"department {dept.id} ({dept.name}) is closed: {status.reason} -> {_describe(dept.closed)}")
+                return self.resolve(ctx, dept.closed, pending, "department_closed", depth + 1)
+        if dept.announcement is not None:
+            ctx = ctx.play(dept.announcement)
+            pending = (*pending, dept.announcement)
+        ctx = ctx.note(
+            f"forward to department {dept.id} ({dept.name}) at {dept.number}, ring {dept.ring_timeout}s, then {_describe(dept.unanswered)}"
+        )
+        return Decision(
+            Outcome.DEPARTMENT,
+            ctx,
+            reason,
+            pending,
+            department=dept.id,
+            number=dept.number,
+            ring_timeout=dept.ring_timeout,
+            unanswered=dept.unanswered,
+        )
+
+    def fallback(self, ctx: Context, reason: str) -> Decision:
+        queue = self.center.fallback_queue
+        if queue:
+            return Decision(Outcome.QUEUE, ctx.note(f"-> fallback queue {queue}"), reason, queue=queue)
+        return Decision(Outcome.HANGUP, ctx.note("no fallback queue configured -> hang up"), reason)
+
+
+def decide(center: Center, call: Call, now: datetime, live: Live = Live(), keys: str = "") -> Decision:
+    """Route a whole call; ``keys`` are pressed one per menu, ``T`` for a timeout.
+
+    When the keys run out, the caller stays silent: menus time out to their default.
+    """
+    step = start(center, call, now, live)
+    remaining = list(keys)
+    for _ in range(MAX_STEPS):
+        if isinstance(step, Decision):
+            return step
+        key = remaining.pop(0) if remaining else None
+        step = press(center, step, None if key == TIMEOUT_KEY else key, live)
+    raise RoutingError(f"no decision after {MAX_STEPS} menu steps; a menu's default leads back into itself")

@@ -1,0 +1,254 @@
+"""``load(path)``: read, validate, cross-check and compile a routing config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from zoneinfo import ZoneInfo
+
+from routing import model, schema
+from routing.build import Builder, targets
+from routing.checks import check_overflow_cycles, check_prompts, check_tenants_reachable, check_topics_reachable
+from routing.numbers import NumberError, PrefixTable, normalise, normalise_prefix
+from routing.problems import ConfigError, Problem, Severity
+from routing.schedule import Schedule
+from routing.validate import validate_parts
+from routing.yamlsource import read_config
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    center: model.Center | None  # None when there is any error
+    problems: tuple[Problem, ...]
+    files: tuple[str, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.WARNING)
+
+
+def load(path: FsPath | str, env: Mapping[str, str] | None = None) -> LoadResult:
+    """Load the config at ``path`` (a file or a folder); never raises for bad config."""
+    path = FsPath(path)
+    source = read_config(path, env)
+    if any(p.severity is Severity.ERROR for p in source.problems):
+        return LoadResult(None, _sorted(source.problems), tuple(source.files))  # unreadable YAML: nothing to check
+    parts = validate_parts(source)
+    builder = Builder(source, parts, path if path.is_dir() else path.parent)
+    center = _compile(builder)
+    problems = _sorted(source.problems)
+    ok = center is not None and not any(p.severity is Severity.ERROR for p in problems)
+    return LoadResult(center if ok else None, problems, tuple(source.files))
+
+
+def load_or_raise(path: FsPath | str, env: Mapping[str, str] | None = None) -> model.Center:
+    result = load(path, env)
+    if result.center is None:
+        raise ConfigError(result.problems)
+    return result.center
+
+
+def _sorted(problems: list[Problem]) -> tuple[Problem, ...]:
+    return tuple(sorted(problems, key=lambda p: (p.location is None, p.location or "", p.message)))
+
+
+def _compile(b: Builder) -> model.Center | None:
+    parts = b.parts
+    center_spec = parts.center
+    center_targets = targets(center_spec.targets if center_spec else None, model.Targets(None, None, None, None))
+    state = center_spec.state if center_spec else "NW"
+    queues = {qid: _queue(b, qid, q) for qid, q in parts.queues.items()}
+    departments = {did: _department(b, did, d, state) for did, d in parts.departments.items()}
+    tenants = {tid: _tenant(b, tid, t, center_targets) for tid, t in parts.tenants.items()}
+    for tid, topic in parts.topics.items():
+        b.target(schema.Target(queue=topic.queue), ("topics", tid), "overflow", None)
+    service = _service_115(b, parts.service_115, parts.tenants) if parts.service_115 else None
+    if center_spec and center_spec.fallback_queue:
+        b._check_ref(center_spec.fallback_queue, parts.queues, parts.broken["queues"], ("center", "fallback_queue"), "queue", "queues")
+    elif center_spec:
+        b.source.warning(
+            ("center",), "no fallback_queue is set", "set center.fallback_queue: the queue the dialplan uses when lotse cannot answer"
+        )
+    check_topics_reachable(b)
+    check_overflow_cycles(b)
+    check_tenants_reachable(b, service)
+    prompts = check_prompts(b, center_spec)
+    if center_spec is None or len(tenants) != len(parts.tenants) or any(parts.broken.values()):
+        return None
+    numbers: dict[str, str | None] = {}
+    for tenant in tenants.values():
+        numbers.update((n, tenant.id) for n in tenant.numbers)
+    if service:
+        numbers.update((n, None) for n in service.numbers)
+    return model.Center(
+        name=center_spec.name,
+        tz=ZoneInfo(center_spec.timezone),
+        language=center_spec.language,
+        country_code=center_spec.country_code,
+        prompts_dir=str(b.base_dir / center_spec.prompts_dir),
+        fallback_queue=center_spec.fallback_queue,
+        targets=center_targets,
+        tenants=tenants,
+        queues=queues,
+        departments=departments,
+        numbers=numbers,
+        service_115=service,
+        prompts=prompts,
+    )
+
+
+def _tenant(b: Builder, tid: str, spec: schema.Tenant, center_targets: model.Targets) -> model.Tenant:
+    center = b.parts.center
+    path = ("tenants", tid)
+    scope = (tid, spec)
+    numbers = tuple(k for i, n in enumerate(spec.numbers) if (k := b.number(n, (*path, "numbers", i))))
+    for topic_id, topic in spec.topics.items():
+        if topic_id in b.parts.topics:
+            b.source.error((*path, "topics", topic_id), f"topic '{topic_id}' is also defined center-wide", "rename one of them", key=True)
+        b.target(schema.Target(queue=topic.queue), (*path, "topics", topic_id), "overflow", None)
+    hours = spec.hours if spec.hours is not None else (center.hours if center else None)
+    weekly = b.weekly(hours, (*path, "hours") if spec.hours is not None else ("center", "hours"))
+    state = spec.state or (center.state if center else "NW")
+    categories = (
+        b.categories(spec.holiday_categories, (*path, "holiday_categories"))
+        if spec.holiday_categories
+        else b.categories(center.holiday_categories if center else None, ("center", "holiday_categories"))
+    )
+    closures = b.closures(center.closures if center else [], ("center", "closures")) + b.closures(spec.closures, (*path, "closures"))
+    schedule = Schedule.build(weekly, state, categories, closures, b.open_days(spec.open_days, (*path, "open_days")))
+    if not any(weekly) and not spec.open_days:
+        b.source.warning(
+            path, f"tenant '{tid}' has no open hour", "give it 'hours:' or set center.hours; its own numbers will always be closed"
+        )
+    menus = {mid: _menu(b, scope, mid, m) for mid, m in spec.menus.items()}
+    emergencies = {}
+    for eid, e in spec.emergencies.items():
+        epath = (*path, "emergencies", eid)
+        if e.queue:
+            b.target(schema.Target(queue=e.queue), epath, "overflow", None)
+        elif e.mode == "replace":
+            b.source.error(epath, "an emergency in mode 'replace' needs a 'queue'", "add 'queue:' or use mode: announce")
+        emergencies[eid] = model.Emergency(eid, e.name, b.prompt(e.announcement, (*epath, "announcement")), e.queue, e.mode, e.ignore_hours)  # type: ignore[arg-type]
+    topics = {**{k: _topic(k, t) for k, t in b.parts.topics.items()}, **{k: _topic(k, t) for k, t in spec.topics.items()}}
+    closed_spec = spec.closed or (center.closed if center else schema.ClosedBehaviour())
+    return model.Tenant(
+        id=tid,
+        name=spec.name,
+        numbers=numbers,
+        state=state,
+        schedule=schedule,
+        targets=targets(spec.targets, center_targets) if spec.targets else center_targets,
+        greeting=b.prompt(spec.greeting, (*path, "greeting")),
+        closed=b.closed(closed_spec, (*path, "closed") if spec.closed else ("center", "closed"), scope),
+        start=b.target(spec.start, (*path, "start"), "menu", scope),
+        menus=menus,
+        topics=topics,
+        emergencies=emergencies,
+    )
+
+
+def _topic(tid: str, spec: schema.Topic) -> model.Topic:
+    return model.Topic(tid, spec.name, spec.queue, spec.priority)
+
+
+def _menu(b: Builder, scope: tuple[str, schema.Tenant], mid: str, spec: schema.Menu) -> model.Menu:
+    path = ("tenants", scope[0], "menus", mid)
+    prompt = b.prompt(spec.prompt, (*path, "prompt"))
+    assert prompt is not None
+    return model.Menu(
+        id=mid,
+        prompt=prompt,
+        options={key: b.target(t, (*path, "options", key), "menu", scope) for key, t in spec.options.items()},
+        timeout=spec.timeout,
+        retries=spec.retries,
+        invalid=b.prompt(spec.invalid, (*path, "invalid")),
+        no_input=b.prompt(spec.no_input, (*path, "no_input")),
+        default=b.target(spec.default, (*path, "default"), "menu", scope),
+    )
+
+
+def _queue(b: Builder, qid: str, spec: schema.Queue) -> model.Queue:
+    path = ("queues", qid)
+    overflow = b.target(spec.overflow, (*path, "overflow"), "overflow", None) if spec.overflow else None
+    if overflow is None and (spec.max_wait or spec.max_callers):
+        b.source.error(
+            path,
+            "max_wait or max_callers is set but there is no 'overflow'",
+            "add e.g. 'overflow: callback' so that callers are not dropped",
+        )
+    return model.Queue(
+        id=qid,
+        name=spec.name or qid,
+        strategy=spec.strategy,
+        members=tuple(spec.members),
+        max_wait=spec.max_wait,
+        max_callers=spec.max_callers,
+        overflow=overflow,
+        ring_timeout=spec.ring_timeout,
+        wrapup=spec.wrapup,
+        announce_position=spec.announce_position,
+        announce_holdtime=spec.announce_holdtime,
+        announce_frequency=spec.announce_frequency,
+    )
+
+
+def _department(b: Builder, did: str, spec: schema.Department, center_state: str) -> model.Department:
+    path = ("departments", did)
+    try:
+        number = normalise(spec.number, b.country_code)
+    except NumberError as exc:
+        b.source.error((*path, "number"), str(exc), "write it like 0281 203-2300")
+        number = spec.number
+    schedule = None
+    if spec.hours is not None:
+        schedule = Schedule.build(b.weekly(spec.hours, (*path, "hours")), spec.state or center_state)
+    return model.Department(
+        id=did,
+        name=spec.name,
+        number=number,
+        schedule=schedule,
+        ring_timeout=spec.ring_timeout,
+        announcement=b.prompt(spec.announcement, (*path, "announcement")),
+        closed=b.target(spec.closed, (*path, "closed"), "department", None),
+        unanswered=b.target(spec.unanswered, (*path, "unanswered"), "department", None),
+    )
+
+
+def _service_115(b: Builder, spec: schema.Service115, tenants: Mapping[str, schema.Tenant]) -> model.Service115:
+    path = ("service_115",)
+    center = b.parts.center
+    numbers = tuple(k for i, n in enumerate(spec.numbers) if (k := b.number(n, (*path, "numbers", i))))
+    prefixes: dict[str, str] = {}
+    written: dict[str, str] = {}
+    for text, tid in spec.prefixes.items():
+        ppath = (*path, "prefixes", text)
+        try:
+            key = normalise_prefix(text, b.country_code)
+        except NumberError as exc:
+            b.source.error(ppath, str(exc), key=True)
+            continue
+        if key in prefixes:
+            b.source.error(ppath, f"prefix {text} is the same as {written[key]} ({key})", "keep one of them", key=True)
+            continue
+        b._check_ref(tid, b.parts.tenants, b.parts.broken["tenants"], ppath, "tenant", "tenants")
+        prefixes[key], written[key] = tid, text
+    weekly = b.weekly(spec.hours, (*path, "hours"))
+    closures = b.closures(center.closures if center else [], ("center", "closures")) + b.closures(spec.closures, (*path, "closures"))
+    state = center.state if center else "NW"
+    schedules = {tid: Schedule.build(weekly, t.state or state, closures=closures) for tid, t in tenants.items()}
+    unknown = b.target(spec.unknown_caller, (*path, "unknown_caller"), "115", None)
+    return model.Service115(
+        numbers=numbers,
+        greeting=b.prompt(spec.greeting, (*path, "greeting")),
+        schedules=schedules,
+        targets=targets(spec.targets, None),
+        prefixes=PrefixTable.build(prefixes),
+        unknown_caller=unknown,
+        hidden_caller=b.target(spec.hidden_caller, (*path, "hidden_caller"), "115", None) if spec.hidden_caller else unknown,
+        closed=b.closed(spec.closed, (*path, "closed"), None) if spec.closed else None,
+    )

@@ -1,0 +1,166 @@
+"""The compiled routing model: what the engine reads at call time.
+
+Built once by routing.build from validated YAML; immutable, with lookup tables
+precomputed so that a routing decision is a handful of dict look-ups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from routing.numbers import PrefixTable
+from routing.schedule import Schedule
+
+
+class Entry(StrEnum):
+    """How a call came in."""
+
+    OWN = "own"  # one of the tenant's own numbers
+    SERVICE_115 = "115"
+
+
+class Kind(StrEnum):
+    """What a target sends a call to."""
+
+    TOPIC = "topic"
+    MENU = "menu"
+    DEPARTMENT = "department"
+    QUEUE = "queue"
+    VOICEMAIL = "voicemail"
+    CALLBACK = "callback"
+    HANGUP = "hangup"
+    TENANT = "tenant"
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    file: str  # relative to the prompts folder, no extension
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    kind: Kind
+    ref: str | None  # id of topic/menu/department/queue/tenant, or mailbox
+    announcement: Prompt | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    service_level_percent: float | None
+    service_level_within: int | None
+    reachability: float | None
+    asa: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    id: str
+    prompt: Prompt
+    options: Mapping[str, Target]
+    timeout: int
+    retries: int
+    invalid: Prompt | None
+    no_input: Prompt | None
+    default: Target
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    name: str
+    queue: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    id: str
+    name: str
+    strategy: str
+    members: tuple[str, ...]
+    max_wait: int | None
+    max_callers: int | None
+    overflow: Target | None
+    ring_timeout: int
+    wrapup: int
+    announce_position: bool
+    announce_holdtime: bool
+    announce_frequency: int
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    id: str
+    name: str
+    number: str
+    schedule: Schedule | None  # None: always reachable
+    ring_timeout: int
+    announcement: Prompt | None
+    closed: Target
+    unanswered: Target
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedBehaviour:
+    announcement: Prompt | None
+    holiday_announcement: Prompt | None
+    then: Target
+
+
+@dataclass(frozen=True, slots=True)
+class Emergency:
+    id: str
+    name: str
+    announcement: Prompt
+    queue: str | None
+    mode: str  # "replace" or "announce"
+    ignore_hours: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    name: str
+    numbers: tuple[str, ...]
+    state: str
+    schedule: Schedule
+    targets: Targets
+    greeting: Prompt | None
+    closed: ClosedBehaviour
+    start: Target
+    menus: Mapping[str, Menu]
+    topics: Mapping[str, Topic]  # the tenant's own and the center-wide ones
+    emergencies: Mapping[str, Emergency]
+
+
+@dataclass(frozen=True, slots=True)
+class Service115:
+    numbers: tuple[str, ...]
+    greeting: Prompt | None
+    schedules: Mapping[str, Schedule]  # per tenant: 115 hours with that tenant's holidays
+    targets: Targets
+    prefixes: PrefixTable[str]
+    unknown_caller: Target
+    hidden_caller: Target
+    closed: ClosedBehaviour | None
+
+
+@dataclass(frozen=True, slots=True)
+class Center:
+    name: str
+    tz: ZoneInfo
+    language: str
+    country_code: str
+    prompts_dir: str
+    fallback_queue: str | None
+    targets: Targets
+    tenants: Mapping[str, Tenant]
+    queues: Mapping[str, Queue]
+    departments: Mapping[str, Department]
+    numbers: Mapping[str, str | None]  # number key -> tenant id, or None for a 115 number
+    service_115: Service115 | None
+    prompts: tuple[Prompt, ...]  # every prompt the config names, once each

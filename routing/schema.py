@@ -1,0 +1,307 @@
+"""The routing YAML's format, as pydantic models.
+
+These models only describe and check the *shape* of the files (types, allowed
+keys, value ranges); references between sections and the meaning of the whole
+are checked by routing.build, which compiles them into routing.model. The JSON
+Schema in config/schema.json is generated from here (``lotse schema``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+
+from routing.schedule import GERMAN_STATES, parse_interval, parse_weekdays
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+DTMF_KEYS = "0123456789*#"
+QUEUE_STRATEGIES = ("ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "rrordered", "linear", "wrandom")
+DESTINATIONS = ("topic", "menu", "department", "queue", "voicemail", "callback", "hangup", "tenant")
+
+
+def check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid id: use 1-40 lowercase letters, digits, '_' and '-', "
+            "starting with a letter or digit (ids become Asterisk queue and variable values)"
+        )
+    return value
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{value}' is not a known time zone, e.g. Europe/Berlin") from None
+    return value
+
+
+def _check_state(value: str) -> str:
+    if value not in GERMAN_STATES:
+        raise ValueError(f"'{value}' is not a German state code; use one of {', '.join(GERMAN_STATES)}")
+    return value
+
+
+def _check_weekdays(value: str) -> str:
+    parse_weekdays(value)
+    return value
+
+
+def _check_interval(value: str) -> str:
+    parse_interval(value)
+    return value
+
+
+def _check_dtmf(value: str) -> str:
+    if len(value) != 1 or value not in DTMF_KEYS:
+        raise ValueError(f"'{value}' is not one telephone key; use one of 0-9, * or #")
+    return value
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _closed_as_empty(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("closed", "geschlossen"):
+        return []
+    return _as_list(value)
+
+
+Id = Annotated[str, AfterValidator(check_id)]
+State = Annotated[str, AfterValidator(_check_state)]
+IntervalText = Annotated[str, AfterValidator(_check_interval), Field(examples=["07:00-18:00"])]
+_INTERVALS_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\d\d:\d\d-\d\d:\d\d$|^closed$"},
+        {"type": "array", "items": {"type": "string", "pattern": r"^\d\d:\d\d-\d\d:\d\d$"}},
+    ]
+}
+Intervals = Annotated[list[IntervalText], BeforeValidator(_closed_as_empty), WithJsonSchema(_INTERVALS_SCHEMA)]
+WeekdayKey = Annotated[str, AfterValidator(_check_weekdays)]
+Hours = dict[WeekdayKey, Intervals]
+Dtmf = Annotated[str, AfterValidator(_check_dtmf)]
+Seconds = Annotated[int, Field(ge=1, le=86400)]
+Percent = Annotated[float, Field(gt=0, le=100)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Prompt(Model):
+    """Something played to the caller: a sound file and the text it says."""
+
+    model_config = ConfigDict(json_schema_extra={"description": "a text, or {file, text}"})
+
+    file: str | None = Field(None, description="sound file name without extension, relative to prompts_dir")
+    text: str | None = Field(None, description="what the prompt says; synthesised when the file is missing")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_shorthand(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _file_or_text(self) -> Prompt:
+        if not self.file and not self.text:
+            raise ValueError("a prompt needs a 'file', a 'text' or both")
+        return self
+
+
+class Target(Model):
+    """Where a call goes: exactly one destination, optionally after an announcement."""
+
+    announcement: Prompt | None = None
+    topic: Id | None = None
+    menu: Id | None = None
+    department: Id | None = None
+    queue: Id | None = None
+    voicemail: str | None = Field(None, description="mailbox, e.g. 100@lotse")
+    callback: bool = False
+    hangup: bool = False
+    tenant: Id | None = Field(None, description="only for service_115: route as a call for this tenant")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _word_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str) and value in ("hangup", "callback"):
+            return {value: True}
+        return value
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Target:
+        given = self.destinations()
+        if len(given) != 1:
+            listed = ", ".join(given) if given else "none"
+            raise ValueError(f"give exactly one of {', '.join(DESTINATIONS)} (given: {listed})")
+        return self
+
+    def destinations(self) -> list[str]:
+        return [name for name in DESTINATIONS if getattr(self, name) not in (None, False)]
+
+    @property
+    def kind(self) -> str:
+        return self.destinations()[0]
+
+
+class ServiceLevel(Model):
+    percent: Percent = Field(description="target share of answered calls, e.g. 80")
+    within: Seconds = Field(description="answered within this many seconds of joining the queue, e.g. 30")
+
+
+class Targets(Model):
+    service_level: ServiceLevel | None = None
+    reachability: Percent | None = Field(None, description="answered / offered during opening hours, percent")
+    asa: Seconds | None = Field(None, description="average speed of answer target, seconds")
+
+
+class Closure(Model):
+    date: dt.date | None = None
+    from_: dt.date | None = Field(None, alias="from")
+    to: dt.date | None = None
+    hours: Intervals | None = Field(None, description="closed only during these hours; whole day when omitted")
+    reason: str
+
+    @model_validator(mode="after")
+    def _one_day_or_range(self) -> Closure:
+        if self.date is not None and (self.from_ or self.to):
+            raise ValueError("give either 'date' or 'from' and 'to', not both")
+        if self.date is None and (self.from_ is None or self.to is None):
+            raise ValueError("give 'date' for one day, or 'from' and 'to' for a range")
+        if self.from_ and self.to:
+            if self.to < self.from_:
+                raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
+            if (self.to - self.from_).days > 366:
+                raise ValueError("a closure longer than a year is not a closure; change the hours instead")
+        return self
+
+
+class OpenDay(Model):
+    date: dt.date
+    hours: Intervals = Field(min_length=1)
+    reason: str
+
+
+class ClosedBehaviour(Model):
+    announcement: Prompt | None = None
+    holiday_announcement: Prompt | None = Field(None, description="played instead on public holidays")
+    then: Target = Field(default_factory=lambda: Target(hangup=True))
+
+
+class Menu(Model):
+    prompt: Prompt
+    options: dict[Dtmf, Target] = Field(min_length=1)
+    timeout: Annotated[int, Field(ge=1, le=60)] = 5
+    retries: Annotated[int, Field(ge=0, le=9)] = 2
+    invalid: Prompt | None = Field(None, description="played after a key that is not an option")
+    no_input: Prompt | None = Field(None, description="played when no key was pressed in time")
+    default: Target = Field(description="where the call goes after the last retry")
+
+
+class Topic(Model):
+    name: str = Field(description="spoken to the agent in the whisper and shown as caller name")
+    queue: Id
+    priority: Annotated[int, Field(ge=0, le=100)] = 0
+
+
+class Emergency(Model):
+    name: str
+    announcement: Prompt
+    queue: Id | None = None
+    mode: Literal["replace", "announce"] = "replace"
+    ignore_hours: bool = True
+
+
+class Tenant(Model):
+    name: str = Field(description="spoken in the greeting and the agent's whisper")
+    numbers: list[str] = Field(default_factory=list)
+    state: State | None = None
+    holiday_categories: list[str] | None = None
+    hours: Hours | None = None
+    closures: list[Closure] = Field(default_factory=list)
+    open_days: list[OpenDay] = Field(default_factory=list)
+    targets: Targets | None = None
+    greeting: Prompt | None = None
+    closed: ClosedBehaviour | None = None
+    start: Target
+    menus: dict[Id, Menu] = Field(default_factory=dict)
+    topics: dict[Id, Topic] = Field(default_factory=dict)
+    emergencies: dict[Id, Emergency] = Field(default_factory=dict)
+
+
+class Queue(Model):
+    name: str | None = None
+    strategy: Literal[QUEUE_STRATEGIES] = "rrmemory"  # type: ignore[valid-type]
+    members: list[Id] = Field(default_factory=list, description="agent groups or skills")
+    max_wait: Seconds | None = None
+    max_callers: Annotated[int, Field(ge=1)] | None = None
+    overflow: Target | None = None
+    ring_timeout: Annotated[int, Field(ge=1, le=600)] = 15
+    wrapup: Annotated[int, Field(ge=0, le=3600)] = 10
+    announce_position: bool = True
+    announce_holdtime: bool = False
+    announce_frequency: Annotated[int, Field(ge=0, le=3600)] = 60
+
+
+class Department(Model):
+    name: str
+    number: str
+    hours: Hours | None = None
+    state: State | None = None
+    ring_timeout: Annotated[int, Field(ge=5, le=300)] = 25
+    announcement: Prompt | None = None
+    closed: Target = Field(default_factory=lambda: Target(callback=True))
+    unanswered: Target = Field(default_factory=lambda: Target(callback=True))
+
+
+class Center(Model):
+    name: str
+    timezone: Annotated[str, AfterValidator(_check_timezone)] = "Europe/Berlin"
+    language: str = "de"
+    state: State
+    holiday_categories: list[str] = Field(default_factory=lambda: ["public"])
+    country_code: Annotated[str, Field(pattern=r"^[1-9]\d{0,2}$")] = "49"
+    prompts_dir: str = "prompts"
+    hours: Hours | None = None
+    closures: list[Closure] = Field(default_factory=list)
+    targets: Targets = Field(default_factory=Targets)
+    closed: ClosedBehaviour = Field(default_factory=ClosedBehaviour)
+    fallback_queue: Id | None = Field(None, description="where the dialplan sends calls when lotse cannot answer")
+
+
+class Service115(Model):
+    numbers: list[str] = Field(default_factory=lambda: ["115"])
+    greeting: Prompt | None = None
+    hours: Hours = Field(default_factory=lambda: {"mon-fri": ["08:00-18:00"]})
+    closures: list[Closure] = Field(default_factory=list)
+    targets: Targets = Field(default_factory=lambda: Targets(service_level=ServiceLevel(percent=75, within=30)))
+    prefixes: dict[str, Id] = Field(default_factory=dict, description="caller area code -> tenant id")
+    unknown_caller: Target
+    hidden_caller: Target | None = Field(None, description="defaults to unknown_caller")
+    closed: ClosedBehaviour | None = None
+
+
+class Config(Model):
+    center: Center
+    service_115: Service115 | None = None
+    tenants: dict[Id, Tenant] = Field(min_length=1)
+    topics: dict[Id, Topic] = Field(default_factory=dict)
+    queues: dict[Id, Queue] = Field(min_length=1)
+    departments: dict[Id, Department] = Field(default_factory=dict)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of one config file; every file of a folder is a part, so nothing is required at the top."""
+    schema = Config.model_json_schema(by_alias=True)
+    schema.pop("required", None)
+    schema["title"] = "lotse routing config"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    defs = schema["$defs"]
+    defs["Prompt"] = {"anyOf": [{"type": "string", "description": "the prompt's text"}, defs["Prompt"]]}
+    defs["Target"] = {"anyOf": [{"enum": ["hangup", "callback"]}, defs["Target"]]}
+    return schema

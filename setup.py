@@ -1,0 +1,23 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="lotse",
+    version="0.1.0",
+    description="Call routing and IVR for public-administration service centers, on Asterisk",
+    long_description=Path("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="AGPL-3.0-or-later",
+    python_requires=">=3.11",
+    packages=find_packages(include=["lotse", "lotse.*", "routing", "routing.*"]),
+    install_requires=[
+        "PyYAML>=6.0",
+        "pydantic>=2.6,<3",  # the YAML's shape, error locations and JSON Schema from one definition
+        "holidays>=0.50",  # German public holidays per state; no hand-written holiday rules
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "types-PyYAML"],
+    },
+    entry_points={"console_scripts": ["lotse = lotse.cli:main"]},
+)
