@@ -49,6 +49,26 @@ def check_topics_reachable(b: Builder) -> None:
             )
 
 
+def check_silent_caller_ends(b: Builder) -> None:
+    """A caller who presses nothing must reach a decision: menu defaults may not form a loop."""
+    for tid, tenant in b.parts.tenants.items():
+        for mid in tenant.menus:
+            seen = [mid]
+            target = tenant.menus[mid].default
+            while target.menu is not None and target.menu in tenant.menus:
+                if target.menu in seen:
+                    if target.menu == mid:
+                        loop = " -> ".join([*seen, mid])
+                        b.source.error(
+                            ("tenants", tid, "menus", mid, "default"),
+                            f"a caller who presses nothing loops forever: {loop}",
+                            "let one of these defaults go to a topic, queue or hangup",
+                        )
+                    break
+                seen.append(target.menu)
+                target = tenant.menus[target.menu].default
+
+
 def check_overflow_cycles(b: Builder) -> None:
     """Queue overflows and department fall-backs must not lead back to where they started."""
     edges: dict[tuple[str, str], list[tuple[tuple[str, ...], tuple[str, str]]]] = {}

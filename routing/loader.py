@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 
 from routing import model, schema
 from routing.build import Builder, targets
-from routing.checks import check_overflow_cycles, check_prompts, check_tenants_reachable, check_topics_reachable
+from routing.checks import (
+    check_overflow_cycles,
+    check_prompts,
+    check_silent_caller_ends,
+    check_tenants_reachable,
+    check_topics_reachable,
+)
 from routing.numbers import NumberError, PrefixTable, normalise, normalise_prefix
 from routing.problems import ConfigError, Problem, Severity
 from routing.schedule import Schedule
@@ -76,6 +82,7 @@ def _compile(b: Builder) -> model.Center | None:
         )
     check_topics_reachable(b)
     check_overflow_cycles(b)
+    check_silent_caller_ends(b)
     check_tenants_reachable(b, service)
     prompts = check_prompts(b, center_spec)
     if center_spec is None or len(tenants) != len(parts.tenants) or any(parts.broken.values()):

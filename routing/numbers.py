@@ -91,8 +91,8 @@ def caller_key(caller: str | None, country_code: str = "49") -> str | None:
         return "+" + compact[2:]
     if compact.startswith("0"):
         return "+" + country_code + compact[1:]
-    if compact.startswith(country_code) and len(compact) >= 10:
-        return "+" + compact  # international format without the plus sign
+    if compact.startswith(country_code) and len(compact) >= len(country_code) + 7:
+        return "+" + compact  # international format without the plus sign; local numbers are shorter
     return compact
 
 

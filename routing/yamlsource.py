@@ -22,7 +22,6 @@ import yaml
 from routing.problems import Location, Path, Problem, Severity
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 MERGED_SECTIONS = ("tenants", "topics", "queues", "departments")
 SINGLE_SECTIONS = ("center", "service_115")
 
@@ -217,7 +216,7 @@ def _convert(source: Source, node: yaml.Node, path: Path, file: str, env: Mappin
         return [_convert(source, item, (*path, index), file, env) for index, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
     value = str(node.value)
-    if node.style is None and value in _NULLS:
+    if node.tag == "tag:yaml.org,2002:null":  # plain null, ~ or nothing; quoted "null" stays text
         return None
     return _substitute(source, value, path, env)
 
