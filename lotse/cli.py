@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return handler(args, out)
     except _UsageError as exc:
-        parser.error(str(exc))  # exits with EXIT_USAGE
+        args.command_parser.error(str(exc))  # exits with EXIT_USAGE
         raise  # pragma: no cover
 
 
@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="write the JSON Schema of the routing YAML")
     schema.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
+    for command in (validate, simulate, schema):
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -121,9 +123,12 @@ def _simulate(args: argparse.Namespace, out: TextIO) -> int:
         return _run_cases(center, args.cases, args.verbose, out)
     try:
         at = parse_local(args.at, center.tz) if args.at else datetime.now(center.tz)
+    except ValueError as exc:
+        raise _UsageError(f"argument --at: {exc}") from None
+    try:
         check_keys(args.digits)
     except ValueError as exc:
-        raise _UsageError(f"argument {'--at' if 'time' in str(exc) or 'exist' in str(exc) else '--digits'}: {exc}") from None
+        raise _UsageError(f"argument --digits: {exc}") from None
     live = Live(
         agents=_counts(args.agents, "--agents") if args.agents else None,
         waiting=_counts(args.waiting, "--waiting"),

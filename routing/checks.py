@@ -39,6 +39,8 @@ def check_topics_reachable(b: Builder) -> None:
                     f"add a menu option '{{topic: {topic_id}}}' or remove the topic",
                     key=True,
                 )
+    if b.parts.broken["tenants"] or "tenants" not in b.source.data:
+        return  # a broken tenant's menus cannot be walked: no verdict on center-wide topics
     for topic_id in b.parts.topics:
         if topic_id not in reached_global:
             b.source.error(
@@ -52,12 +54,14 @@ def check_topics_reachable(b: Builder) -> None:
 def check_silent_caller_ends(b: Builder) -> None:
     """A caller who presses nothing must reach a decision: menu defaults may not form a loop."""
     for tid, tenant in b.parts.tenants.items():
+        reported: set[str] = set()
         for mid in tenant.menus:
             seen = [mid]
             target = tenant.menus[mid].default
             while target.menu is not None and target.menu in tenant.menus:
                 if target.menu in seen:
-                    if target.menu == mid:
+                    if target.menu == mid and mid not in reported:
+                        reported.update(seen)
                         loop = " -> ".join([*seen, mid])
                         b.source.error(
                             ("tenants", tid, "menus", mid, "default"),

@@ -28,6 +28,16 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "departments": schema.Department,
 }
 REQUIRED = ("center", "tenants", "queues")
+_PLAIN_MESSAGES = {
+    "int_parsing": "'{}' is not a whole number",
+    "int_from_float": "'{}' is not a whole number",
+    "float_parsing": "'{}' is not a number",
+    "bool_parsing": "'{}' is not true or false",
+    "date_from_datetime_parsing": "'{}' is not a date; write it as YYYY-MM-DD, e.g. 2026-12-24",
+    "date_parsing": "'{}' is not a date; write it as YYYY-MM-DD, e.g. 2026-12-24",
+    "string_type": "expected a text, got {}",
+    "list_type": "expected a list, e.g. [a, b], got {}",
+}
 
 
 @dataclass
@@ -109,6 +119,8 @@ def _report(source: Source, model: type[BaseModel], value: Any, path: Path, erro
         source.error(full[:-1], f"'{loc[-1]}' is required here", f"add '{loc[-1]}:'")
     elif kind in ("model_type", "model_attributes_type", "dict_type"):
         source.error(full, f"expected a mapping of keys, got {_describe(error.get('input'))}")
+    elif kind in _PLAIN_MESSAGES:
+        source.error(full, _PLAIN_MESSAGES[kind].format(error.get("input")))
     else:
         given = error.get("input")
         shown = f" (given: {given!r})" if isinstance(given, str | int | float) and kind != "value_error" else ""

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from routing.loader import load_or_raise
+from routing.model import Center
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config"
+BERLIN = ZoneInfo("Europe/Berlin")
+
+MINIMAL = """\
+center: {name: Test, state: NW, fallback_queue: q, hours: {mon-fri: "08:00-16:00"}}
+queues: {q: {}}
+topics: {t: {name: Thema, queue: q}}
+tenants:
+  a: {name: A, numbers: ["0281 1"], start: {topic: t}}
+"""
+
+
+def at(text: str) -> datetime:
+    """A Berlin wall-clock time, 'YYYY-MM-DD HH:MM'."""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=BERLIN)
+
+
+@pytest.fixture(scope="session")
+def example() -> Center:
+    return load_or_raise(EXAMPLE)
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write a YAML file below tmp_path and return its path."""
+
+    def _write(text: str, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return _write

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lotse.cli import main
+from tests.conftest import EXAMPLE, MINIMAL
+
+
+def run(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(args), out)
+    return code, out.getvalue()
+
+
+def test_validate_example() -> None:
+    code, text = run("validate", str(EXAMPLE))
+    assert code == 0
+    assert f"{EXAMPLE}: valid: 0 error(s), 1 warning(s) in 6 file(s)" in text
+    assert "5 tenants, 7 numbers, 5 queues, 2 departments, 6 menus" in text
+
+
+def test_misspelt_queue_in_the_example_names_file_line_and_fix(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(EXAMPLE, config)
+    center = config / "center.yaml"
+    center.write_text(
+        center.read_text(encoding="utf-8").replace("{name: Kfz-Zulassung, queue: kfz}", "{name: Kfz-Zulassung, queue: kfzz}"),
+        encoding="utf-8",
+    )
+    line = next(n for n, text in enumerate(center.read_text(encoding="utf-8").splitlines(), 1) if "queue: kfzz" in text)
+    code, text = run("validate", str(config))
+    assert code == 1
+    assert f"{center}:{line}:" in text
+    assert "topics.zulassung.queue: unknown queue 'kfzz' (did you mean 'kfz'? (queues))" in text
+
+
+def test_validate_json(write: Callable[..., Path]) -> None:
+    path = write(MINIMAL.replace("queue: q}}", "queue: x}}"))
+    code, text = run("validate", "--json", str(path))
+    data = json.loads(text)
+    assert code == 1 and data["ok"] is False
+    assert data["problems"][0] | {"file": None} == {
+        "severity": "error",
+        "file": None,
+        "line": 3,
+        "column": 34,
+        "path": "topics.t.queue",
+        "message": "unknown queue 'x'",
+        "hint": "valid: q (queues)",
+    }
+
+
+def test_simulate_prints_the_path_step_by_step() -> None:
+    code, text = run("simulate", "--config", str(EXAMPLE), "--to", "115", "--from", "05722 1", "--at", "2026-11-23 10:00", "--digits", "2")
+    assert code == 0
+    assert "Call to 115 from 05722 1 at Mon 2026-11-23 10:00 (Europe/Berlin)" in text
+    assert " 1. dialled 115: 115; caller prefix +495722 -> tenant bueckeburg" in text
+    assert "Result: outcome=queue tenant=bueckeburg entry=115 topic=abfall queue=buergerservice reason=in_hours" in text
+    assert "Agent hears and sees: [Stadt Bückeburg] Abfallberatung" in text
+
+
+def test_simulate_with_live_facts() -> None:
+    code, text = run(
+        "simulate",
+        "--config",
+        str(EXAMPLE),
+        "--to",
+        "0571 807-0",
+        "--from",
+        "0571 1",
+        "--at",
+        "2026-11-23 10:00",
+        "--digits",
+        "11",
+        "--agents",
+        "kfz=0",
+        "--agents",
+        "buergerservice=2",
+    )
+    assert code == 0
+    assert "queue kfz: no agent logged in -> overflow queue buergerservice" in text
+
+
+def test_cases_pass_and_fail(write: Callable[..., Path]) -> None:
+    code, text = run("simulate", "--config", str(EXAMPLE), "--cases", str(EXAMPLE / "routing-cases.yaml"))
+    assert code == 0 and text.rstrip().endswith(" passed, 0 failed")
+    bad = write("cases:\n  - {name: wrong, to: '115', from: '0571 1', at: '2026-11-23 10:00', expect: {tenant: kreis}}\n")
+    code, text = run("simulate", "--config", str(EXAMPLE), "--cases", str(bad))
+    assert code == 1
+    assert f"FAIL wrong ({bad}:2:5)" in text and "tenant: expected kreis, got minden" in text
+    assert text.rstrip().endswith("0 passed, 1 failed")
+
+
+def test_simulate_on_a_broken_config_reports_and_fails(write: Callable[..., Path]) -> None:
+    path = write(MINIMAL.replace("state: NW", "state: XX"))
+    code, text = run("simulate", "--config", str(path), "--to", "0281 1")
+    assert code == 1 and "'XX' is not a German state code" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "--config", str(EXAMPLE)], "simulate needs --to NUMBER"),
+        (["simulate", "--config", str(EXAMPLE), "--to", "115", "--at", "23.11.2026"], "argument --at: '23.11.2026' is not a time"),
+        (
+            ["simulate", "--config", str(EXAMPLE), "--to", "115", "--at", "2026-03-29 02:30"],
+            "argument --at: '2026-03-29 02:30' does not exist",
+        ),
+        (["simulate", "--config", str(EXAMPLE), "--to", "115", "--digits", "1a"], "argument --digits: key 2 ('a') is not a telephone key"),
+        (["simulate", "--config", str(EXAMPLE), "--to", "115", "--agents", "kfz"], "argument --agents: 'kfz' must be QUEUE=N"),
+        (["simulate", "--config", str(EXAMPLE), "--to", "115", "--emergency", "bombe"], "argument --emergency: 'bombe' must be TENANT/ID"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_arguments_exit_2_and_name_the_argument(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args, io.StringIO())
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_schema_to_stdout() -> None:
+    code, text = run("schema")
+    assert code == 0 and json.loads(text)["title"] == "lotse routing config"
+
+
+def test_console_command_is_installed() -> None:
+    lotse = Path(sys.executable).with_name("lotse")
+    result = subprocess.run([str(lotse), "validate", "-q", str(EXAMPLE)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
