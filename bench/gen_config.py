@@ -1,6 +1,6 @@
 """Generate a large routing config: N tenants, one file each, 20 topics each, many 115 prefixes.
 
-    python -m bench.gen_config OUT_DIR [--tenants 500] [--prefixes 5000] [--topics 20]
+python -m bench.gen_config OUT_DIR [--tenants 500] [--prefixes 5000] [--topics 20]
 """
 
 from __future__ import annotations

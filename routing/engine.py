@@ -75,7 +75,8 @@ class Context:
         if not real:
             return self
         lines = tuple(f"plays {p.file}" + (f": {_short(p.text)}" if p.text else "") for p in real)
-        return Context(self.now, self.tenant, self.entry, self.caller, self.topic, self.topic_name, (*self.played, *real), (*self.trace, *lines))
+        played, trace = (*self.played, *real), (*self.trace, *lines)
+        return Context(self.now, self.tenant, self.entry, self.caller, self.topic, self.topic_name, played, trace)
 
     def with_tenant(self, tenant: Tenant | None, entry: Entry) -> Context:
         return Context(self.now, tenant, entry, self.caller, self.topic, self.topic_name, self.played, self.trace)
