@@ -17,7 +17,7 @@ from routing import model, schema
 from routing.model import Kind
 from routing.numbers import NumberError, normalise
 from routing.problems import Path, did_you_mean
-from routing.schedule import Closure, Interval, OpenDay, check_disjoint, parse_interval, parse_weekdays
+from routing.schedule import WEEKDAYS, Closure, Interval, OpenDay, check_disjoint, parse_interval, parse_weekdays
 from routing.validate import Parts
 from routing.yamlsource import Source
 
@@ -63,17 +63,17 @@ class Builder:
         elif kind is Kind.TOPIC and tenant is not None:
             self._check_topic(ref, (*path, "topic"), tenant)
         elif kind is Kind.MENU and tenant is not None:
-            self._check_ref(ref, tenant[1].menus, set(), (*path, "menu"), "menu", f"tenants.{tenant[0]}.menus")
+            self.check_ref(ref, tenant[1].menus, set(), (*path, "menu"), "menu", f"tenants.{tenant[0]}.menus")
         elif kind in (Kind.DEPARTMENT, Kind.QUEUE, Kind.TENANT):
             section = f"{kind.value}s"
-            self._check_ref(ref, getattr(self.parts, section), self.parts.broken[section], (*path, kind.value), kind.value, section)
+            self.check_ref(ref, getattr(self.parts, section), self.parts.broken[section], (*path, kind.value), kind.value, section)
         elif kind is Kind.VOICEMAIL and "@" not in ref:
             self.source.error((*path, "voicemail"), f"mailbox '{ref}' has no context", f"write it as {ref}@lotse")
         return model.Target(
             kind, None if kind in (Kind.CALLBACK, Kind.HANGUP) else ref, self.prompt(value.announcement, (*path, "announcement"))
         )
 
-    def _check_ref(self, ref: str, valid: Mapping[str, Any], broken: Iterable[str], path: Path, what: str, where: str) -> None:
+    def check_ref(self, ref: str, valid: Mapping[str, Any], broken: Iterable[str], path: Path, what: str, where: str) -> None:
         if ref not in valid and ref not in broken:
             self.source.error(path, f"unknown {what} '{ref}'", f"{did_you_mean(ref, valid)} ({where})")
 
@@ -109,7 +109,7 @@ class Builder:
             for day in parse_weekdays(key):
                 if day in seen:
                     self.source.error(
-                        (*path, key), f"{schema_day(day)} is covered by both '{seen[day]}' and '{key}'", "give each weekday once"
+                        (*path, key), f"{WEEKDAYS[day]} is covered by both '{seen[day]}' and '{key}'", "give each weekday once"
                     )
                     continue
                 seen[day] = key
@@ -155,10 +155,6 @@ class Builder:
             self.prompt(value.holiday_announcement, (*path, "holiday_announcement")),
             self.target(value.then, (*path, "then"), "closed", tenant),
         )
-
-
-def schema_day(day: int) -> str:
-    return ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day]
 
 
 def targets(value: schema.Targets | None, default: model.Targets | None = None) -> model.Targets:

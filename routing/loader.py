@@ -75,7 +75,7 @@ def _compile(b: Builder) -> model.Center | None:
         b.target(schema.Target(queue=topic.queue), ("topics", tid), "overflow", None)
     service = _service_115(b, parts.service_115, parts.tenants) if parts.service_115 else None
     if center_spec and center_spec.fallback_queue:
-        b._check_ref(center_spec.fallback_queue, parts.queues, parts.broken["queues"], ("center", "fallback_queue"), "queue", "queues")
+        b.check_ref(center_spec.fallback_queue, parts.queues, parts.broken["queues"], ("center", "fallback_queue"), "queue", "queues")
     elif center_spec:
         b.source.warning(
             ("center",), "no fallback_queue is set", "set center.fallback_queue: the queue the dialplan uses when lotse cannot answer"
@@ -242,7 +242,7 @@ def _service_115(b: Builder, spec: schema.Service115, tenants: Mapping[str, sche
         if key in prefixes:
             b.source.error(ppath, f"prefix {text} is the same as {written[key]} ({key})", "keep one of them", key=True)
             continue
-        b._check_ref(tid, b.parts.tenants, b.parts.broken["tenants"], ppath, "tenant", "tenants")
+        b.check_ref(tid, b.parts.tenants, b.parts.broken["tenants"], ppath, "tenant", "tenants")
         prefixes[key], written[key] = tid, text
     weekly = b.weekly(spec.hours, (*path, "hours"))
     closures = b.closures(center.closures if center else [], ("center", "closures")) + b.closures(spec.closures, (*path, "closures"))
