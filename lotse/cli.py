@@ -9,8 +9,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
+from ivr.contract import FASTAGI_PORT
+from ivr.dialplan import RenderError, RenderOptions
+from ivr.dialplan import render as render_dialplan
+from ivr.dialplan import write as write_dialplan
+from ivr.fastagi import ServerSettings
+from ivr.prompts import PromptError
+from ivr.prompts import build as build_prompts
 from lotse import __version__
+from lotse.serve import reload, serve
 from routing.cases import check_keys, load_cases, parse_local, run_case
 from routing.engine import Call, Decision, Live, decide
 from routing.loader import LoadResult, load
@@ -24,7 +33,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = _parser()
     args = parser.parse_args(argv)
-    handler = {"validate": _validate, "simulate": _simulate, "schema": _schema}[args.command]
+    handler = {
+        "validate": _validate,
+        "simulate": _simulate,
+        "schema": _schema,
+        "serve": _serve,
+        "reload": _reload,
+        "asterisk": _asterisk,
+        "prompts": _prompts,
+    }[args.command]
     try:
         return handler(args, out)
     except _UsageError as exc:
@@ -60,7 +77,35 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="write the JSON Schema of the routing YAML")
     schema.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
-    for command in (validate, simulate, schema):
+    serve = commands.add_parser("serve", help="run the FastAGI server that routes calls")
+    serve.add_argument("--config", type=Path, required=True)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    serve.add_argument("--port", type=int, default=FASTAGI_PORT)
+    serve.add_argument("--allow", action="append", default=[], metavar="IP", help="also accept FastAGI from this address (repeatable)")
+    serve.add_argument("--prompts", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
+    serve.add_argument("--pid-file", type=Path, help="write the process id here (for lotse reload)")
+    serve.add_argument("--pretend-time", metavar="'YYYY-MM-DD HH:MM'", help="route as if it were this local time (labs and tests only)")
+
+    reload = commands.add_parser("reload", help="validate a config and make the running server use it for new calls")
+    reload.add_argument("--config", type=Path, required=True)
+    reload.add_argument("--pid-file", type=Path, required=True)
+
+    asterisk = commands.add_parser("asterisk", help="Asterisk config for lotse")
+    asterisk_commands = asterisk.add_subparsers(dest="asterisk_command", required=True, metavar="ACTION")
+    render = asterisk_commands.add_parser("render", help="write extensions, queues and voicemail config to include into Asterisk")
+    render.add_argument("--config", type=Path, required=True)
+    render.add_argument("--out", type=Path, required=True)
+    render.add_argument("--agi", choices=("fastagi", "classic"), default="fastagi")
+    render.add_argument("--fastagi", default=f"127.0.0.1:{FASTAGI_PORT}", metavar="HOST:PORT")
+    render.add_argument("--dial", default="PJSIP/{number}@amt", help="dial string for departments; {number} is E.164")
+
+    prompts = commands.add_parser("prompts", help="sound files for the config's prompts")
+    prompts_commands = prompts.add_subparsers(dest="prompts_command", required=True, metavar="ACTION")
+    build = prompts_commands.add_parser("build", help="synthesise missing prompts from their texts (espeak-ng, sox)")
+    build.add_argument("--config", type=Path, required=True)
+    build.add_argument("--out", type=Path, help="prompts folder (default: the config's prompts_dir)")
+
+    for command in (validate, simulate, schema, serve, reload, render, build):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -200,6 +245,68 @@ def _run_cases(center: Center, file: Path, verbose: bool, out: TextIO) -> int:
             _print_decision(result.decision, out, "     ")
     print(f"{passed} passed, {failed} failed", file=out)
     return EXIT_OK if failed == 0 else EXIT_FAILED
+
+
+def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    pretend = None
+    if args.pretend_time:
+        result = load(args.config)
+        tz = result.center.tz if result.center else ZoneInfo("Europe/Berlin")
+        try:
+            pretend = parse_local(args.pretend_time, tz)
+        except ValueError as exc:
+            raise _UsageError(f"argument --pretend-time: {exc}") from None
+    settings = ServerSettings(
+        config=args.config,
+        host=args.host,
+        port=args.port,
+        allow=frozenset({"127.0.0.1", "::1", *args.allow}),
+        prompts=args.prompts,
+    )
+    return serve(settings, args.pid_file, pretend)
+
+
+def _reload(args: argparse.Namespace, out: TextIO) -> int:
+    return reload(args.config, args.pid_file, out)
+
+
+def _asterisk(args: argparse.Namespace, out: TextIO) -> int:
+    center = _load_center(args.config, out)
+    if center is None:
+        return EXIT_FAILED
+    host, sep, port = args.fastagi.rpartition(":")
+    if not sep or not port.isdigit():
+        raise _UsageError(f"argument --fastagi: '{args.fastagi}' must be HOST:PORT, e.g. 127.0.0.1:4573")
+    if "{number}" not in args.dial:
+        raise _UsageError(f"argument --dial: '{args.dial}' has no {{number}}, e.g. PJSIP/{{number}}@amt")
+    options = RenderOptions(agi=args.agi, fastagi_host=host, fastagi_port=int(port), dial=args.dial)
+    try:
+        files = render_dialplan(center, options, str(args.config))
+    except RenderError as exc:
+        print(f"{args.config}: {exc}", file=out)
+        return EXIT_FAILED
+    for path in write_dialplan(files, args.out):
+        print(f"wrote {path}", file=out)
+    return EXIT_OK
+
+
+def _prompts(args: argparse.Namespace, out: TextIO) -> int:
+    center = _load_center(args.config, out)
+    if center is None:
+        return EXIT_FAILED
+    folder = args.out or Path(center.prompts_dir)
+    try:
+        report = build_prompts(center, folder)
+    except PromptError as exc:
+        print(f"prompts: {exc}", file=out)
+        return EXIT_FAILED
+    for file in report.without_text:
+        print(f"missing, no text to synthesise: {folder / file}", file=out)
+    print(
+        f"{folder}: {len(report.made)} synthesised, {len(report.kept)} already there, {len(report.without_text)} missing without text",
+        file=out,
+    )
+    return EXIT_OK if not report.without_text else EXIT_FAILED
 
 
 def _schema(args: argparse.Namespace, out: TextIO) -> int:

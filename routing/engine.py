@@ -143,6 +143,39 @@ def press(center: Center, ask: Ask, key: str | None, live: Live = Live()) -> Ste
     return _Router(center, live).press(ask, key)
 
 
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """A call coming back to lotse after its queue's max_wait ran out or a department did not answer."""
+
+    outcome: Outcome  # QUEUE or DEPARTMENT: what was tried
+    ref: str  # the queue or department id
+    tenant: str | None
+    entry: Entry | None
+    topic: str | None
+    caller: str | None
+
+
+def resume(center: Center, back: Resume, now: datetime, live: Live = Live()) -> Step:
+    """The next step for a call whose queue timed out or whose forward was not answered.
+
+    Targets are looked up in the config in force now, so a reload applies.
+    """
+    tenant = center.tenants.get(back.tenant or "")
+    topic = tenant.topics.get(back.topic or "") if tenant else None
+    ctx = Context(now, tenant, back.entry, back.caller, topic.id if topic else None, topic.name if topic else None)
+    router = _Router(center, live)
+    if back.outcome is Outcome.QUEUE and back.ref in center.queues:
+        target = center.queues[back.ref].overflow
+        if target is not None:
+            ctx = ctx.note(f"queue {back.ref}: max wait over -> overflow {_describe(target)}")
+            return router.resolve(ctx, target, (), "overflow", 1)
+    if back.outcome is Outcome.DEPARTMENT and back.ref in center.departments:
+        target = center.departments[back.ref].unanswered
+        ctx = ctx.note(f"department {back.ref} did not answer -> {_describe(target)}")
+        return router.resolve(ctx, target, (), "department_unanswered", 1)
+    return router.fallback(ctx.note(f"nothing follows {back.outcome.value} {back.ref} in the config"), "unknown_resume")
+
+
 def _ask(ctx: Context, menu: Menu, attempt: int, pending: tuple[Prompt, ...]) -> Ask:
     return Ask(ctx.play(menu.prompt), menu.id, attempt, (*pending, menu.prompt), menu.timeout)
 

@@ -1,0 +1,99 @@
+"""The AGI protocol, pure: environment parsing, command text, reply meaning.
+
+Socket and process I/O live in ivr.fastagi and agi_scripts; everything here
+is text in, values out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from panoramisk.utils import parse_agi_result
+
+from ivr.session import Command, SetVariable, Stream, WaitDigit
+from routing.problems import LotseError
+
+# Presentation values (agi_callingpres) whose number must not be shown: 32-39 restricted, 64-71 unavailable.
+_HIDDEN_PRESENTATION = frozenset(range(32, 40)) | frozenset(range(64, 72))
+
+
+class AgiError(LotseError):
+    """Asterisk answered a command with an error."""
+
+
+class CallerHungUp(LotseError):  # noqa: N818 - an event, not a fault: the caller left
+    """The caller hung up; not an error, the call is simply over."""
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """What Asterisk tells an AGI script about the call."""
+
+    script: str  # agi_network_script (FastAGI) or agi_request
+    uniqueid: str
+    channel: str
+    caller: str | None  # None when hidden
+    dialled: str
+    args: tuple[str, ...]
+
+
+def parse_environment(lines: Iterable[str]) -> Environment:
+    """The ``agi_*`` header lines up to the blank line; raises ValueError naming what is missing."""
+    headers: dict[str, str] = {}
+    for line in lines:
+        key, sep, value = line.partition(": ")
+        if sep and key.startswith("agi_"):
+            headers[key] = value
+    return environment(headers)
+
+
+def environment(headers: Mapping[str, str]) -> Environment:
+    script = headers.get("agi_network_script") or headers.get("agi_request", "").rsplit("/", 1)[-1]
+    if not script:
+        raise ValueError("the AGI environment has neither agi_network_script nor agi_request")
+    uniqueid = headers.get("agi_uniqueid", "")
+    if not uniqueid:
+        raise ValueError("the AGI environment has no agi_uniqueid")
+    args = tuple(headers[f"agi_arg_{n}"] for n in range(1, 20) if f"agi_arg_{n}" in headers)
+    pres = headers.get("agi_callingpres", "0")
+    number = headers.get("agi_callerid", "")
+    hidden = (pres.isdigit() and int(pres) in _HIDDEN_PRESENTATION) or number in ("", "unknown")
+    dialled = args[0] if args and args[0] else headers.get("agi_dnid") or headers.get("agi_extension", "")
+    return Environment(script, uniqueid, headers.get("agi_channel", ""), None if hidden else number, dialled, args)
+
+
+def command_text(command: Command) -> str:
+    """The AGI command line for a session command."""
+    if isinstance(command, Stream):
+        return f"STREAM FILE {_quote(command.file)} {_quote(command.escape)}"
+    if isinstance(command, WaitDigit):
+        return f"WAIT FOR DIGIT {command.timeout_ms}"
+    assert isinstance(command, SetVariable)
+    return f"SET VARIABLE {command.name} {_quote(command.value)}"
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def reply_value(command: Command, reply: Mapping[str, Any]) -> str | None:
+    """The session result of a reply: the key pressed, or None. Raises on hang-up and errors."""
+    error = reply.get("error")
+    if error == "AGIResultHangup":
+        raise CallerHungUp(reply.get("msg", "hung up"))
+    if error == "AGIAppError" and isinstance(command, Stream | WaitDigit):
+        raise CallerHungUp("the channel is gone")  # result=-1: hang-up during playback or wait
+    if error:
+        raise AgiError(f"{command_text(command)!r} failed: {error} {reply.get('msg', '')}".strip())
+    if isinstance(command, SetVariable):
+        return None
+    code = reply.get("result", ("0", ""))[0]
+    return chr(int(code)) if code.isdigit() and int(code) > 0 else None
+
+
+def parse_reply(line: str) -> dict[str, Any]:
+    """One AGI reply line, as panoramisk parses it."""
+    result: dict[str, Any] = parse_agi_result(line)
+    return result

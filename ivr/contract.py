@@ -1,0 +1,46 @@
+"""The contract between lotse and the dialplan: names both sides use.
+
+The generated dialplan (ivr.dialplan) and the AGI adapters import these
+constants; nothing else spells them out.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+FASTAGI_PORT: Final = 4573
+AGI_ROUTE: Final = "lotse"  # agi://HOST:PORT/lotse runs the IVR for a new call
+AGI_ROUTE_NEXT: Final = "lotse-next"  # agi://HOST:PORT/lotse-next: after a queue timeout or an unanswered forward
+CLASSIC_SCRIPT: Final = "lotse-agi"  # agi_scripts/lotse-agi, the same flow per process
+
+# Contexts of the generated dialplan.
+CONTEXT_INCOMING: Final = "lotse-incoming"  # include this where calls arrive
+CONTEXT_ROUTE: Final = "lotse-route"  # runs the AGI, then dispatches on LOTSE_OUTCOME
+CONTEXT_DISPATCH: Final = "lotse-dispatch"  # one extension per outcome
+CONTEXT_FALLBACK: Final = "lotse-fallback"  # the failure target: AGI failed or lotse is down
+CONTEXT_WHISPER: Final = "lotse-whisper"  # run on the agent's channel before bridging
+
+# Channel variables set by lotse. Those starting with __ are inherited by the
+# channels a call creates (the agent's leg), so the whisper and CDRs see them.
+VAR_DIALLED: Final = "LOTSE_DIALLED"  # set by the dialplan: the number as dialled
+VAR_OUTCOME: Final = "LOTSE_OUTCOME"  # queue, department, voicemail, callback, hangup
+VAR_REASON: Final = "LOTSE_REASON"
+VAR_TENANT: Final = "LOTSE_TENANT"
+VAR_TENANT_NAME: Final = "LOTSE_TENANT_NAME"
+VAR_ENTRY: Final = "LOTSE_ENTRY"  # own or 115
+VAR_TOPIC: Final = "LOTSE_TOPIC"
+VAR_TOPIC_NAME: Final = "LOTSE_TOPIC_NAME"
+VAR_QUEUE: Final = "LOTSE_QUEUE"
+VAR_PRIORITY: Final = "LOTSE_PRIORITY"
+VAR_QUEUE_TIMEOUT: Final = "LOTSE_QUEUE_TIMEOUT"
+VAR_NUMBER: Final = "LOTSE_NUMBER"  # what to dial for a department
+VAR_RING_TIMEOUT: Final = "LOTSE_RING_TIMEOUT"
+VAR_MAILBOX: Final = "LOTSE_MAILBOX"
+VAR_DEPARTMENT: Final = "LOTSE_DEPARTMENT"
+VAR_CALLER: Final = "LOTSE_CALLER"  # the caller's number in key form; empty when hidden
+VAR_AGENT_LABEL: Final = "LOTSE_AGENT_LABEL"  # "[Stadt Minden] Abfallberatung"
+VAR_WHISPER: Final = "LOTSE_WHISPER"  # prompt files the agent hears, joined by &
+
+INHERITED: Final = frozenset({VAR_TENANT, VAR_TENANT_NAME, VAR_ENTRY, VAR_TOPIC, VAR_TOPIC_NAME, VAR_AGENT_LABEL, VAR_WHISPER})
+
+OUTCOMES: Final = ("queue", "department", "voicemail", "callback", "hangup")

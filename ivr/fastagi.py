@@ -1,0 +1,220 @@
+"""``lotse serve``: the FastAGI server that runs the IVR for every call.
+
+One lifecycle object: ``start``, ``close`` (graceful: running calls finish),
+``reload`` (validate, then apply to new calls; an invalid config is rejected
+and the old one keeps serving) and ``health``. Each call runs the sans-IO
+session from ivr.session over the socket. Failure policy: anything going
+wrong inside a call fails open to the dialplan's fallback queue (lotse leaves
+LOTSE_OUTCOME unset and the dialplan routes to CONTEXT_FALLBACK).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ivr import contract as c
+from ivr.agi import CallerHungUp, Environment, command_text, parse_environment, parse_reply, reply_value
+from ivr.session import Session, resumed, session
+from routing.engine import Call, Decision, Live, Outcome, Resume
+from routing.loader import LoadResult, load
+from routing.model import Center, Entry
+
+log = logging.getLogger("lotse.fastagi")
+HEADER_TIMEOUT = 5.0  # seconds for Asterisk to send the AGI environment
+REPLY_TIMEOUT = 120.0  # seconds for one command (a long prompt) to complete
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    config: Path
+    host: str = "127.0.0.1"
+    port: int = c.FASTAGI_PORT
+    allow: frozenset[str] = frozenset({"127.0.0.1", "::1"})
+    prompts: str | None = None  # the prompts folder as Asterisk sees it; default: the config's
+    grace_seconds: float = 30.0
+
+
+@dataclass
+class Counters:
+    calls_total: int = 0
+    calls_active: int = 0
+    calls_failed: int = 0
+    rejected_peers: int = 0
+    reloads: int = 0
+    reloads_rejected: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class IvrServer:
+    def __init__(self, settings: ServerSettings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.counters = Counters()
+        self._center: Center | None = None
+        self._server: asyncio.Server | None = None
+        self._calls: set[asyncio.Task[None]] = set()
+        self.loaded_at = 0.0
+
+    @property
+    def center(self) -> Center:
+        assert self._center is not None, "start() or reload() first"
+        return self._center
+
+    def reload(self) -> LoadResult:
+        """Load the config; apply it to new calls only if it is valid."""
+        result = load(self.settings.config)
+        if result.center is None:
+            self.counters.reloads_rejected += 1
+            log.error("config %s rejected, %d error(s); the previous config keeps serving", self.settings.config, len(result.errors))
+            for problem in result.errors:
+                log.error("  %s", problem)
+            return result
+        self._center = result.center
+        self.loaded_at = time.time()
+        self.counters.reloads += 1
+        log.info("config %s loaded: %d tenants, %d warning(s)", self.settings.config, len(result.center.tenants), len(result.warnings))
+        return result
+
+    async def start(self) -> None:
+        if self._center is None and self.reload().center is None:
+            raise RuntimeError(f"cannot start: {self.settings.config} is invalid (lotse validate {self.settings.config})")
+        self._server = await asyncio.start_server(self._accept, self.settings.host, self.settings.port)
+        log.info("FastAGI listening on %s:%d", self.settings.host, self.port)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def close(self) -> None:
+        """Stop accepting calls and let running ones finish within the grace period."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        if self._calls:
+            log.info("waiting up to %.0f s for %d running call(s)", self.settings.grace_seconds, len(self._calls))
+            _, pending = await asyncio.wait(self._calls, timeout=self.settings.grace_seconds)
+            for task in pending:
+                task.cancel()
+
+    def health(self) -> dict[str, object]:
+        return {
+            "listening": self._server is not None and self._server.is_serving(),
+            "config": str(self.settings.config),
+            "config_loaded_at": self.loaded_at,
+            "calls_active": self.counters.calls_active,
+            "calls_total": self.counters.calls_total,
+            "calls_failed": self.counters.calls_failed,
+        }
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._calls.add(task)
+        try:
+            await self._serve(reader, writer)
+        finally:
+            self._calls.discard(task)
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        host = peer[0] if peer else ""
+        if host not in self.settings.allow:
+            self.counters.rejected_peers += 1
+            log.warning("FastAGI connection from %s refused: not in the allowlist (--allow)", host)
+            return
+        try:
+            env = await asyncio.wait_for(_read_environment(reader), HEADER_TIMEOUT)
+        except (TimeoutError, ValueError) as exc:
+            log.error("FastAGI request from %s dropped: %s", host, exc or "no AGI environment in time")
+            return
+        center = self.center  # this call keeps the config it started with, whatever reloads happen
+        steps = self._session(center, env)
+        if steps is None:
+            log.error("[%s] unknown FastAGI route %r; the dialplan falls back", env.uniqueid, env.script)
+            return
+        self.counters.calls_total += 1
+        self.counters.calls_active += 1
+        try:
+            decision = await _drive(steps, reader, writer)
+            self.counters.outcomes[decision.outcome.value] = self.counters.outcomes.get(decision.outcome.value, 0) + 1
+            log.info(
+                "[%s] %s -> %s %s (%s)",
+                env.uniqueid,
+                decision.tenant or "-",
+                decision.outcome.value,
+                decision.queue or decision.department or "",
+                decision.reason,
+            )
+        except CallerHungUp:
+            log.info("[%s] caller hung up in the IVR", env.uniqueid)
+        except Exception:  # fail open: the dialplan sends the call to its fallback queue
+            self.counters.calls_failed += 1
+            log.exception("[%s] IVR failed; the dialplan falls back", env.uniqueid)
+        finally:
+            self.counters.calls_active -= 1
+
+    def _session(self, center: Center, env: Environment) -> Session | None:
+        prompts = self.settings.prompts or center.prompts_dir
+        now = self.clock()
+        if env.script == c.AGI_ROUTE:
+            return session(center, Call(env.dialled, env.caller), now, Live(), prompts)
+        if env.script == c.AGI_ROUTE_NEXT:
+            return resumed(center, resume_from_args(env.args), now, Live(), prompts)
+        return None
+
+
+def resume_from_args(args: tuple[str, ...]) -> Resume:
+    """AGI args of the lotse-next route: outcome, queue or department, tenant, entry, topic, caller."""
+    padded = (*args, "", "", "", "", "", "")[:6]
+    outcome, ref, tenant, entry, topic, caller = padded
+    try:
+        kind = Outcome(outcome)
+    except ValueError:
+        raise ValueError(f"lotse-next: first argument must be queue or department, got {outcome!r}") from None
+    return Resume(kind, ref, tenant or None, Entry(entry) if entry in ("own", "115") else None, topic or None, caller or None)
+
+
+async def _read_environment(reader: asyncio.StreamReader) -> Environment:
+    lines: list[str] = []
+    while True:
+        raw = await reader.readline()
+        if not raw:
+            raise ValueError("connection closed before the AGI environment ended")
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if not line:
+            return parse_environment(lines)
+        lines.append(line)
+
+
+async def _drive(steps: Session, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Decision:
+    result: str | None = None
+    try:
+        command = next(steps)
+        while True:
+            writer.write((command_text(command) + "\n").encode())
+            await writer.drain()
+            reply = await _reply(reader)
+            result = reply_value(command, reply)
+            command = steps.send(result)
+    except StopIteration as stop:
+        decision: Decision = stop.value
+        return decision
+
+
+async def _reply(reader: asyncio.StreamReader) -> dict[str, object]:
+    while True:
+        raw = await asyncio.wait_for(reader.readline(), REPLY_TIMEOUT)
+        if not raw:
+            raise CallerHungUp("the AGI connection closed")
+        reply = parse_reply(raw.decode("utf-8", "replace").rstrip("\r\n"))
+        if reply.get("status_code") != 100:  # 100 Trying: the real reply follows
+            return reply
