@@ -95,7 +95,9 @@ def extensions(center: Center, options: RenderOptions) -> str:
         "exten => queue,1,Set(QUEUE_PRIO=${LOTSE_PRIORITY})",
         f" same => n,Set(CALLERID(name)=${{{c.VAR_AGENT_LABEL}}})",
         f" same => n,QueueLog(${{{c.VAR_QUEUE}}},${{UNIQUEID}},NONE,LOTSE,${{{c.VAR_TENANT}}}|${{{c.VAR_ENTRY}}}|${{{c.VAR_TOPIC}}})",
-        f" same => n,Queue(${{{c.VAR_QUEUE}}},,,,${{{c.VAR_QUEUE_TIMEOUT}}},,,{c.CONTEXT_WHISPER}^s^1)",
+        # Queue(name,options,URL,announceoverride,timeout,AGI,gosub): app_queue runs Gosub(<gosub>,s,1) on the
+        # agent leg before bridging (Asterisk 21+ has no macro argument)
+        f" same => n,Queue(${{{c.VAR_QUEUE}}},,,,${{{c.VAR_QUEUE_TIMEOUT}}},,{c.CONTEXT_WHISPER})",
         ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "FULL" | "${QUEUESTATUS}" = "JOINEMPTY"'
         ' | "${QUEUESTATUS}" = "LEAVEEMPTY" | "${QUEUESTATUS}" = "JOINUNAVAIL" | "${QUEUESTATUS}" = "LEAVEUNAVAIL"]?next,1)',
         " same => n,Hangup()",

@@ -133,6 +133,9 @@ class IvrServer:
             return
         try:
             env = await asyncio.wait_for(_read_environment(reader), HEADER_TIMEOUT)
+        except _Probe:
+            log.debug("connection from %s closed without a request (a port check)", host)
+            return
         except (TimeoutError, ValueError) as exc:
             log.error("FastAGI request from %s dropped: %s", host, exc or "no AGI environment in time")
             return
@@ -183,10 +186,16 @@ def resume_from_args(args: tuple[str, ...]) -> Resume:
     return Resume(kind, ref, tenant or None, Entry(entry) if entry in ("own", "115") else None, topic or None, caller or None)
 
 
+class _Probe(Exception):  # noqa: N818 - not an error: a connection that sent nothing
+    pass
+
+
 async def _read_environment(reader: asyncio.StreamReader) -> Environment:
     lines: list[str] = []
     while True:
         raw = await reader.readline()
+        if not raw and not lines:
+            raise _Probe
         if not raw:
             raise ValueError("connection closed before the AGI environment ended")
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
