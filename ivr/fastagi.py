@@ -140,7 +140,11 @@ class IvrServer:
             log.error("FastAGI request from %s dropped: %s", host, exc or "no AGI environment in time")
             return
         center = self.center  # this call keeps the config it started with, whatever reloads happen
-        steps = self._session(center, env)
+        try:
+            steps = self._session(center, env)
+        except ValueError as exc:
+            log.error("[%s] bad AGI arguments for %s: %s; the dialplan falls back", env.uniqueid, env.script, exc)
+            return
         if steps is None:
             log.error("[%s] unknown FastAGI route %r; the dialplan falls back", env.uniqueid, env.script)
             return
@@ -179,10 +183,9 @@ def resume_from_args(args: tuple[str, ...]) -> Resume:
     """AGI args of the lotse-next route: outcome, queue or department, tenant, entry, topic, caller."""
     padded = (*args, "", "", "", "", "", "")[:6]
     outcome, ref, tenant, entry, topic, caller = padded
-    try:
-        kind = Outcome(outcome)
-    except ValueError:
-        raise ValueError(f"lotse-next: first argument must be queue or department, got {outcome!r}") from None
+    if outcome not in (Outcome.QUEUE.value, Outcome.DEPARTMENT.value):
+        raise ValueError(f"lotse-next: first argument must be queue or department, got {outcome!r}")
+    kind = Outcome(outcome)
     return Resume(kind, ref, tenant or None, Entry(entry) if entry in ("own", "115") else None, topic or None, caller or None)
 
 

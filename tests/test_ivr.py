@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from ivr import contract as c
+from ivr.agi import AgiError, CallerHungUp, command_text, environment, parse_environment, parse_reply, reply_value
+from ivr.dialplan import RenderError, RenderOptions, dialled_forms, mailboxes, render
+from ivr.fastagi import resume_from_args
+from ivr.session import SetVariable, Stream, WaitDigit, channel_variables, resumed, run, session
+from routing.engine import KEYS, Call, Live, Outcome, Resume
+from routing.model import Center, Entry
+from tests.conftest import at
+
+MONDAY = at("2026-11-23 10:00")
+HEADERS = {
+    "agi_network_script": "lotse",
+    "agi_uniqueid": "1700.1",
+    "agi_callerid": "057112345",
+    "agi_callingpres": "0",
+    "agi_arg_1": "0571890",
+}
+
+
+def test_environment_from_headers() -> None:
+    env = parse_environment([f"{k}: {v}" for k, v in HEADERS.items()] + ["agi_channel: Local/x;2", "junk line"])
+    assert (env.script, env.uniqueid, env.caller, env.dialled, env.channel) == ("lotse", "1700.1", "057112345", "0571890", "Local/x;2")
+
+
+@pytest.mark.parametrize(("pres", "number"), [("32", "057112345"), ("67", "057112345"), ("0", "unknown"), ("0", "")])
+def test_withheld_numbers_are_hidden(pres: str, number: str) -> None:
+    assert environment({**HEADERS, "agi_callingpres": pres, "agi_callerid": number}).caller is None
+
+
+@pytest.mark.parametrize(("drop", "message"), [("agi_network_script", "neither agi_network_script"), ("agi_uniqueid", "no agi_uniqueid")])
+def test_incomplete_environment_names_what_is_missing(drop: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        environment({k: v for k, v in HEADERS.items() if k != drop})
+
+
+def test_classic_agi_request_names_the_script() -> None:
+    headers = {k: v for k, v in HEADERS.items() if k != "agi_network_script"} | {"agi_request": "/usr/share/asterisk/agi-bin/lotse-agi"}
+    assert environment(headers).script == "lotse-agi"
+
+
+def test_command_text_quotes_values() -> None:
+    assert command_text(Stream("/p/a", KEYS)) == 'STREAM FILE "/p/a" "0123456789*#"'
+    assert command_text(WaitDigit(5000)) == "WAIT FOR DIGIT 5000"
+    assert command_text(SetVariable("X", 'a "b" \\ c')) == 'SET VARIABLE X "a \\"b\\" \\\\ c"'
+
+
+def test_reply_meaning() -> None:
+    assert reply_value(Stream("f", KEYS), parse_reply("200 result=49 endpos=1234")) == "1"
+    assert reply_value(Stream("f", KEYS), parse_reply("200 result=0 endpos=8000")) is None
+    assert reply_value(WaitDigit(5000), parse_reply("200 result=35")) == "#"
+    assert reply_value(SetVariable("X", "y"), parse_reply("200 result=1")) is None
+    with pytest.raises(CallerHungUp):
+        reply_value(Stream("f"), parse_reply("HANGUP"))
+    with pytest.raises(CallerHungUp):
+        reply_value(WaitDigit(10), parse_reply("200 result=-1"))
+    with pytest.raises(AgiError, match="AGIInvalidCommand"):
+        reply_value(SetVariable("X", "y"), parse_reply("510 Invalid or unknown command"))
+
+
+def test_session_plays_menu_waits_and_sets_the_contract(example: Center) -> None:
+    commands, decision = run(session(example, Call("0571 89-0", "0571 1"), MONDAY, Live(), "/p"), {WaitDigit(5000): "1"})
+    assert commands[:3] == [
+        Stream("/p/tenants/minden/greeting", KEYS),
+        Stream("/p/tenants/minden/menus/main/prompt", KEYS),
+        WaitDigit(5000),
+    ]
+    variables = {cmd.name: cmd.value for cmd in commands if isinstance(cmd, SetVariable)}
+    assert variables[c.VAR_OUTCOME] == "queue" and variables[c.VAR_QUEUE] == "buergerservice"
+    assert variables[f"__{c.VAR_AGENT_LABEL}"] == "[Stadt Minden] Personalausweis und Reisepass"
+    assert variables[f"__{c.VAR_WHISPER}"] == "/p/whisper/tenant/minden&/p/whisper/topic/ausweis"
+    assert decision.queue == "buergerservice"
+
+
+def test_a_key_during_the_greeting_skips_the_rest(example: Center) -> None:
+    greeting = Stream("/p/tenants/minden/greeting", KEYS)
+    commands, decision = run(session(example, Call("0571 89-0", "0571 1"), MONDAY, Live(), "/p"), {greeting: "2"})
+    assert commands[1] == SetVariable(c.VAR_OUTCOME, "queue") and decision.ctx.topic == "abfall"
+
+
+def test_every_contract_variable_is_set_every_time(example: Center) -> None:
+    decision = run(session(example, Call("115", "anonymous"), MONDAY, Live(), "/p"))[1]
+    names = {name.lstrip("_") for name in channel_variables(decision, "/p")}
+    assert names == {getattr(c, n) for n in dir(c) if n.startswith("VAR_") and n != "VAR_DIALLED"}
+
+
+def test_resume_after_queue_timeout_uses_the_overflow(example: Center) -> None:
+    back = resume_from_args(("queue", "kfz", "kreis", "own", "zulassung", "+495711"))
+    assert back == Resume(Outcome.QUEUE, "kfz", "kreis", Entry.OWN, "zulassung", "+495711")
+    decision = run(resumed(example, back, MONDAY, Live(), "/p"))[1]
+    assert (decision.queue, decision.reason, decision.ctx.topic) == ("buergerservice", "overflow", "zulassung")
+    nothing = run(resumed(example, Resume(Outcome.QUEUE, "zentrale", None, None, None, None), MONDAY, Live(), "/p"))[1]
+    assert (nothing.queue, nothing.reason) == ("zentrale", "unknown_resume")
+
+
+def test_resume_args_are_checked() -> None:
+    with pytest.raises(ValueError, match="must be queue or department"):
+        resume_from_args(("voicemail",))
+
+
+def test_render_contains_every_number_form_and_the_fallback(example: Center) -> None:
+    files = render(example, RenderOptions(), "config")
+    dialplan = files["extensions_lotse.conf"]
+    for form in ("0571890", "+49571890", "49571890", "115"):
+        assert f"exten => {form},1,Set(__LOTSE_DIALLED=${{EXTEN}})" in dialplan
+    assert "AGI(agi://127.0.0.1:4573/lotse,${LOTSE_DIALLED})" in dialplan
+    assert 'GotoIf($["${AGISTATUS}" != "SUCCESS"]?lotse-fallback,s,1)' in dialplan
+    assert " same => n,Queue(zentrale)" in dialplan
+    assert "[buergerservice]\n; Bürgerservice; agent groups: team-buergerservice\nstrategy = rrmemory" in files["queues_lotse.conf"]
+    assert "jobcenter => ,jobcenter@lotse" in files["voicemail_lotse.conf"]
+    classic = render(example, RenderOptions(agi="classic"), "config")["extensions_lotse.conf"]
+    assert "AGI(lotse-agi,lotse,${LOTSE_DIALLED})" in classic
+
+
+def test_render_needs_a_fallback_queue(example: Center) -> None:
+    with pytest.raises(RenderError, match="fallback_queue is not set"):
+        render(replace(example, fallback_queue=None), RenderOptions(), "config")
+
+
+def test_dialled_forms() -> None:
+    assert dialled_forms("+492812030", "49") == ["02812030", "+492812030", "492812030"]
+    assert dialled_forms("+31201234", "49") == ["+31201234", "31201234"]
+    assert dialled_forms("115", "49") == ["115"]
+
+
+def test_mailboxes_are_collected(example: Center) -> None:
+    assert mailboxes(example) == {"lotse": {"jobcenter"}}
