@@ -94,6 +94,14 @@ def reply_value(command: Command, reply: Mapping[str, Any]) -> str | None:
 
 
 def parse_reply(line: str) -> dict[str, Any]:
-    """One AGI reply line, as panoramisk parses it."""
+    """One AGI reply line, in panoramisk's form.
+
+    The common '200 result=N[ endpos=M]' is read directly; everything else
+    (hang-ups, errors, data in parentheses) goes to panoramisk's parser.
+    """
+    if line.startswith("200 result="):
+        value, _, rest = line[11:].partition(" ")
+        if value.isdigit() and "(" not in rest:
+            return {"status_code": 200, "result": (value, ""), "msg": ""}
     result: dict[str, Any] = parse_agi_result(line)
     return result

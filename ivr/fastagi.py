@@ -27,7 +27,7 @@ from routing.model import Center, Entry
 
 log = logging.getLogger("lotse.fastagi")
 HEADER_TIMEOUT = 5.0  # seconds for Asterisk to send the AGI environment
-REPLY_TIMEOUT = 120.0  # seconds for one command (a long prompt) to complete
+SESSION_TIMEOUT = 1800.0  # seconds for one call's IVR; ends a session whose Asterisk side is stuck
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,8 @@ class IvrServer:
             log.warning("FastAGI connection from %s refused: not in the allowlist (--allow)", host)
             return
         try:
-            env = await asyncio.wait_for(_read_environment(reader), HEADER_TIMEOUT)
+            async with asyncio.timeout(HEADER_TIMEOUT):  # cheaper than wait_for: no extra task
+                env = await _read_environment(reader)
         except _Probe:
             log.debug("connection from %s closed without a request (a port check)", host)
             return
@@ -151,7 +152,8 @@ class IvrServer:
         self.counters.calls_total += 1
         self.counters.calls_active += 1
         try:
-            decision = await _drive(steps, reader, writer)
+            async with asyncio.timeout(SESSION_TIMEOUT):  # one deadline per call, not one task per command
+                decision = await _drive(steps, reader, writer)
             self.counters.outcomes[decision.outcome.value] = self.counters.outcomes.get(decision.outcome.value, 0) + 1
             log.info(
                 "[%s] %s -> %s %s (%s)",
@@ -214,8 +216,7 @@ async def _drive(steps: Session, reader: asyncio.StreamReader, writer: asyncio.S
         while True:
             writer.write((command_text(command) + "\n").encode())
             await writer.drain()
-            reply = await _reply(reader)
-            result = reply_value(command, reply)
+            result = reply_value(command, await _reply(reader))
             command = steps.send(result)
     except StopIteration as stop:
         decision: Decision = stop.value
@@ -224,7 +225,7 @@ async def _drive(steps: Session, reader: asyncio.StreamReader, writer: asyncio.S
 
 async def _reply(reader: asyncio.StreamReader) -> dict[str, object]:
     while True:
-        raw = await asyncio.wait_for(reader.readline(), REPLY_TIMEOUT)
+        raw = await reader.readline()
         if not raw:
             raise CallerHungUp("the AGI connection closed")
         reply = parse_reply(raw.decode("utf-8", "replace").rstrip("\r\n"))

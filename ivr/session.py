@@ -74,6 +74,8 @@ def _ask(step: Ask, prompts: str) -> Generator[Command, str | None, str | None]:
 def _finish(decision: Decision, prompts: str) -> Generator[Command, str | None, None]:
     for prompt in decision.play:
         yield Stream(_path(prompts, prompt))
+    # One command per variable: Asterisk's res_agi reads one command, answers it and drops
+    # whatever else was already sent (pipelining was tried and hung calls in the lab).
     for name, value in channel_variables(decision, prompts).items():
         yield SetVariable(name, value)
 

@@ -55,6 +55,8 @@ def test_reply_meaning() -> None:
     assert reply_value(Stream("f", KEYS), parse_reply("200 result=0 endpos=8000")) is None
     assert reply_value(WaitDigit(5000), parse_reply("200 result=35")) == "#"
     assert reply_value(SetVariable("X", "y"), parse_reply("200 result=1")) is None
+    assert parse_reply("200 result=49 endpos=1234") == {"status_code": 200, "result": ("49", ""), "msg": ""}
+    assert parse_reply("200 result=0 (timeout)")["result"] == ("0", "timeout")  # parentheses: panoramisk's parser
     with pytest.raises(CallerHungUp):
         reply_value(Stream("f"), parse_reply("HANGUP"))
     with pytest.raises(CallerHungUp):
