@@ -10,7 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     license="AGPL-3.0-or-later",
     python_requires=">=3.11",
-    packages=find_packages(include=["lotse", "lotse.*", "routing", "routing.*", "ivr", "ivr.*"]),
+    packages=find_packages(include=["lotse", "lotse.*", "routing", "routing.*", "ivr", "ivr.*", "agi_scripts", "agi_scripts.*"]),
     install_requires=[
         "PyYAML>=6.0",
         "pydantic>=2.6,<3",  # the YAML's shape, error locations and JSON Schema from one definition
@@ -21,5 +21,5 @@ setup(
     extras_require={
         "dev": ["pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "types-PyYAML"],
     },
-    entry_points={"console_scripts": ["lotse = lotse.cli:main"]},
+    entry_points={"console_scripts": ["lotse = lotse.cli:main", "lotse-agi = agi_scripts.lotse_agi:main"]},
 )

@@ -25,8 +25,8 @@ Event = dict[str, str]
 _callers = itertools.count(1000)
 
 
-def lab(*args: str) -> str:
-    result = subprocess.run([str(LAB), *args], capture_output=True, text=True, check=False)
+def lab(*args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run([str(LAB), *args], capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
     if result.returncode != 0:
         raise RuntimeError(f"asterisk/lab {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
