@@ -80,7 +80,7 @@ class Ami:
     def __init__(self) -> None:
         self.events: list[Event] = []
         self.changed = asyncio.Condition()
-        self.manager = Manager(host="127.0.0.1", port=5038, username="lotse", secret="lotse-lab", ping_delay=0)
+        self.manager = Manager(host="127.0.0.1", port=5038, username="lotse", secret="lab-ami-2026-secret", ping_delay=0)
 
     async def __aenter__(self) -> Ami:
         self.manager.register_event("*", self._on_event)

@@ -126,7 +126,7 @@ def test_reload_during_calls_leaves_running_calls_alone(asterisk: Lab, serve_log
         before, after = new_caller("0571"), new_caller("0571")
         async with Ami() as ami:
             await ami.call("0571890", before, "1")
-            await ami.wait_for("AGIExecStart", of(before, "AGIExecStart"))  # the IVR is running
+            await ami.wait_for("the IVR running", of(before, "Newexten", Application="AGI"))
             text = center.read_text(encoding="utf-8").replace("Personalausweis und Reisepass", "Ausweise")
             center.write_text(text, encoding="utf-8")
             os.kill(process_pid, signal.SIGHUP)

@@ -1,0 +1,151 @@
+"""Agents' softphones: the agents file and the PJSIP/queue-member config rendered from it.
+
+agents.yaml names each agent with the groups (skills) they take calls for;
+a queue's ``members:`` list the groups it rings. Passwords never live in the
+routing YAML: they come from ``${ENV}`` in the agents file or from a separate
+secrets file (agent id -> password) readable only by the admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+
+from routing.model import Center
+from routing.problems import ConfigError, Problem, Severity, did_you_mean
+from routing.schema import Id, Model
+from routing.validate import validate_model
+from routing.yamlsource import read_document
+
+
+class AgentSpec(Model):
+    name: str = Field(description="shown on other phones and in reports")
+    groups: list[Id] = Field(min_length=1, description="groups (skills) whose queues ring this agent")
+    password: str | None = Field(None, description="SIP password; better ${ENV} or the secrets file")
+    penalty: int = Field(0, ge=0, le=100, description="queue penalty: higher is rung later")
+
+
+class AgentsFile(Model):
+    agents: dict[Id, AgentSpec] = Field(min_length=1)
+
+
+class SecretsFile(Model):
+    passwords: dict[Id, str] = Field(default_factory=dict)
+    ami_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    groups: tuple[str, ...]
+    password: str
+    penalty: int
+
+
+@dataclass(frozen=True)
+class Agents:
+    agents: tuple[Agent, ...]
+    ami_secret: str | None
+    warnings: tuple[Problem, ...]
+
+
+def load_agents(file: Path, secrets: Path | None, center: Center) -> Agents:
+    """Agents with their passwords; raises ConfigError naming every problem."""
+    source = read_document(file)
+    parsed = None if source.problems else validate_model(source, AgentsFile, source.data, ())
+    secret_values = SecretsFile()
+    if secrets is not None:
+        secret_source = read_document(secrets)
+        checked = None if secret_source.problems else validate_model(secret_source, SecretsFile, secret_source.data, ())
+        source.problems.extend(secret_source.problems)
+        secret_values = checked or secret_values
+    if parsed is None or any(p.severity is Severity.ERROR for p in source.problems):
+        raise ConfigError(source.problems)
+    queue_groups = {group for queue in center.queues.values() for group in queue.members}
+    agents = []
+    for agent_id, spec in parsed.agents.items():
+        password = spec.password or secret_values.passwords.get(agent_id)
+        if not password:
+            source.error(
+                ("agents", agent_id), f"agent '{agent_id}' has no password", "set password: ${ENV_VAR} or add it to the secrets file"
+            )
+        elif len(password) < 12:
+            source.error(
+                ("agents", agent_id, "password"),
+                f"the password of '{agent_id}' is shorter than 12 characters",
+                "SIP passwords are attacked online",
+            )
+        for index, group in enumerate(spec.groups):
+            if group not in queue_groups:
+                source.warning(("agents", agent_id, "groups", index), f"no queue rings group '{group}'", did_you_mean(group, queue_groups))
+        agents.append(Agent(agent_id, spec.name, tuple(spec.groups), password or "", spec.penalty))
+    for queue in center.queues.values():
+        for group in queue.members:
+            if not any(group in agent.groups for agent in agents):
+                source.warning(("agents",), f"queue '{queue.id}' rings group '{group}', which no agent is in")
+    if any(p.severity is Severity.ERROR for p in source.problems):
+        raise ConfigError(source.problems)
+    return Agents(tuple(agents), secret_values.ami_secret, tuple(source.problems))
+
+
+def pjsip(agents: Agents) -> str:
+    """Endpoints for agents' softphones; include after your transport in pjsip.conf."""
+    lines = []
+    for agent in agents.agents:
+        lines += [
+            f"; {agent.name}",
+            f"[{agent.id}]",
+            "type = endpoint",
+            "context = lotse-agents",
+            "disallow = all",
+            "allow = g722,alaw,ulaw",
+            "dtmf_mode = rfc4733",
+            f"auth = {agent.id}",
+            f"aors = {agent.id}",
+            f'callerid = "{agent.name}" <{agent.id}>',
+            "",
+            f"[{agent.id}]",
+            "type = auth",
+            "auth_type = userpass",
+            f"username = {agent.id}",
+            f"password = {agent.password}",
+            "",
+            f"[{agent.id}]",
+            "type = aor",
+            "max_contacts = 1",
+            "remove_existing = yes",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def queue_members(center: Center, agents: Agents) -> str:
+    """Each queue's static members: the agents in any of its groups."""
+    lines = []
+    for queue in center.queues.values():
+        members = [a for a in agents.agents if set(a.groups) & set(queue.members)]
+        if members:
+            lines.append(f"[{queue.id}](+)")
+            lines += [f"member => PJSIP/{a.id},{a.penalty},{a.name},PJSIP/{a.id}" for a in members]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def manager_user(secret: str) -> str:
+    """The AMI user lotse's metrics connect as; read access plus the actions it needs."""
+    return "\n".join(
+        [
+            "; lotse's AMI user. Add to manager.conf's [general]:",
+            ";   channelvars = LOTSE_TENANT,LOTSE_ENTRY,LOTSE_TOPIC,LOTSE_OUTCOME,LOTSE_REASON,LOTSE_QUEUE,LOTSE_AGENT_LABEL",
+            "[lotse]",
+            f"secret = {secret}",
+            "deny = 0.0.0.0/0.0.0.0",
+            "permit = 127.0.0.1/255.255.255.255",
+            "read = system,call,agent,user,dialplan,reporting",
+            "write = system,call,agent,reporting,originate",
+            "",
+        ]
+    )

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ivr.agents import load_agents, manager_user, pjsip, queue_members
+from routing.model import Center
+from routing.problems import ConfigError
+from tests.conftest import ROOT
+
+AGENTS = ROOT / "asterisk" / "agents.example.yaml"
+SECRETS = ROOT / "asterisk" / "secrets.example.yaml"
+
+
+def test_example_agents_with_secrets(example: Center) -> None:
+    agents = load_agents(AGENTS, SECRETS, example)
+    assert [a.id for a in agents.agents] == ["anna", "ben", "clara", "deniz"]
+    assert agents.ami_secret == "lab-ami-2026-secret" and agents.warnings == ()
+    members = queue_members(example, agents)
+    assert "[kfz](+)\nmember => PJSIP/anna,0,Anna Schmidt,PJSIP/anna\nmember => PJSIP/clara,0,Clara Wolff,PJSIP/clara\n" in members
+    assert "member => PJSIP/deniz,1,Deniz Kaya,PJSIP/deniz" in members
+    endpoints = pjsip(agents)
+    assert "[deniz]\ntype = auth\nauth_type = userpass\nusername = deniz\npassword = lab-deniz-2026-secret" in endpoints
+    assert "secret = s3cret-value\n" in manager_user("s3cret-value")
+
+
+def test_passwords_come_from_the_environment(example: Center, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOTSE_PASSWORD_ANNA", "from-the-environment")
+    agents = load_agents(AGENTS, SECRETS, example)
+    assert agents.agents[0].password == "from-the-environment"
+
+
+def test_missing_and_short_passwords_are_errors_with_places(example: Center, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOTSE_PASSWORD_ANNA", "short")
+    with pytest.raises(ConfigError) as error:
+        load_agents(AGENTS, None, example)
+    lines = [str(p).replace(f"{AGENTS}:", "") for p in error.value.problems]
+    assert lines == [
+        "8:15: error: agents.anna.password: the password of 'anna' is shorter than 12 characters (SIP passwords are attacked online)",
+        "10:5: error: agents.ben: agent 'ben' has no password (set password: ${ENV_VAR} or add it to the secrets file)",
+        "13:5: error: agents.clara: agent 'clara' has no password (set password: ${ENV_VAR} or add it to the secrets file)",
+        "16:5: error: agents.deniz: agent 'deniz' has no password (set password: ${ENV_VAR} or add it to the secrets file)",
+    ]
+
+
+def test_unknown_groups_and_unstaffed_queues_are_warned_about(example: Center, write: Callable[..., Path]) -> None:
+    file = write('agents:\n  anna: {name: Anna, groups: [team-kfzz], password: "long-enough-password"}\n', "agents.yaml")
+    agents = load_agents(file, None, example)
+    messages = [p.message for p in agents.warnings]
+    assert "no queue rings group 'team-kfzz'" in messages
+    assert "queue 'kfz' rings group 'team-kfz', which no agent is in" in messages
