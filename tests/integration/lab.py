@@ -77,10 +77,11 @@ def new_caller(prefix: str) -> str:
 class Ami:
     """An AMI connection that keeps every event, to wait for the ones a test expects."""
 
-    def __init__(self) -> None:
+    def __init__(self, user: str = "lotse", secret: str = "lab-ami-2026-secret") -> None:
+        """As lotse's rendered AMI user by default; benchmarks use the lab's 'lab' user (all event classes)."""
         self.events: list[Event] = []
         self.changed = asyncio.Condition()
-        self.manager = Manager(host="127.0.0.1", port=5038, username="lotse", secret="lab-ami-2026-secret", ping_delay=0)
+        self.manager = Manager(host="127.0.0.1", port=5038, username=user, secret=secret, ping_delay=0)
 
     async def __aenter__(self) -> Ami:
         self.manager.register_event("*", self._on_event)
@@ -92,6 +93,7 @@ class Ami:
 
     async def _on_event(self, manager: Manager, message: Any) -> None:
         event = {str(k): (v if isinstance(v, str) else ",".join(map(str, v))) for k, v in dict(message).items()}
+        event["_arrived"] = repr(time.perf_counter())  # for latency figures (bench/bench_e2e.py)
         async with self.changed:
             self.events.append(event)
             self.changed.notify_all()
