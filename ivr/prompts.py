@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from routing.build import PROMPT_EXTENSIONS
+from routing.checks import recorded_prompts
 from routing.model import Center, Prompt
 from routing.problems import LotseError
 
@@ -43,18 +43,14 @@ def wanted(center: Center) -> list[Prompt]:
     return sorted(unique.values(), key=lambda p: p.file)
 
 
-def exists(folder: Path, file: str) -> bool:
-    base = folder / file
-    return any(base.with_name(base.name + ext).is_file() for ext in PROMPT_EXTENSIONS)
-
-
 def build(center: Center, folder: Path, voice: str = "de") -> BuildReport:
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
             raise PromptError(f"{tool} is not installed; on Debian: apt-get install espeak-ng sox")
     made, kept, without_text = [], [], []
+    recorded = recorded_prompts(folder)
     for prompt in wanted(center):
-        if exists(folder, prompt.file):
+        if prompt.file in recorded:
             kept.append(prompt.file)
         elif not prompt.text:
             without_text.append(prompt.file)

@@ -123,7 +123,7 @@ def check_tenants_reachable(b: Builder, service: model.Service115 | None) -> Non
 def check_prompts(b: Builder, center: schema.Center | None) -> tuple[model.Prompt, ...]:
     """Warn about prompt files that do not exist; returns every prompt once."""
     folder = b.base_dir / (center.prompts_dir if center else "prompts")
-    recorded = _recorded(folder)
+    recorded = recorded_prompts(folder)
     synthesisable: list[str] = []
     for file, (prompt, path) in sorted(b.prompts.items()):
         if file in recorded:
@@ -144,7 +144,7 @@ def check_prompts(b: Builder, center: schema.Center | None) -> tuple[model.Promp
     return tuple(prompt for prompt, _ in b.prompts.values())
 
 
-def _recorded(folder: FsPath) -> set[str]:
+def recorded_prompts(folder: FsPath) -> set[str]:
     """Every sound file below ``folder``, as named in the config: with and without extension.
 
     One walk of the folder instead of a stat() per prompt and extension
