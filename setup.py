@@ -10,13 +10,16 @@ setup(
     long_description_content_type="text/markdown",
     license="AGPL-3.0-or-later",
     python_requires=">=3.11",
-    packages=find_packages(include=["lotse", "lotse.*", "routing", "routing.*", "ivr", "ivr.*", "agi_scripts", "agi_scripts.*"]),
+    packages=find_packages(include=["lotse", "lotse.*", "routing", "routing.*", "ivr", "ivr.*", "agi_scripts", "agi_scripts.*", "metrics", "metrics.*"]),
     install_requires=[
         "PyYAML>=6.0",
         "pydantic>=2.6,<3",  # the YAML's shape, error locations and JSON Schema from one definition
         "holidays>=0.50",  # German public holidays per state; no hand-written holiday rules
         "panoramisk>=1.4",  # FastAGI server and AMI client
         "pyst2>=0.5",  # classic per-process AGI scripts
+        "SQLAlchemy>=2.0",  # call records: SQLite by default, PostgreSQL by URL
+        "alembic>=1.13",  # schema migrations of the call records
+        "psycopg[binary]>=3.1",  # PostgreSQL driver
     ],
     extras_require={
         "dev": ["pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "types-PyYAML"],

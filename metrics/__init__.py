@@ -1,0 +1,1 @@
+"""Metrics: call records from AMI events, their storage, KPIs and reports."""

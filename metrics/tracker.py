@@ -1,0 +1,165 @@
+"""AMI events -> call records. Pure: events in, finished records out.
+
+The caller's channel is the one on which the dialplan sets __LOTSE_DIALLED
+(in the contract's incoming context);
+lotse's variables, queue events (QueueCallerJoin, AgentConnect, ...) and the
+department Dial are all reported on it. Other channels of the same call (the
+agent's legs) are ignored. A record is finished by the caller channel's
+Hangup. Malformed events are counted and skipped, never raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ivr import contract as c
+from metrics.records import CallRecord, Outcome
+from routing.numbers import caller_key
+
+Event = Mapping[str, str]
+
+
+class Privacy(StrEnum):
+    """How the caller's number is stored (DSGVO: it is personal data)."""
+
+    FULL = "full"
+    TRUNCATED = "truncated"  # the last three digits replaced by xxx
+    HASHED = "hashed"  # salted SHA-256: the same caller is recognisable, the number is not
+    NONE = "none"
+
+
+def protect(number: str, privacy: Privacy, salt: str = "") -> str:
+    if not number or privacy is Privacy.NONE:
+        return ""
+    if privacy is Privacy.TRUNCATED:
+        return number[:-3] + "xxx" if len(number) > 3 else "xxx"
+    if privacy is Privacy.HASHED:
+        return hashlib.sha256((salt + number).encode()).hexdigest()[:16]
+    return number
+
+
+@dataclass
+class _Call:
+    uniqueid: str
+    arrived: float
+    dialled: str = ""
+    caller: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    queues: list[str] = field(default_factory=list)
+    queued: float | None = None
+    answered: float | None = None
+    left_queue: float | None = None
+    abandoned: bool = False
+    agent: str = ""
+    talk: float | None = None
+    department_answered: bool | None = None
+    callback: bool = False
+
+
+class Tracker:
+    def __init__(self, privacy: Privacy = Privacy.TRUNCATED, salt: str = "") -> None:
+        self.privacy = privacy
+        self.salt = salt
+        self.calls: dict[str, _Call] = {}
+        self.skipped = 0  # events that could not be read
+
+    def feed(self, event: Event, received: float) -> CallRecord | None:
+        """Take one AMI event; returns a record when a call ends."""
+        try:
+            return self._feed(event, _time(event, received))
+        except (KeyError, ValueError):
+            self.skipped += 1
+            return None
+
+    def _feed(self, event: Event, at: float) -> CallRecord | None:
+        name = event.get("Event", "")
+        uid = event.get("Uniqueid", "")
+        if name == "VarSet":
+            variable = event["Variable"].lstrip("_")
+            # The dialplan sets it in CONTEXT_INCOMING; channels created later (agents, departments) inherit it elsewhere.
+            if variable == c.VAR_DIALLED and uid not in self.calls and event.get("Context") == c.CONTEXT_INCOMING:
+                caller = event.get("CallerIDNum", "")
+                self.calls[uid] = _Call(uid, at, dialled=event.get("Value", ""), caller="" if caller.startswith("<") else caller)
+            call = self.calls.get(uid)
+            if call is not None and variable.startswith("LOTSE_"):
+                call.variables[variable] = event.get("Value", "")
+            return None
+        call = self.calls.get(uid)
+        if call is None:
+            return None
+        if name == "QueueCallerJoin":
+            call.queues.append(event["Queue"])
+            call.queued = call.queued if call.queued is not None else at
+            call.abandoned = False
+        elif name == "QueueCallerAbandon":
+            call.abandoned, call.left_queue = True, at
+        elif name == "AgentConnect":
+            call.answered = at
+            call.agent = event.get("MemberName") or event.get("Interface", "")
+        elif name == "AgentComplete":
+            call.talk = float(event["TalkTime"])
+        elif name == "DialEnd" and call.variables.get("LOTSE_OUTCOME") == "department":
+            call.department_answered = event.get("DialStatus") == "ANSWER"
+        elif name == "UserEvent" and event.get("UserEvent") == "LotseCallback":
+            call.callback = True
+        elif name == "Hangup":
+            del self.calls[uid]
+            return self._record(call, at)
+        return None
+
+    def _record(self, call: _Call, ended: float) -> CallRecord:
+        v = call.variables
+        wait = None
+        if call.queued is not None:
+            until = call.answered if call.answered is not None else (call.left_queue or ended)
+            wait = max(0.0, until - call.queued)
+        talk = call.talk if call.talk is not None else (ended - call.answered if call.answered is not None else None)
+        return CallRecord(
+            uniqueid=call.uniqueid,
+            tenant=v.get("LOTSE_TENANT", ""),
+            entry=v.get("LOTSE_ENTRY", ""),
+            dialled=call.dialled,
+            caller=protect(v.get("LOTSE_CALLER") or caller_key(call.caller) or "", self.privacy, self.salt),
+            topic=v.get("LOTSE_TOPIC", ""),
+            queues=tuple(call.queues),
+            department=v.get("LOTSE_DEPARTMENT", ""),
+            reason=v.get("LOTSE_REASON", ""),
+            outcome=_outcome(call),
+            arrived=call.arrived,
+            queued=call.queued,
+            answered=call.answered,
+            ended=ended,
+            wait=wait,
+            talk=talk,
+            agent=call.agent,
+        )
+
+
+def _outcome(call: _Call) -> Outcome:
+    v = call.variables
+    decided, reason = v.get("LOTSE_OUTCOME", ""), v.get("LOTSE_REASON", "")
+    if call.answered is not None:
+        return Outcome.ANSWERED
+    if call.queued is not None and (call.abandoned or decided == "queue"):
+        return Outcome.ABANDONED_QUEUE
+    if call.callback or decided == "callback":
+        return Outcome.CALLBACK
+    if decided == "department":
+        return Outcome.FORWARDED_ANSWERED if call.department_answered else Outcome.FORWARDED_UNANSWERED
+    if reason in ("closed", "holiday"):
+        return Outcome.CLOSED
+    if decided == "voicemail":
+        return Outcome.VOICEMAIL
+    if not decided:
+        return Outcome.ABANDONED_IVR
+    if reason == "overflow":
+        return Outcome.OVERFLOWED
+    return Outcome.HANGUP
+
+
+def _time(event: Event, received: float) -> float:
+    stamp = event.get("Timestamp")
+    return float(stamp) if stamp else received
