@@ -54,7 +54,7 @@ def test_one_record_per_call_with_its_outcome(
 
 def test_times_of_an_answered_call() -> None:
     (record,), _ = records("answered")
-    assert record.queued is not None and record.answered is not None
+    assert record.queued is not None and record.answered is not None and record.wait is not None
     assert record.arrived < record.queued < record.answered < record.ended
     assert record.wait == pytest.approx(record.answered - record.queued)
     assert record.talk == 5.0 and record.agent == "Anna"  # AgentComplete's TalkTime
