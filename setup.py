@@ -2,6 +2,8 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
+PACKAGES = ("lotse", "routing", "ivr", "agi_scripts", "metrics")
+
 setup(
     name="lotse",
     version="0.1.0",
@@ -10,7 +12,8 @@ setup(
     long_description_content_type="text/markdown",
     license="AGPL-3.0-or-later",
     python_requires=">=3.11",
-    packages=find_packages(include=["lotse", "lotse.*", "routing", "routing.*", "ivr", "ivr.*", "agi_scripts", "agi_scripts.*", "metrics", "metrics.*"]),
+    packages=find_packages(include=[f"{name}{sub}" for name in PACKAGES for sub in ("", ".*")]),
+    package_data={"metrics": ["migrations/script.py.mako"]},
     install_requires=[
         "PyYAML>=6.0",
         "pydantic>=2.6,<3",  # the YAML's shape, error locations and JSON Schema from one definition

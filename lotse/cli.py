@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,13 @@ from ivr.fastagi import ServerSettings
 from ivr.prompts import PromptError
 from ivr.prompts import build as build_prompts
 from lotse import __version__
+from lotse.metrics_command import run_metrics
 from lotse.serve import reload, serve
+from metrics.listener import AmiSettings
+from metrics.report import DIMENSIONS, INTERVALS, group
+from metrics.report import render as render_report
+from metrics.store import DEFAULT_URL, Store
+from metrics.tracker import Privacy
 from routing.cases import check_keys, load_cases, parse_local, run_case
 from routing.engine import Call, Decision, Live, decide
 from routing.loader import LoadResult, load
@@ -45,6 +52,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         "reload": _reload,
         "asterisk": _asterisk,
         "prompts": _prompts,
+        "metrics": _metrics,
+        "report": _report_command,
+        "purge": _purge,
     }[args.command]
     try:
         return handler(args, out)
@@ -111,7 +121,31 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--config", type=Path, required=True)
     build.add_argument("--out", type=Path, help="prompts folder (default: the config's prompts_dir)")
 
-    for command in (validate, simulate, schema, serve, reload, render, build):
+    metrics = commands.add_parser("metrics", help="follow Asterisk's AMI events and write one record per call")
+    metrics.add_argument("--db", default=DEFAULT_URL, help=f"SQLAlchemy URL of the call records (default {DEFAULT_URL})")
+    metrics.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT")
+    metrics.add_argument("--ami-user", default="lotse")
+    metrics.add_argument(
+        "--caller-numbers",
+        choices=[p.value for p in Privacy],
+        default=Privacy.TRUNCATED.value,
+        help="how callers' numbers are stored (default: truncated)",
+    )
+
+    report = commands.add_parser("report", help="KPIs per tenant, entry, topic, queue and interval")
+    report.add_argument("--config", type=Path, required=True, help="for the time zone and the targets")
+    report.add_argument("--db", default=DEFAULT_URL)
+    report.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
+    report.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="exclusive")
+    report.add_argument("--by", default="tenant", help=f"comma-separated: {', '.join(DIMENSIONS)}; empty for the whole center")
+    report.add_argument("--interval", choices=INTERVALS, default="all")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    purge = commands.add_parser("purge", help="delete call records older than the retention period")
+    purge.add_argument("--db", default=DEFAULT_URL)
+    purge.add_argument("--days", type=int, required=True, help="keep this many days")
+
+    for command in (validate, simulate, schema, serve, reload, render, build, metrics, report, purge):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -330,6 +364,49 @@ def _prompts(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     return EXIT_OK if not report.without_text else EXIT_FAILED
+
+
+def _metrics(args: argparse.Namespace, out: TextIO) -> int:
+    host, sep, port = args.ami.rpartition(":")
+    if not sep or not port.isdigit():
+        raise _UsageError(f"argument --ami: '{args.ami}' must be HOST:PORT, e.g. 127.0.0.1:5038")
+    secret = os.environ.get("LOTSE_AMI_SECRET", "")
+    if not secret:
+        raise _UsageError("the AMI secret comes from the environment: set LOTSE_AMI_SECRET")
+    return run_metrics(AmiSettings(host, int(port), args.ami_user, secret), args.db, Privacy(args.caller_numbers))
+
+
+def _report_command(args: argparse.Namespace, out: TextIO) -> int:
+    center = _load_center(args.config, out)
+    if center is None:
+        return EXIT_FAILED
+    by = [d.strip() for d in args.by.split(",") if d.strip()]
+    for dimension in by:
+        if dimension not in DIMENSIONS:
+            raise _UsageError(f"argument --by: '{dimension}' is not one of {', '.join(DIMENSIONS)}")
+    try:
+        start, end = (parse_local(f"{day} 00:00", center.tz).timestamp() for day in (args.start, args.end))
+    except ValueError as exc:
+        raise _UsageError(f"argument --from/--to: {exc}") from None
+    store = Store.open(args.db)
+    try:
+        rows = group(store.between(start, end), center, by, args.interval)
+    finally:
+        store.close()
+    out.write(render_report(rows, by, args.format))
+    return EXIT_OK
+
+
+def _purge(args: argparse.Namespace, out: TextIO) -> int:
+    if args.days < 1:
+        raise _UsageError("argument --days: keep at least 1 day")
+    store = Store.open(args.db)
+    try:
+        deleted = store.purge(time.time() - args.days * 86400)
+    finally:
+        store.close()
+    print(f"deleted {deleted} call record(s) older than {args.days} days", file=out)
+    return EXIT_OK
 
 
 def _schema(args: argparse.Namespace, out: TextIO) -> int:

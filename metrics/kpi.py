@@ -1,0 +1,96 @@
+"""KPIs from call records, pure. The exact definitions are in docs/metrics.md.
+
+- offered: calls that joined a queue, less short abandons
+- answered: offered calls an agent answered; answered_within: with wait <= the target seconds
+- abandoned: offered calls whose caller hung up while waiting (short abandons excluded)
+- short abandons: hung up within ``short_abandon`` seconds of joining (not counted as offered)
+- service level = answered_within / offered; ASA = mean wait of answered calls
+- reachability = answered / offered, of calls in opening hours
+- abandon rate = abandoned / offered; AHT = mean talk time of answered calls
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from metrics.records import CallRecord, Outcome
+
+SHORT_ABANDON = 5.0  # seconds
+
+
+@dataclass(frozen=True)
+class Kpis:
+    calls: int  # every call that reached lotse
+    closed: int  # outside opening hours or on a holiday
+    abandoned_ivr: int
+    offered: int
+    answered: int
+    answered_within: int
+    abandoned: int
+    short_abandoned: int
+    forwarded: int
+    forwarded_answered: int
+    callbacks: int
+    within: int  # the service-level target's seconds used
+    service_level: float | None  # percent
+    asa: float | None  # seconds
+    reachability: float | None  # percent
+    abandon_rate: float | None  # percent
+    aht: float | None  # seconds of talk
+
+
+def compute(records: Iterable[CallRecord], within: int, short_abandon: float = SHORT_ABANDON) -> Kpis:
+    calls = closed = abandoned_ivr = offered = answered = answered_within = abandoned = short = 0
+    forwarded = forwarded_answered = callbacks = 0
+    in_hours_offered = in_hours_answered = 0
+    waits: list[float] = []
+    talks: list[float] = []
+    for r in records:
+        calls += 1
+        closed += r.outcome is Outcome.CLOSED
+        abandoned_ivr += r.outcome is Outcome.ABANDONED_IVR
+        callbacks += r.outcome is Outcome.CALLBACK
+        if r.outcome in (Outcome.FORWARDED_ANSWERED, Outcome.FORWARDED_UNANSWERED):
+            forwarded += 1
+            forwarded_answered += r.outcome is Outcome.FORWARDED_ANSWERED
+        if r.queued is None:
+            continue
+        wait = r.wait or 0.0
+        if r.answered is None and wait < short_abandon:
+            short += 1
+            continue
+        offered += 1
+        in_hours_offered += r.in_hours
+        if r.answered is not None:
+            answered += 1
+            in_hours_answered += r.in_hours
+            answered_within += wait <= within
+            waits.append(wait)
+            if r.talk is not None:
+                talks.append(r.talk)
+        elif r.outcome is Outcome.ABANDONED_QUEUE:
+            abandoned += 1
+    return Kpis(
+        calls=calls,
+        closed=closed,
+        abandoned_ivr=abandoned_ivr,
+        offered=offered,
+        answered=answered,
+        answered_within=answered_within,
+        abandoned=abandoned,
+        short_abandoned=short,
+        forwarded=forwarded,
+        forwarded_answered=forwarded_answered,
+        callbacks=callbacks,
+        within=within,
+        service_level=_percent(answered_within, offered),
+        asa=sum(waits) / len(waits) if waits else None,
+        reachability=_percent(in_hours_answered, in_hours_offered),
+        abandon_rate=_percent(abandoned, offered),
+        aht=sum(talks) / len(talks) if talks else None,
+    )
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return 100.0 * part / whole if whole else None

@@ -1,0 +1,94 @@
+"""``lotse metrics``: follow Asterisk's AMI events and write one record per call.
+
+One lifecycle object: ``start`` connects (panoramisk reconnects by itself
+after a lost link), ``close`` writes what is pending. Records are written in
+a worker thread so the event loop never waits for SQL; when the database is
+unreachable they stay in memory and are retried every few seconds (fail
+open: the telephony is never affected, the figures are completed later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from panoramisk import Manager
+
+from metrics.records import CallRecord
+from metrics.store import Store
+from metrics.tracker import Privacy, Tracker
+
+log = logging.getLogger("lotse.metrics")
+RETRY_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    user: str = "lotse"
+    secret: str = ""
+
+
+class MetricsListener:
+    def __init__(self, ami: AmiSettings, store: Store, privacy: Privacy = Privacy.TRUNCATED, salt: str = "") -> None:
+        self.ami = ami
+        self.store = store
+        self.tracker = Tracker(privacy, salt)
+        self.pending: list[CallRecord] = []
+        self.written = 0
+        self._manager: Manager | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._writing = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._manager = Manager(
+            host=self.ami.host, port=self.ami.port, username=self.ami.user, secret=self.ami.secret, ping_delay=10, reconnect_timeout=2
+        )
+        self._manager.register_event("*", self._on_event)
+        await self._manager.connect()
+        self._flusher = asyncio.create_task(self._retry_forever())
+        log.info("following AMI on %s:%d as %s", self.ami.host, self.ami.port, self.ami.user)
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+        if self._manager is not None:
+            self._manager.close()
+        await self.flush()
+        if self.pending:
+            log.error("%d call record(s) could not be written before shutdown", len(self.pending))
+
+    def health(self) -> dict[str, object]:
+        return {
+            "calls_in_progress": len(self.tracker.calls),
+            "records_pending": len(self.pending),
+            "records_written": self.written,
+            "events_skipped": self.tracker.skipped,
+        }
+
+    async def _on_event(self, manager: Manager, message: Any) -> None:
+        event = {str(k): v if isinstance(v, str) else ",".join(map(str, v)) for k, v in dict(message).items()}
+        record = self.tracker.feed(event, time.time())
+        if record is not None:
+            self.pending.append(record)
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._writing:
+            if not self.pending:
+                return
+            batch, self.pending = self.pending, []
+            try:
+                self.written += await asyncio.to_thread(self.store.write, batch)
+            except Exception as exc:  # fail open: keep the records and try again
+                self.pending = batch + self.pending
+                log.warning("could not write %d record(s), retrying in %.0f s: %s", len(batch), RETRY_SECONDS, exc)
+
+    async def _retry_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RETRY_SECONDS)
+            await self.flush()

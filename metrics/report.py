@@ -1,0 +1,96 @@
+"""``lotse report``: KPIs per tenant, entry, topic, queue and interval, as table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from metrics.kpi import Kpis, compute
+from metrics.records import CallRecord
+from routing.model import Center
+
+DIMENSIONS = ("tenant", "entry", "topic", "queue")
+INTERVALS = ("15min", "hour", "day", "month", "all")
+COLUMNS = (
+    "calls",
+    "offered",
+    "answered",
+    "abandoned",
+    "service_level",
+    "within",
+    "asa",
+    "reachability",
+    "abandon_rate",
+    "aht",
+    "forwarded",
+    "callbacks",
+    "closed",
+    "abandoned_ivr",
+)
+
+
+def interval_start(stamp: float, interval: str, tz: ZoneInfo) -> str:
+    local = datetime.fromtimestamp(stamp, tz)
+    if interval == "15min":
+        return local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0).strftime("%Y-%m-%d %H:%M")
+    if interval == "hour":
+        return local.strftime("%Y-%m-%d %H:00")
+    if interval == "day":
+        return local.strftime("%Y-%m-%d")
+    if interval == "month":
+        return local.strftime("%Y-%m")
+    return "all"
+
+
+def key_of(record: CallRecord, by: Sequence[str]) -> tuple[str, ...]:
+    values = {"tenant": record.tenant, "entry": record.entry, "topic": record.topic, "queue": record.queues[-1] if record.queues else ""}
+    return tuple(values[d] or "-" for d in by)
+
+
+def target_within(center: Center, by: Sequence[str], key: tuple[str, ...]) -> int:
+    """The service-level seconds that apply to a group: 115's, the tenant's, or the center's."""
+    values = dict(zip(by, key, strict=True))
+    if values.get("entry") == "115" and center.service_115 and center.service_115.targets.service_level_within:
+        return center.service_115.targets.service_level_within
+    tenant = center.tenants.get(values.get("tenant", ""))
+    if tenant is not None and tenant.targets.service_level_within:
+        return tenant.targets.service_level_within
+    return center.targets.service_level_within or 30
+
+
+def group(records: Iterable[CallRecord], center: Center, by: Sequence[str], interval: str) -> list[tuple[str, tuple[str, ...], Kpis]]:
+    groups: dict[tuple[str, tuple[str, ...]], list[CallRecord]] = defaultdict(list)
+    for record in records:
+        groups[(interval_start(record.arrived, interval, center.tz), key_of(record, by))].append(record)
+    return [(when, key, compute(rows, target_within(center, by, key))) for (when, key), rows in sorted(groups.items())]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def render(rows: list[tuple[str, tuple[str, ...], Kpis]], by: Sequence[str], fmt: str) -> str:
+    header = ["interval", *by, *COLUMNS]
+    table = [[when, *key, *(_cell(asdict(k)[c]) for c in COLUMNS)] for when, key, k in rows]
+    if fmt == "json":
+        data = [{"interval": when, **dict(zip(by, key, strict=True)), **{c: asdict(k)[c] for c in COLUMNS}} for when, key, k in rows]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(table)
+        return out.getvalue()
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *table, strict=True)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in [header, *table]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,103 @@
+"""Call records in SQL: SQLite by default, PostgreSQL by URL; schema by alembic.
+
+``Store.open(url)`` brings the schema up to date (alembic upgrade head) and
+returns a store; writes are idempotent per call (the unique id is the key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import astuple, fields
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Column, Float, Index, MetaData, String, Table, create_engine, delete, insert, select
+from sqlalchemy.engine import Engine
+
+from metrics.records import CallRecord, Outcome
+
+DEFAULT_URL = "sqlite:///lotse-calls.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+metadata = MetaData()
+calls = Table(
+    "calls",
+    metadata,
+    Column("uniqueid", String(64), primary_key=True),
+    Column("tenant", String(40), nullable=False),
+    Column("entry", String(8), nullable=False),
+    Column("dialled", String(32), nullable=False),
+    Column("caller", String(64), nullable=False),
+    Column("topic", String(40), nullable=False),
+    Column("queues", String(400), nullable=False),  # comma-separated, in order
+    Column("department", String(40), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("outcome", String(24), nullable=False),
+    Column("arrived", Float, nullable=False),
+    Column("queued", Float),
+    Column("answered", Float),
+    Column("ended", Float, nullable=False),
+    Column("wait", Float),
+    Column("talk", Float),
+    Column("agent", String(80), nullable=False),
+    Index("calls_arrived", "arrived"),
+    Index("calls_tenant_arrived", "tenant", "arrived"),
+)
+_FIELDS = [f.name for f in fields(CallRecord)]
+
+
+def migrate(url: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str = DEFAULT_URL) -> Store:
+        migrate(url)
+        return cls(create_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def write(self, records: Iterable[CallRecord]) -> int:
+        """Insert records; a call already stored is replaced (reconciliation may deliver it twice)."""
+        rows = [_row(r) for r in records]
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            conn.execute(delete(calls).where(calls.c.uniqueid.in_([row["uniqueid"] for row in rows])))
+            conn.execute(insert(calls), rows)
+        return len(rows)
+
+    def between(self, start: float, end: float) -> Iterator[CallRecord]:
+        """Records of calls that arrived in [start, end), oldest first."""
+        query = select(calls).where(calls.c.arrived >= start, calls.c.arrived < end).order_by(calls.c.arrived)
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                yield _record(row._mapping)
+
+    def purge(self, before: float) -> int:
+        """Delete records of calls that arrived before ``before`` (retention)."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(calls).where(calls.c.arrived < before)).rowcount
+
+
+def _row(record: CallRecord) -> dict[str, object]:
+    row = dict(zip(_FIELDS, astuple(record), strict=True))
+    row["queues"] = ",".join(record.queues)
+    row["outcome"] = record.outcome.value
+    return row
+
+
+def _record(row: object) -> CallRecord:
+    values = dict(row)  # type: ignore[call-overload]
+    values["queues"] = tuple(q for q in values["queues"].split(",") if q)
+    values["outcome"] = Outcome(values["outcome"])
+    return CallRecord(**values)

@@ -1,0 +1,84 @@
+"""Call records in SQLite and PostgreSQL (the real server: 127.0.0.1:5432, database test)."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from metrics.records import CallRecord
+from metrics.store import Store
+from metrics.tracker import Tracker
+
+DATA = Path(__file__).parent / "data" / "ami"
+POSTGRES = os.environ.get("LOTSE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def captured() -> list[CallRecord]:
+    tracker = Tracker()
+    found = []
+    for file in sorted(DATA.glob("*.jsonl")):
+        for line in file.read_text(encoding="utf-8").splitlines():
+            if (record := tracker.feed(json.loads(line), 0.0)) is not None:
+                found.append(record)
+    return found
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'calls.db'}"
+        opened = Store.open(url)
+        yield opened
+        opened.close()
+        return
+    schema = f"lotse_test_{uuid.uuid4().hex[:8]}"  # one schema per test: no test sees another's rows
+    admin = Store(Store.open(POSTGRES).engine)
+    with admin.engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    opened = Store.open(url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+        with admin.engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.close()
+
+
+def test_records_round_trip(store: Store) -> None:
+    records = captured()
+    assert len(records) == 7
+    assert store.write(records) == 7
+    assert list(store.between(0, 2e9)) == sorted(records, key=lambda r: r.arrived)
+
+
+def test_writing_a_call_again_replaces_it(store: Store) -> None:
+    record = captured()[0]
+    store.write([record])
+    store.write([replace(record, agent="Ben")])
+    (stored,) = store.between(0, 2e9)
+    assert stored.agent == "Ben"
+
+
+def test_between_and_purge_use_arrival_time(store: Store) -> None:
+    base = captured()[0]
+    store.write([replace(base, uniqueid=str(n), arrived=1000.0 + n, ended=1100.0 + n) for n in range(10)])
+    assert [r.uniqueid for r in store.between(1003, 1006)] == ["3", "4", "5"]
+    assert store.purge(1005) == 5
+    assert [r.uniqueid for r in store.between(0, 2e9)] == ["5", "6", "7", "8", "9"]
+
+
+def test_migrations_are_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'calls.db'}"
+    Store.open(url).close()
+    again = Store.open(url)
+    assert list(again.between(0, 2e9)) == []
+    again.close()
