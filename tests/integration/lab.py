@@ -113,12 +113,13 @@ class Ami:
             names = sorted({e.get("Event", "?") for e in self.events})
             raise AssertionError(f"no {what} within {timeout} s; events seen: {', '.join(names)}") from None
 
-    async def call(self, number: str, caller: str, keys: str = "") -> None:
+    async def call(self, number: str, caller: str, keys: str = "", context: str = "lotse-lab-caller") -> None:
+        """A caller (a context of asterisk/lab-conf/extensions_lab.conf) dials number and presses keys."""
         response = await self.manager.send_action(
             {
                 "Action": "Originate",
                 "Channel": f"Local/{caller}*{number}@lotse-lab-inbound",
-                "Context": "lotse-lab-caller",
+                "Context": context,
                 "Exten": keys or "silent",
                 "Priority": "1",
                 "Async": "true",

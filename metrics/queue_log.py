@@ -1,0 +1,67 @@
+"""Asterisk's queue_log, read independently of AMI: to check and to complete the records.
+
+Lines are ``time|callid|queue|agent|event|data...``. lotse's dialplan writes
+a ``LOTSE`` line (tenant|entry|topic) before each Queue(). Pure: lines in,
+one QueueCall per call id out; unreadable lines are counted, not raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class QueueCall:
+    callid: str  # the caller channel's unique id, as in the call records
+    queue: str = ""
+    tenant: str = ""
+    entry: str = ""
+    topic: str = ""
+    entered: int | None = None
+    connected: int | None = None
+    holdtime: int | None = None  # seconds waited before an agent answered (CONNECT)
+    abandoned: bool = False
+    waittime: int | None = None  # seconds waited before hanging up (ABANDON)
+    talk: int | None = None
+    agent: str = ""
+    events: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QueueLog:
+    calls: dict[str, QueueCall]
+    unreadable: int
+
+
+def parse(lines: Iterable[str]) -> QueueLog:
+    calls: dict[str, QueueCall] = {}
+    unreadable = 0
+    for line in lines:
+        parts = line.rstrip("\n").split("|")
+        if len(parts) < 5 or not parts[0].isdigit():
+            unreadable += 1
+            continue
+        stamp, callid, queue, agent, event, *data = parts
+        if callid in ("NONE", ""):
+            continue  # member and queue events (ADDMEMBER, QUEUESTART, ...)
+        try:
+            _apply(calls.setdefault(callid, QueueCall(callid)), int(stamp), queue, agent, event, data)
+        except (IndexError, ValueError):
+            unreadable += 1
+    return QueueLog(calls, unreadable)
+
+
+def _apply(call: QueueCall, stamp: int, queue: str, agent: str, event: str, data: list[str]) -> None:
+    call.events.append(event)
+    if event == "LOTSE":
+        call.tenant, call.entry, call.topic = data[0], data[1], data[2]
+    elif event == "ENTERQUEUE":
+        call.queue = queue
+        call.entered = call.entered if call.entered is not None else stamp
+    elif event == "CONNECT":
+        call.connected, call.holdtime, call.agent = stamp, int(data[0]), agent
+    elif event == "ABANDON":
+        call.abandoned, call.waittime = True, int(data[2])
+    elif event in ("COMPLETEAGENT", "COMPLETECALLER"):
+        call.talk = int(data[1])

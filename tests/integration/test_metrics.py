@@ -1,0 +1,95 @@
+"""Call records through the real Asterisk: lotse metrics follows AMI; queue_log must agree."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from metrics.kpi import compute
+from metrics.listener import AmiSettings, MetricsListener
+from metrics.queue_log import parse
+from metrics.records import Outcome
+from metrics.report import group, render
+from metrics.store import Store
+from metrics.tracker import Privacy
+from routing.loader import load_or_raise
+from tests.integration.conftest import Lab
+from tests.integration.lab import ROOT, Ami, lotse_serve, new_caller
+
+EXAMPLE = ROOT / "config"
+CALLS = [  # number, caller prefix, keys, caller behaviour
+    ("0571890", "0571", "1", "lotse-lab-caller"),  # Minden, Personalausweis: answered
+    ("115", "05722", "2", "lotse-lab-caller"),  # 115 -> Bückeburg, Abfall: answered
+    ("05718070", "0571", "12", "lotse-lab-caller"),  # Kreis, submenu Führerschein: answered in kfz
+    ("0571890", "0571", "1", "lotse-lab-impatient-caller"),  # hangs up 1 s after joining the queue
+    ("0571890", "0571", "", "lotse-lab-hangup-caller"),  # hangs up during the greeting
+]
+
+
+async def place(listener: MetricsListener, calls: list[tuple[str, str, str, str]], expected: int) -> None:
+    async with Ami() as ami:
+        for number, prefix, keys, context in calls:
+            await ami.call(number, new_caller(prefix), keys, context)
+    deadline = time.monotonic() + 90
+    while listener.written < expected:
+        assert time.monotonic() < deadline, f"{listener.written} of {expected} records written: {listener.health()}"
+        await asyncio.sleep(0.2)
+
+
+def test_records_kpis_and_report_agree_with_queue_log(asterisk: Lab, serve_log: Path, tmp_path: Path) -> None:
+    queue_log = asterisk.root / "var/log/lotse-lab/queue_log"
+    already = len(queue_log.read_text().splitlines())
+    store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
+
+    async def scenario() -> None:
+        listener = MetricsListener(AmiSettings(secret="lab-ami-2026-secret"), store, Privacy.HASHED, salt="test")
+        await listener.start()
+        with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
+            await place(listener, CALLS, len(CALLS))
+        with lotse_serve(EXAMPLE, "2026-11-22 11:00", serve_log):  # a Sunday
+            await place(listener, [("0571890", "0571", "", "lotse-lab-caller")], len(CALLS) + 1)  # listens to the announcement
+        await listener.close()
+        assert listener.tracker.skipped == 0 and listener.pending == []
+
+    asyncio.run(scenario())
+    records = list(store.between(0, 2e9))
+    store.close()
+
+    assert Counter((r.outcome, r.tenant, r.entry, r.topic) for r in records) == Counter(
+        [
+            (Outcome.ANSWERED, "minden", "own", "ausweis"),
+            (Outcome.ANSWERED, "bueckeburg", "115", "abfall"),
+            (Outcome.ANSWERED, "kreis", "own", "fuehrerschein"),
+            (Outcome.ABANDONED_QUEUE, "minden", "own", "ausweis"),
+            (Outcome.ABANDONED_IVR, "", "", ""),
+            (Outcome.CLOSED, "minden", "own", ""),
+        ]
+    )
+    assert all(len(r.caller) == 16 for r in records)  # hashed, as configured
+
+    # Asterisk's own queue_log, for the same calls
+    log = parse(queue_log.read_text().splitlines()[already:])
+    queued = [r for r in records if r.queues]
+    assert sorted(log.calls) == sorted(r.uniqueid for r in queued)
+    for record in queued:
+        entry = log.calls[record.uniqueid]
+        assert (entry.tenant, entry.entry, entry.topic, entry.queue) == (record.tenant, record.entry, record.topic, record.queues[-1])
+        assert entry.abandoned == (record.outcome is Outcome.ABANDONED_QUEUE)
+        assert record.wait is not None
+        waited = entry.holdtime if entry.holdtime is not None else entry.waittime
+        assert waited is not None and abs(waited - record.wait) <= 1.0  # queue_log counts whole seconds
+
+    kpis = compute(records, within=30)
+    connected = [c for c in log.calls.values() if c.holdtime is not None]
+    assert (kpis.answered, kpis.offered + kpis.short_abandoned) == (len(connected), len(log.calls))
+    assert kpis.short_abandoned == 1 and kpis.closed == 1 and kpis.abandoned_ivr == 1
+    assert kpis.asa == pytest.approx(sum(c.holdtime or 0 for c in connected) / len(connected), abs=1.0)
+    assert kpis.service_level == 100.0
+
+    center = load_or_raise(EXAMPLE)
+    table = render(group(records, center, ["entry"], "all"), ["entry"], "table")
+    assert table.splitlines()[1].split()[:5] == ["all", "-", "1", "0", "0"]  # the caller who hung up in the greeting
