@@ -26,7 +26,7 @@ from lotse import __version__
 from lotse.metrics_command import run_metrics
 from lotse.serve import reload, serve
 from metrics.listener import AmiSettings
-from metrics.report import DIMENSIONS, INTERVALS, group
+from metrics.report import DIMENSIONS, INTERVALS, group_sql
 from metrics.report import render as render_report
 from metrics.store import DEFAULT_URL, Store
 from metrics.tracker import Privacy
@@ -388,9 +388,9 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
         start, end = (parse_local(f"{day} 00:00", center.tz).timestamp() for day in (args.start, args.end))
     except ValueError as exc:
         raise _UsageError(f"argument --from/--to: {exc}") from None
-    store = Store.open(args.db)
+    store = Store.open(args.db, center.tz)
     try:
-        rows = group(store.between(start, end), center, by, args.interval)
+        rows = group_sql(store, center, start, end, by, args.interval)
     finally:
         store.close()
     out.write(render_report(rows, by, args.format))

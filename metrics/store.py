@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import astuple, fields
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Engine
 from metrics.records import CallRecord, Outcome
 
 DEFAULT_URL = "sqlite:///lotse-calls.db"
+BERLIN = ZoneInfo("Europe/Berlin")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 metadata = MetaData()
@@ -41,7 +44,10 @@ calls = Table(
     Column("wait", Float),
     Column("talk", Float),
     Column("agent", String(80), nullable=False),
+    Column("slot", String(16), nullable=False),  # local 'YYYY-MM-DD HH:MM' rounded down to 15 minutes (reports)
+    Column("queue", String(40), nullable=False),  # the first queue the call was offered to (reports)
     Index("calls_arrived", "arrived"),
+    Index("calls_slot", "slot"),
     Index("calls_tenant_arrived", "tenant", "arrived"),
 )
 _FIELDS = [f.name for f in fields(CallRecord)]
@@ -55,20 +61,21 @@ def migrate(url: str) -> None:
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tz: ZoneInfo = BERLIN) -> None:
         self.engine = engine
+        self.tz = tz  # the center's: slots are cut at its wall-clock quarter hours
 
     @classmethod
-    def open(cls, url: str = DEFAULT_URL) -> Store:
+    def open(cls, url: str = DEFAULT_URL, tz: ZoneInfo = BERLIN) -> Store:
         migrate(url)
-        return cls(create_engine(url))
+        return cls(create_engine(url), tz)
 
     def close(self) -> None:
         self.engine.dispose()
 
     def write(self, records: Iterable[CallRecord]) -> int:
         """Insert records; a call already stored is replaced (reconciliation may deliver it twice)."""
-        rows = [_row(r) for r in records]
+        rows = [_row(r, self.tz) for r in records]
         if not rows:
             return 0
         with self.engine.begin() as conn:
@@ -89,15 +96,24 @@ class Store:
             return conn.execute(delete(calls).where(calls.c.arrived < before)).rowcount
 
 
-def _row(record: CallRecord) -> dict[str, object]:
+def slot_of(stamp: float, tz: ZoneInfo) -> str:
+    local = datetime.fromtimestamp(stamp, tz)
+    return local.replace(minute=local.minute - local.minute % 15).strftime("%Y-%m-%d %H:%M")
+
+
+def _row(record: CallRecord, tz: ZoneInfo) -> dict[str, object]:
     row = dict(zip(_FIELDS, astuple(record), strict=True))
     row["queues"] = ",".join(record.queues)
     row["outcome"] = record.outcome.value
+    row["slot"] = slot_of(record.arrived, tz)
+    row["queue"] = record.queues[0] if record.queues else ""
     return row
 
 
 def _record(row: object) -> CallRecord:
     values = dict(row)  # type: ignore[call-overload]
+    values.pop("slot", None)
+    values.pop("queue", None)
     values["queues"] = tuple(q for q in values["queues"].split(",") if q)
     values["outcome"] = Outcome(values["outcome"])
     return CallRecord(**values)
