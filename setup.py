@@ -23,6 +23,7 @@ setup(
         "SQLAlchemy>=2.0",  # call records: SQLite by default, PostgreSQL by URL
         "alembic>=1.13",  # schema migrations of the call records
         "psycopg[binary]>=3.1",  # PostgreSQL driver
+        "prometheus-client>=0.20",  # the /metrics endpoint of lotse metrics
     ],
     extras_require={
         "dev": ["pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "types-PyYAML"],

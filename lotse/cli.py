@@ -121,8 +121,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--config", type=Path, required=True)
     build.add_argument("--out", type=Path, help="prompts folder (default: the config's prompts_dir)")
 
-    metrics = commands.add_parser("metrics", help="follow Asterisk's AMI events and write one record per call")
+    metrics = commands.add_parser("metrics", help="follow Asterisk's AMI events, write one record per call, export Prometheus metrics")
+    metrics.add_argument("--config", type=Path, required=True, help="for the time zone, the queues and the targets")
     metrics.add_argument("--db", default=DEFAULT_URL, help=f"SQLAlchemy URL of the call records (default {DEFAULT_URL})")
+    metrics.add_argument("--listen", default="127.0.0.1:9570", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9570)")
     metrics.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT")
     metrics.add_argument("--ami-user", default="lotse")
     metrics.add_argument(
@@ -370,10 +372,17 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
     host, sep, port = args.ami.rpartition(":")
     if not sep or not port.isdigit():
         raise _UsageError(f"argument --ami: '{args.ami}' must be HOST:PORT, e.g. 127.0.0.1:5038")
+    listen_host, sep, listen_port = args.listen.rpartition(":")
+    if not sep or not listen_port.isdigit():
+        raise _UsageError(f"argument --listen: '{args.listen}' must be HOST:PORT, e.g. 127.0.0.1:9570")
     secret = os.environ.get("LOTSE_AMI_SECRET", "")
     if not secret:
         raise _UsageError("the AMI secret comes from the environment: set LOTSE_AMI_SECRET")
-    return run_metrics(AmiSettings(host, int(port), args.ami_user, secret), args.db, Privacy(args.caller_numbers))
+    center = _load_center(args.config, out)
+    if center is None:
+        return EXIT_FAILED
+    ami = AmiSettings(host, int(port), args.ami_user, secret)
+    return run_metrics(ami, args.db, Privacy(args.caller_numbers), center, (listen_host, int(listen_port)))
 
 
 def _report_command(args: argparse.Namespace, out: TextIO) -> int:

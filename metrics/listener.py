@@ -17,6 +17,7 @@ from typing import Any
 
 from panoramisk import Manager
 
+from metrics.exporter import Exporter
 from metrics.records import CallRecord
 from metrics.store import Store
 from metrics.tracker import Privacy, Tracker
@@ -34,9 +35,12 @@ class AmiSettings:
 
 
 class MetricsListener:
-    def __init__(self, ami: AmiSettings, store: Store, privacy: Privacy = Privacy.TRUNCATED, salt: str = "") -> None:
+    def __init__(
+        self, ami: AmiSettings, store: Store, privacy: Privacy = Privacy.TRUNCATED, salt: str = "", exporter: Exporter | None = None
+    ) -> None:
         self.ami = ami
         self.store = store
+        self.exporter = exporter
         self.tracker = Tracker(privacy, salt)
         self.pending: list[CallRecord] = []
         self.written = 0
@@ -74,6 +78,8 @@ class MetricsListener:
         event = {str(k): v if isinstance(v, str) else ",".join(map(str, v)) for k, v in dict(message).items()}
         record = self.tracker.feed(event, time.time())
         if record is not None:
+            if self.exporter is not None:
+                self.exporter.observe(record)
             self.pending.append(record)
             await self.flush()
 
@@ -89,6 +95,11 @@ class MetricsListener:
                 log.warning("could not write %d record(s), retrying in %.0f s: %s", len(batch), RETRY_SECONDS, exc)
 
     async def _retry_forever(self) -> None:
+        ticks = 0
         while True:
-            await asyncio.sleep(RETRY_SECONDS)
-            await self.flush()
+            await asyncio.sleep(1.0)
+            if self.exporter is not None:
+                self.exporter.update_live(self.tracker)
+            ticks += 1
+            if ticks % int(RETRY_SECONDS) == 0:
+                await self.flush()

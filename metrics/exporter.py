@@ -1,0 +1,98 @@
+"""Prometheus metrics of ``lotse metrics``.
+
+Labels are tenant, entry, topic and queue, never a caller's number. The
+answer-time histogram's bucket edges include every service-level threshold
+in the config, so `sum(rate(..._bucket{le="30"}))` is exactly "within 30 s".
+Today's figures are kept per local day of the center and start from zero at
+midnight.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from metrics.kpi import SHORT_ABANDON
+from metrics.records import CallRecord, Outcome
+from metrics.report import target_within, thresholds
+from metrics.tracker import Tracker
+from routing.model import Center
+
+STANDARD_BUCKETS = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
+
+
+class Exporter:
+    def __init__(self, center: Center, registry: CollectorRegistry | None = None) -> None:
+        self.center = center
+        self.registry = registry or CollectorRegistry()
+        labels = ["tenant", "entry", "topic", "queue"]
+        r = self.registry
+        self.calls = Counter("lotse_calls", "Calls that reached lotse, by outcome", [*labels, "outcome"], registry=r)
+        self.offered = Counter("lotse_calls_offered", "Calls that joined a queue (short abandons excluded)", labels, registry=r)
+        self.answered = Counter("lotse_calls_answered", "Offered calls an agent answered", labels, registry=r)
+        self.abandoned = Counter("lotse_calls_abandoned", "Offered calls whose caller hung up while waiting", labels, registry=r)
+        buckets = sorted(set(STANDARD_BUCKETS) | set(thresholds(center)))
+        self.answer_time = Histogram(
+            "lotse_answer_seconds", "Wait from joining the queue to an agent's answer", labels, buckets=buckets, registry=r
+        )
+        self.waiting = Gauge("lotse_queue_callers_waiting", "Callers waiting in the queue now", ["queue"], registry=r)
+        self.longest = Gauge("lotse_queue_longest_wait_seconds", "How long the longest-waiting caller has waited", ["queue"], registry=r)
+        self.service_level = Gauge(
+            "lotse_service_level_today_percent", "Today's answered within target / offered", ["tenant", "entry", "within"], registry=r
+        )
+        self.reachability = Gauge(
+            "lotse_reachability_today_percent", "Today's answered / offered in opening hours", ["tenant", "entry"], registry=r
+        )
+        self._day = ""
+        self._today: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # offered, within, in-hours offered/answered
+
+    def observe(self, record: CallRecord) -> None:
+        queue = record.queues[0] if record.queues else ""
+        labels = (record.tenant or "-", record.entry or "-", record.topic or "-", queue or "-")
+        self.calls.labels(*labels, record.outcome.value).inc()
+        if record.queued is None:
+            return
+        wait = record.wait or 0.0
+        if record.answered is None and wait < SHORT_ABANDON:
+            return
+        self.offered.labels(*labels).inc()
+        if record.answered is not None:
+            self.answered.labels(*labels).inc()
+            self.answer_time.labels(*labels).observe(wait)
+        elif record.outcome is Outcome.ABANDONED_QUEUE:
+            self.abandoned.labels(*labels).inc()
+        self._count_today(record, wait)
+
+    def _count_today(self, record: CallRecord, wait: float) -> None:
+        day = datetime.fromtimestamp(record.arrived, self.center.tz).strftime("%Y-%m-%d")
+        if day != self._day:
+            self._day = day
+            self._today.clear()
+            self.service_level.clear()
+            self.reachability.clear()
+        tenant, entry = record.tenant or "-", record.entry or "-"
+        within = target_within(self.center, ["tenant", "entry"], (tenant, entry))
+        counts = self._today[(tenant, entry)]
+        counts[0] += 1
+        counts[1] += record.answered is not None and wait <= within
+        if record.in_hours:
+            counts[2] += 1
+            counts[3] += record.answered is not None
+        self.service_level.labels(tenant, entry, str(within)).set(100.0 * counts[1] / counts[0])
+        if counts[2]:
+            self.reachability.labels(tenant, entry).set(100.0 * counts[3] / counts[2])
+
+    def update_live(self, tracker: Tracker, now: float | None = None) -> None:
+        """Waiting callers and longest wait per queue, from the calls in progress."""
+        now = time.time() if now is None else now
+        waiting: dict[str, list[float]] = defaultdict(list)
+        for call in tracker.calls.values():
+            if call.queued is not None and call.answered is None and call.queues:
+                waiting[call.queues[-1]].append(now - call.queued)
+        for queue in self.center.queues:
+            waits = waiting.get(queue, [])
+            self.waiting.labels(queue).set(len(waits))
+            self.longest.labels(queue).set(max(waits, default=0.0))
