@@ -24,6 +24,7 @@ setup(
         "alembic>=1.13",  # schema migrations of the call records
         "psycopg[binary]>=3.1",  # PostgreSQL driver
         "prometheus-client>=0.20",  # the /metrics endpoint of lotse metrics
+        "redis>=5",  # live state shared by lotse processes: agents, waiting callers, emergency switch
     ],
     extras_require={
         "dev": ["pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "types-PyYAML"],

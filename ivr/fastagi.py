@@ -18,15 +18,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import redis
+
 from ivr import contract as c
 from ivr.agi import CallerHungUp, Environment, command_text, parse_environment, parse_reply, reply_value
 from ivr.session import Session, resumed, session
+from metrics.live import LiveState
 from routing.engine import Call, Decision, Live, Outcome, Resume
 from routing.loader import LoadResult, load
 from routing.model import Center, Entry
 
 log = logging.getLogger("lotse.fastagi")
 HEADER_TIMEOUT = 5.0  # seconds for Asterisk to send the AGI environment
+LIVE_TIMEOUT = 0.2  # seconds for the live facts from Redis before a call is routed without them
 SESSION_TIMEOUT = 1800.0  # seconds for one call's IVR; ends a session whose Asterisk side is stuck
 
 
@@ -38,6 +42,7 @@ class ServerSettings:
     allow: frozenset[str] = frozenset({"127.0.0.1", "::1"})
     prompts: str | None = None  # the prompts folder as Asterisk sees it; default: the config's
     grace_seconds: float = 30.0
+    redis_url: str | None = None  # live facts (agents, waiting callers, emergencies); None: unknown
 
 
 @dataclass
@@ -60,6 +65,8 @@ class IvrServer:
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[None]] = set()
         self.loaded_at = 0.0
+        self._live = LiveState(redis.Redis.from_url(settings.redis_url, socket_timeout=LIVE_TIMEOUT)) if settings.redis_url else None
+        self.live_failures = 0
 
     @property
     def center(self) -> Center:
@@ -141,8 +148,9 @@ class IvrServer:
             log.error("FastAGI request from %s dropped: %s", host, exc or "no AGI environment in time")
             return
         center = self.center  # this call keeps the config it started with, whatever reloads happen
+        live = await self._live_facts(center)
         try:
-            steps = self._session(center, env)
+            steps = self._session(center, env, live)
         except ValueError as exc:
             log.error("[%s] bad AGI arguments for %s: %s; the dialplan falls back", env.uniqueid, env.script, exc)
             return
@@ -171,13 +179,26 @@ class IvrServer:
         finally:
             self.counters.calls_active -= 1
 
-    def _session(self, center: Center, env: Environment) -> Session | None:
+    async def _live_facts(self, center: Center) -> Live:
+        """Live facts from Redis; when Redis is slow or down, unknown facts (fail open: calls are routed as configured)."""
+        if self._live is None:
+            return Live()
+        try:
+            async with asyncio.timeout(LIVE_TIMEOUT):
+                return await asyncio.to_thread(self._live.live, center.queues)
+        except (TimeoutError, redis.RedisError, OSError) as exc:
+            self.live_failures += 1
+            if self.live_failures in (1, 10, 100) or self.live_failures % 1000 == 0:
+                log.warning("live facts unavailable (%d times so far), routing without them: %s", self.live_failures, exc)
+            return Live()
+
+    def _session(self, center: Center, env: Environment, live: Live) -> Session | None:
         prompts = self.settings.prompts or center.prompts_dir
         now = self.clock()
         if env.script == c.AGI_ROUTE:
-            return session(center, Call(env.dialled, env.caller), now, Live(), prompts)
+            return session(center, Call(env.dialled, env.caller), now, live, prompts)
         if env.script == c.AGI_ROUTE_NEXT:
-            return resumed(center, resume_from_args(env.args), now, Live(), prompts)
+            return resumed(center, resume_from_args(env.args), now, live, prompts)
         return None
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+import redis
+
 from ivr.agents import load_agents, manager_user, queue_members
 from ivr.agents import pjsip as agents_pjsip
 from ivr.contract import FASTAGI_PORT
@@ -26,6 +28,7 @@ from lotse import __version__
 from lotse.metrics_command import run_metrics
 from lotse.serve import reload, serve
 from metrics.listener import AmiSettings
+from metrics.live import LiveState
 from metrics.report import DIMENSIONS, INTERVALS, group_sql
 from metrics.report import render as render_report
 from metrics.store import DEFAULT_URL, Store
@@ -34,7 +37,7 @@ from routing.cases import check_keys, load_cases, parse_local, run_case
 from routing.engine import Call, Decision, Live, decide
 from routing.loader import LoadResult, load
 from routing.model import Center
-from routing.problems import ConfigError
+from routing.problems import ConfigError, did_you_mean
 from routing.schema import json_schema
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -55,6 +58,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         "metrics": _metrics,
         "report": _report_command,
         "purge": _purge,
+        "emergency": _emergency,
     }[args.command]
     try:
         return handler(args, out)
@@ -98,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow", action="append", default=[], metavar="IP", help="also accept FastAGI from this address (repeatable)")
     serve.add_argument("--prompts", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
     serve.add_argument("--pid-file", type=Path, help="write the process id here (for lotse reload)")
+    serve.add_argument("--redis", metavar="URL", help="live facts (agents, waiting callers, emergencies), e.g. redis://127.0.0.1:6379/0")
     serve.add_argument("--pretend-time", metavar="'YYYY-MM-DD HH:MM'", help="route as if it were this local time (labs and tests only)")
 
     reload = commands.add_parser("reload", help="validate a config and make the running server use it for new calls")
@@ -127,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     metrics.add_argument("--listen", default="127.0.0.1:9570", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9570)")
     metrics.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT")
     metrics.add_argument("--ami-user", default="lotse")
+    metrics.add_argument("--redis", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
     metrics.add_argument(
         "--caller-numbers",
         choices=[p.value for p in Privacy],
@@ -143,11 +149,17 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--interval", choices=INTERVALS, default="all")
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
+    emergency = commands.add_parser("emergency", help="switch a tenant's emergency line on or off, or list those on")
+    emergency.add_argument("action", choices=("on", "off", "list"))
+    emergency.add_argument("which", nargs="?", metavar="TENANT/ID", help="e.g. minden/bombe")
+    emergency.add_argument("--config", type=Path, required=True)
+    emergency.add_argument("--redis", default="redis://127.0.0.1:6379/0", metavar="URL")
+
     purge = commands.add_parser("purge", help="delete call records older than the retention period")
     purge.add_argument("--db", default=DEFAULT_URL)
     purge.add_argument("--days", type=int, required=True, help="keep this many days")
 
-    for command in (validate, simulate, schema, serve, reload, render, build, metrics, report, purge):
+    for command in (validate, simulate, schema, serve, reload, render, build, metrics, report, purge, emergency):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -304,6 +316,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         port=args.port,
         allow=frozenset({"127.0.0.1", "::1", *args.allow}),
         prompts=args.prompts,
+        redis_url=args.redis,
     )
     return serve(settings, args.pid_file, pretend)
 
@@ -382,7 +395,7 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
     if center is None:
         return EXIT_FAILED
     ami = AmiSettings(host, int(port), args.ami_user, secret)
-    return run_metrics(ami, args.db, Privacy(args.caller_numbers), center, (listen_host, int(listen_port)))
+    return run_metrics(ami, args.db, Privacy(args.caller_numbers), center, (listen_host, int(listen_port)), args.redis)
 
 
 def _report_command(args: argparse.Namespace, out: TextIO) -> int:
@@ -403,6 +416,33 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         store.close()
     out.write(render_report(rows, by, args.format))
+    return EXIT_OK
+
+
+def _emergency(args: argparse.Namespace, out: TextIO) -> int:
+    center = _load_center(args.config, out)
+    if center is None:
+        return EXIT_FAILED
+    state = LiveState(redis.Redis.from_url(args.redis, socket_timeout=2))
+    try:
+        if args.action == "list":
+            switched = sorted(state.emergencies())
+            print("\n".join(switched) if switched else "no emergency line is on", file=out)
+            return EXIT_OK
+        if not args.which:
+            raise _UsageError(f"emergency {args.action} needs TENANT/ID, e.g. minden/bombe")
+        tenant_id, _, emergency_id = args.which.partition("/")
+        tenant = center.tenants.get(tenant_id)
+        if tenant is None:
+            raise _UsageError(f"unknown tenant '{tenant_id}' ({did_you_mean(tenant_id, center.tenants)})")
+        if emergency_id not in tenant.emergencies:
+            raise _UsageError(f"tenant '{tenant_id}' has no emergency '{emergency_id}' ({did_you_mean(emergency_id, tenant.emergencies)})")
+        state.switch(tenant_id, emergency_id, args.action == "on")
+    except redis.RedisError as exc:
+        print(f"cannot reach Redis at {args.redis}: {exc}", file=out)
+        return EXIT_FAILED
+    name = tenant.emergencies[emergency_id].name
+    print(f"{name} ({args.which}) is {'ON: new calls to ' + tenant.name + ' go to it' if args.action == 'on' else 'off'}", file=out)
     return EXIT_OK
 
 

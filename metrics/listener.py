@@ -18,6 +18,7 @@ from typing import Any
 from panoramisk import Manager
 
 from metrics.exporter import Exporter
+from metrics.live import LiveState
 from metrics.records import CallRecord
 from metrics.store import Store
 from metrics.tracker import Privacy, Tracker
@@ -36,11 +37,20 @@ class AmiSettings:
 
 class MetricsListener:
     def __init__(
-        self, ami: AmiSettings, store: Store, privacy: Privacy = Privacy.TRUNCATED, salt: str = "", exporter: Exporter | None = None
+        self,
+        ami: AmiSettings,
+        store: Store,
+        privacy: Privacy = Privacy.TRUNCATED,
+        salt: str = "",
+        exporter: Exporter | None = None,
+        live: LiveState | None = None,
+        queues: tuple[str, ...] = (),
     ) -> None:
         self.ami = ami
         self.store = store
         self.exporter = exporter
+        self.live = live  # shared state in Redis, rebuilt from QueueStatus on every (re)connect
+        self.queues = queues
         self.tracker = Tracker(privacy, salt)
         self.pending: list[CallRecord] = []
         self.written = 0
@@ -53,6 +63,7 @@ class MetricsListener:
             host=self.ami.host, port=self.ami.port, username=self.ami.user, secret=self.ami.secret, ping_delay=10, reconnect_timeout=2
         )
         self._manager.register_event("*", self._on_event)
+        self._manager.register_event("FullyBooted", self._on_connect)  # sent after every (re)login
         await self._manager.connect()
         self._flusher = asyncio.create_task(self._retry_forever())
         log.info("following AMI on %s:%d as %s", self.ami.host, self.ami.port, self.ami.user)
@@ -74,9 +85,26 @@ class MetricsListener:
             "events_skipped": self.tracker.skipped,
         }
 
+    async def _on_connect(self, manager: Manager, message: Any) -> None:
+        if self.live is None:
+            return
+        answer = await manager.send_action({"Action": "QueueStatus"})
+        events = [_flat(m) for m in (answer if isinstance(answer, list) else [answer])]
+        try:
+            await asyncio.to_thread(self.live.rebuild, self.queues, events, time.time())
+            log.info("live state rebuilt from QueueStatus (%d entries)", len(events))
+        except Exception as exc:  # fail open: the live state catches up with the next events
+            log.warning("could not rebuild the live state: %s", exc)
+
     async def _on_event(self, manager: Manager, message: Any) -> None:
-        event = {str(k): v if isinstance(v, str) else ",".join(map(str, v)) for k, v in dict(message).items()}
-        record = self.tracker.feed(event, time.time())
+        event = _flat(message)
+        now = time.time()
+        if self.live is not None and event.get("Event", "").startswith("Queue"):
+            try:
+                await asyncio.to_thread(self.live.apply, event, now)
+            except Exception as exc:  # fail open: records and routing go on without the live state
+                log.warning("live state not updated: %s", exc)
+        record = self.tracker.feed(event, now)
         if record is not None:
             if self.exporter is not None:
                 self.exporter.observe(record)
@@ -103,3 +131,7 @@ class MetricsListener:
             ticks += 1
             if ticks % int(RETRY_SECONDS) == 0:
                 await self.flush()
+
+
+def _flat(message: Any) -> dict[str, str]:
+    return {str(k): v if isinstance(v, str) else ",".join(map(str, v)) for k, v in dict(message).items()}

@@ -46,7 +46,7 @@ class Call:
 class Live:
     """Facts from the running system; unknown facts never block a call."""
 
-    agents: Mapping[str, int] | None = None  # agents logged in per queue; None: unknown
+    agents: Mapping[str, int] | None = None  # agents logged in per queue; None or a missing queue: unknown
     waiting: Mapping[str, int] = field(default_factory=dict)  # callers waiting per queue
     emergencies: frozenset[tuple[str, str]] = frozenset()  # (tenant, emergency) switched on
 
@@ -302,14 +302,14 @@ class _Router:
         agents, waiting = self.live.agents, self.live.waiting.get(queue_id, 0)
         if queue.overflow is not None:
             why = None
-            if agents is not None and agents.get(queue_id, 0) == 0:
+            if agents is not None and agents.get(queue_id) == 0:  # a queue missing from the facts is unknown
                 why = "no agent logged in"
             elif queue.max_callers is not None and waiting >= queue.max_callers:
                 why = f"full ({waiting} waiting, max {queue.max_callers})"
             if why:
                 ctx = ctx.note(f"queue {queue_id}: {why} -> overflow {_describe(queue.overflow)}")
                 return self.resolve(ctx, queue.overflow, pending, "overflow", depth + 1)
-        logged_in = "unknown" if agents is None else str(agents.get(queue_id, 0))
+        logged_in = "unknown" if agents is None or queue_id not in agents else str(agents[queue_id])
         limit = f"; after {queue.max_wait}s overflow" if queue.max_wait else ""
         ctx = ctx.note(f"queue {queue_id}: join with priority {priority} (agents logged in: {logged_in}, waiting: {waiting}{limit})")
         return Decision(

@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import signal
+import subprocess
 from pathlib import Path
 
 from tests.integration.conftest import Lab
@@ -13,6 +14,7 @@ from tests.integration.lab import ROOT, Ami, lotse_serve, new_caller, of
 
 EXAMPLE = ROOT / "config"
 MONDAY = "2026-11-23 10:00"
+REDIS = "redis://127.0.0.1:6379/0"
 
 
 def test_rendered_config_loads_without_warnings(asterisk: Lab) -> None:
@@ -160,3 +162,34 @@ def test_an_invalid_reload_keeps_the_old_config(asterisk: Lab, serve_log: Path, 
     log = serve_log.read_text()
     assert "rejected, 1 error(s); the previous config keeps serving" in log
     assert "unknown queue 'kfzz'" in log
+
+
+def test_emergency_switched_on_at_runtime_takes_the_calls(asterisk: Lab, serve_log: Path) -> None:
+    lotse = [str(ROOT / ".venv/bin/lotse"), "emergency"]
+    switch = [*lotse, "on", "minden/bombe", "--config", str(EXAMPLE), "--redis", REDIS]
+
+    async def scenario(expect_emergency: bool) -> None:
+        caller = new_caller("0571")
+        async with Ami() as ami:
+            await ami.call("0571890", caller)
+            decision = await ami.decision(caller)
+            if expect_emergency:
+                assert (decision["LOTSE_REASON"], decision["LOTSE_QUEUE"], decision["LOTSE_TOPIC"]) == (
+                    "emergency",
+                    "buergertelefon",
+                    "bombe",
+                )
+                await ami.wait_for("QueueCallerJoin", of(caller, "QueueCallerJoin", Queue="buergertelefon"))
+            else:
+                assert decision["LOTSE_REASON"] == "closed"
+
+    sunday = "2026-11-22 11:00"
+    try:
+        assert subprocess.run(switch, capture_output=True, text=True, check=False).returncode == 0
+        with lotse_serve(EXAMPLE, sunday, serve_log, REDIS):
+            asyncio.run(scenario(expect_emergency=True))
+            off = subprocess.run([*lotse, "off", "minden/bombe", "--config", str(EXAMPLE), "--redis", REDIS], check=False)
+            assert off.returncode == 0
+            asyncio.run(scenario(expect_emergency=False))
+    finally:
+        subprocess.run([*lotse, "off", "minden/bombe", "--config", str(EXAMPLE), "--redis", REDIS], check=False)
