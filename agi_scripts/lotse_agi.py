@@ -22,8 +22,7 @@ from typing import Any
 from asterisk.agi import AGI, AGIAppError, AGIHangup
 
 from ivr import contract as c
-from ivr.agi import CallerHungUp, command_text, environment, reply_value
-from ivr.fastagi import resume_from_args
+from ivr.agi import CallerHungUp, command_text, environment, reply_value, resume_from_args
 from ivr.session import Session, resumed, session
 from routing.cases import parse_local
 from routing.engine import Call, Decision, Live

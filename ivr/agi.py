@@ -13,6 +13,8 @@ from typing import Any
 from panoramisk.utils import parse_agi_result
 
 from ivr.session import Command, SetVariable, Stream, WaitDigit
+from routing.engine import Outcome, Resume
+from routing.model import Entry
 from routing.problems import LotseError
 
 # Presentation values (agi_callingpres) whose number must not be shown: 32-39 restricted, 64-71 unavailable.
@@ -105,3 +107,13 @@ def parse_reply(line: str) -> dict[str, Any]:
             return {"status_code": 200, "result": (value, ""), "msg": ""}
     result: dict[str, Any] = parse_agi_result(line)
     return result
+
+
+def resume_from_args(args: tuple[str, ...]) -> Resume:
+    """AGI args of the lotse-next route: outcome, queue or department, tenant, entry, topic, caller."""
+    padded = (*args, "", "", "", "", "", "")[:6]
+    outcome, ref, tenant, entry, topic, caller = padded
+    if outcome not in (Outcome.QUEUE.value, Outcome.DEPARTMENT.value):
+        raise ValueError(f"lotse-next: first argument must be queue or department, got {outcome!r}")
+    kind = Outcome(outcome)
+    return Resume(kind, ref, tenant or None, Entry(entry) if entry in ("own", "115") else None, topic or None, caller or None)

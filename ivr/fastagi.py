@@ -21,12 +21,12 @@ from pathlib import Path
 import redis
 
 from ivr import contract as c
-from ivr.agi import CallerHungUp, Environment, command_text, parse_environment, parse_reply, reply_value
+from ivr.agi import CallerHungUp, Environment, command_text, parse_environment, parse_reply, reply_value, resume_from_args
 from ivr.session import Session, resumed, session
 from metrics.live import LiveState
-from routing.engine import Call, Decision, Live, Outcome, Resume
+from routing.engine import Call, Decision, Live
 from routing.loader import LoadResult, load
-from routing.model import Center, Entry
+from routing.model import Center
 
 log = logging.getLogger("lotse.fastagi")
 HEADER_TIMEOUT = 5.0  # seconds for Asterisk to send the AGI environment
@@ -200,16 +200,6 @@ class IvrServer:
         if env.script == c.AGI_ROUTE_NEXT:
             return resumed(center, resume_from_args(env.args), now, live, prompts)
         return None
-
-
-def resume_from_args(args: tuple[str, ...]) -> Resume:
-    """AGI args of the lotse-next route: outcome, queue or department, tenant, entry, topic, caller."""
-    padded = (*args, "", "", "", "", "", "")[:6]
-    outcome, ref, tenant, entry, topic, caller = padded
-    if outcome not in (Outcome.QUEUE.value, Outcome.DEPARTMENT.value):
-        raise ValueError(f"lotse-next: first argument must be queue or department, got {outcome!r}")
-    kind = Outcome(outcome)
-    return Resume(kind, ref, tenant or None, Entry(entry) if entry in ("own", "115") else None, topic or None, caller or None)
 
 
 class _Probe(Exception):  # noqa: N818 - not an error: a connection that sent nothing

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
 
 from ivr import contract as c
-from ivr.agi import AgiError, CallerHungUp, command_text, environment, parse_environment, parse_reply, reply_value
+from ivr.agi import AgiError, CallerHungUp, command_text, environment, parse_environment, parse_reply, reply_value, resume_from_args
 from ivr.dialplan import RenderError, RenderOptions, dialled_forms, mailboxes, render
-from ivr.fastagi import resume_from_args
 from ivr.session import SetVariable, Stream, WaitDigit, channel_variables, resumed, run, session
 from routing.engine import KEYS, Call, Live, Outcome, Resume
 from routing.model import Center, Entry
@@ -132,3 +133,11 @@ def test_dialled_forms() -> None:
 
 def test_mailboxes_are_collected(example: Center) -> None:
     assert mailboxes(example) == {"lotse": {"jobcenter"}}
+
+
+def test_the_classic_script_needs_no_server_dependencies() -> None:
+    """lotse-agi runs where only the routing core's packages are installed (e.g. Asterisk's own host or chroot)."""
+    server_only = "('redis', 'metrics', 'prometheus_client', 'sqlalchemy')"
+    code = f"import sys, agi_scripts.lotse_agi; print(sorted(m for m in {server_only} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
