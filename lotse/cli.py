@@ -6,14 +6,11 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
-
-import redis
 
 from ivr.agents import load_agents, manager_user, queue_members
 from ivr.agents import pjsip as agents_pjsip
@@ -25,22 +22,15 @@ from ivr.fastagi import ServerSettings
 from ivr.prompts import PromptError
 from ivr.prompts import build as build_prompts
 from lotse import __version__
-from lotse.metrics_command import run_metrics
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, load_center, report_problems
+from lotse.metrics_command import METRIC_COMMANDS, add_metric_parsers
 from lotse.serve import reload, serve
-from metrics.listener import AmiSettings
-from metrics.live import LiveState
-from metrics.report import DIMENSIONS, INTERVALS, group_sql
-from metrics.report import render as render_report
-from metrics.store import DEFAULT_URL, Store
-from metrics.tracker import Privacy
 from routing.cases import check_keys, load_cases, parse_local, run_case
 from routing.engine import Call, Decision, Live, decide
-from routing.loader import LoadResult, load
+from routing.loader import load
 from routing.model import Center
-from routing.problems import ConfigError, did_you_mean
+from routing.problems import ConfigError
 from routing.schema import json_schema
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -55,20 +45,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         "reload": _reload,
         "asterisk": _asterisk,
         "prompts": _prompts,
-        "metrics": _metrics,
-        "report": _report_command,
-        "purge": _purge,
-        "emergency": _emergency,
+        **METRIC_COMMANDS,
     }[args.command]
     try:
         return handler(args, out)
-    except _UsageError as exc:
+    except UsageError as exc:
         args.command_parser.error(str(exc))  # exits with EXIT_USAGE
         raise  # pragma: no cover
-
-
-class _UsageError(Exception):
-    pass
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -126,49 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--config", type=Path, required=True)
     build.add_argument("--out", type=Path, help="prompts folder (default: the config's prompts_dir)")
 
-    metrics = commands.add_parser("metrics", help="follow Asterisk's AMI events, write one record per call, export Prometheus metrics")
-    metrics.add_argument("--config", type=Path, required=True, help="for the time zone, the queues and the targets")
-    metrics.add_argument("--db", default=DEFAULT_URL, help=f"SQLAlchemy URL of the call records (default {DEFAULT_URL})")
-    metrics.add_argument("--listen", default="127.0.0.1:9570", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9570)")
-    metrics.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT")
-    metrics.add_argument("--ami-user", default="lotse")
-    metrics.add_argument("--redis", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
-    metrics.add_argument(
-        "--caller-numbers",
-        choices=[p.value for p in Privacy],
-        default=Privacy.TRUNCATED.value,
-        help="how callers' numbers are stored (default: truncated)",
-    )
+    metric_parsers = add_metric_parsers(commands)
 
-    report = commands.add_parser("report", help="KPIs per tenant, entry, topic, queue and interval")
-    report.add_argument("--config", type=Path, required=True, help="for the time zone and the targets")
-    report.add_argument("--db", default=DEFAULT_URL)
-    report.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
-    report.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="exclusive")
-    report.add_argument("--by", default="tenant", help=f"comma-separated: {', '.join(DIMENSIONS)}; empty for the whole center")
-    report.add_argument("--interval", choices=INTERVALS, default="all")
-    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
-
-    emergency = commands.add_parser("emergency", help="switch a tenant's emergency line on or off, or list those on")
-    emergency.add_argument("action", choices=("on", "off", "list"))
-    emergency.add_argument("which", nargs="?", metavar="TENANT/ID", help="e.g. minden/bombe")
-    emergency.add_argument("--config", type=Path, required=True)
-    emergency.add_argument("--redis", default="redis://127.0.0.1:6379/0", metavar="URL")
-
-    purge = commands.add_parser("purge", help="delete call records older than the retention period")
-    purge.add_argument("--db", default=DEFAULT_URL)
-    purge.add_argument("--days", type=int, required=True, help="keep this many days")
-
-    for command in (validate, simulate, schema, serve, reload, render, build, metrics, report, purge, emergency):
+    for command in (validate, simulate, schema, serve, reload, render, build, *metric_parsers):
         command.set_defaults(command_parser=command)
     return parser
-
-
-def _report(result: LoadResult, out: TextIO, quiet: bool = False) -> None:
-    for problem in result.problems:
-        if quiet and problem.severity.value == "warning":
-            continue
-        print(problem, file=out)
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
@@ -189,7 +134,7 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
         json.dump({"ok": result.center is not None, "files": list(result.files), "problems": problems}, out, indent=2, ensure_ascii=False)
         print(file=out)
         return EXIT_OK if result.center else EXIT_FAILED
-    _report(result, out, args.quiet)
+    report_problems(result, out, args.quiet)
     verdict = "valid" if result.center else "invalid"
     print(
         f"{args.path}: {verdict}: {len(result.errors)} error(s), {len(result.warnings)} warning(s) in {len(result.files)} file(s)", file=out
@@ -204,18 +149,10 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if result.center else EXIT_FAILED
 
 
-def _load_center(path: Path, out: TextIO) -> Center | None:
-    result = load(path)
-    if result.center is None:
-        _report(result, out, quiet=True)
-        print(f"{path}: invalid config; fix the errors above (lotse validate {path})", file=out)
-    return result.center
-
-
 def _simulate(args: argparse.Namespace, out: TextIO) -> int:
     if args.cases is None and not args.to:
-        raise _UsageError("simulate needs --to NUMBER (and usually --from and --at), or --cases FILE")
-    center = _load_center(args.config, out)
+        raise UsageError("simulate needs --to NUMBER (and usually --from and --at), or --cases FILE")
+    center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
     if args.cases is not None:
@@ -223,11 +160,11 @@ def _simulate(args: argparse.Namespace, out: TextIO) -> int:
     try:
         at = parse_local(args.at, center.tz) if args.at else datetime.now(center.tz)
     except ValueError as exc:
-        raise _UsageError(f"argument --at: {exc}") from None
+        raise UsageError(f"argument --at: {exc}") from None
     try:
         check_keys(args.digits)
     except ValueError as exc:
-        raise _UsageError(f"argument --digits: {exc}") from None
+        raise UsageError(f"argument --digits: {exc}") from None
     live = Live(
         agents=_counts(args.agents, "--agents") if args.agents else None,
         waiting=_counts(args.waiting, "--waiting"),
@@ -244,7 +181,7 @@ def _counts(values: list[str], option: str) -> dict[str, int]:
     for value in values:
         name, sep, number = value.partition("=")
         if not sep or not number.strip().isdigit():
-            raise _UsageError(f"argument {option}: '{value}' must be QUEUE=N, e.g. buergerservice=3")
+            raise UsageError(f"argument {option}: '{value}' must be QUEUE=N, e.g. buergerservice=3")
         counts[name.strip()] = int(number)
     return counts
 
@@ -252,7 +189,7 @@ def _counts(values: list[str], option: str) -> dict[str, int]:
 def _pair(value: str) -> tuple[str, str]:
     tenant, sep, emergency = value.partition("/")
     if not sep or not tenant or not emergency:
-        raise _UsageError(f"argument --emergency: '{value}' must be TENANT/ID, e.g. minden/bombe")
+        raise UsageError(f"argument --emergency: '{value}' must be TENANT/ID, e.g. minden/bombe")
     return tenant, emergency
 
 
@@ -309,7 +246,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         try:
             pretend = parse_local(args.pretend_time, tz)
         except ValueError as exc:
-            raise _UsageError(f"argument --pretend-time: {exc}") from None
+            raise UsageError(f"argument --pretend-time: {exc}") from None
     settings = ServerSettings(
         config=args.config,
         host=args.host,
@@ -326,14 +263,14 @@ def _reload(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _asterisk(args: argparse.Namespace, out: TextIO) -> int:
-    center = _load_center(args.config, out)
+    center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
     host, sep, port = args.fastagi.rpartition(":")
     if not sep or not port.isdigit():
-        raise _UsageError(f"argument --fastagi: '{args.fastagi}' must be HOST:PORT, e.g. 127.0.0.1:4573")
+        raise UsageError(f"argument --fastagi: '{args.fastagi}' must be HOST:PORT, e.g. 127.0.0.1:4573")
     if "{number}" not in args.dial:
-        raise _UsageError(f"argument --dial: '{args.dial}' has no {{number}}, e.g. PJSIP/{{number}}@amt")
+        raise UsageError(f"argument --dial: '{args.dial}' has no {{number}}, e.g. PJSIP/{{number}}@amt")
     options = RenderOptions(agi=args.agi, fastagi_host=host, fastagi_port=int(port), dial=args.dial)
     try:
         files = render_dialplan(center, options, str(args.config))
@@ -363,7 +300,7 @@ def _asterisk(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _prompts(args: argparse.Namespace, out: TextIO) -> int:
-    center = _load_center(args.config, out)
+    center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
     folder = args.out or Path(center.prompts_dir)
@@ -379,83 +316,6 @@ def _prompts(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     return EXIT_OK if not report.without_text else EXIT_FAILED
-
-
-def _metrics(args: argparse.Namespace, out: TextIO) -> int:
-    host, sep, port = args.ami.rpartition(":")
-    if not sep or not port.isdigit():
-        raise _UsageError(f"argument --ami: '{args.ami}' must be HOST:PORT, e.g. 127.0.0.1:5038")
-    listen_host, sep, listen_port = args.listen.rpartition(":")
-    if not sep or not listen_port.isdigit():
-        raise _UsageError(f"argument --listen: '{args.listen}' must be HOST:PORT, e.g. 127.0.0.1:9570")
-    secret = os.environ.get("LOTSE_AMI_SECRET", "")
-    if not secret:
-        raise _UsageError("the AMI secret comes from the environment: set LOTSE_AMI_SECRET")
-    center = _load_center(args.config, out)
-    if center is None:
-        return EXIT_FAILED
-    ami = AmiSettings(host, int(port), args.ami_user, secret)
-    return run_metrics(ami, args.db, Privacy(args.caller_numbers), center, (listen_host, int(listen_port)), args.redis)
-
-
-def _report_command(args: argparse.Namespace, out: TextIO) -> int:
-    center = _load_center(args.config, out)
-    if center is None:
-        return EXIT_FAILED
-    by = [d.strip() for d in args.by.split(",") if d.strip()]
-    for dimension in by:
-        if dimension not in DIMENSIONS:
-            raise _UsageError(f"argument --by: '{dimension}' is not one of {', '.join(DIMENSIONS)}")
-    try:
-        start, end = (parse_local(f"{day} 00:00", center.tz).timestamp() for day in (args.start, args.end))
-    except ValueError as exc:
-        raise _UsageError(f"argument --from/--to: {exc}") from None
-    store = Store.open(args.db, center.tz)
-    try:
-        rows = group_sql(store, center, start, end, by, args.interval)
-    finally:
-        store.close()
-    out.write(render_report(rows, by, args.format))
-    return EXIT_OK
-
-
-def _emergency(args: argparse.Namespace, out: TextIO) -> int:
-    center = _load_center(args.config, out)
-    if center is None:
-        return EXIT_FAILED
-    state = LiveState(redis.Redis.from_url(args.redis, socket_timeout=2))
-    try:
-        if args.action == "list":
-            switched = sorted(state.emergencies())
-            print("\n".join(switched) if switched else "no emergency line is on", file=out)
-            return EXIT_OK
-        if not args.which:
-            raise _UsageError(f"emergency {args.action} needs TENANT/ID, e.g. minden/bombe")
-        tenant_id, _, emergency_id = args.which.partition("/")
-        tenant = center.tenants.get(tenant_id)
-        if tenant is None:
-            raise _UsageError(f"unknown tenant '{tenant_id}' ({did_you_mean(tenant_id, center.tenants)})")
-        if emergency_id not in tenant.emergencies:
-            raise _UsageError(f"tenant '{tenant_id}' has no emergency '{emergency_id}' ({did_you_mean(emergency_id, tenant.emergencies)})")
-        state.switch(tenant_id, emergency_id, args.action == "on")
-    except redis.RedisError as exc:
-        print(f"cannot reach Redis at {args.redis}: {exc}", file=out)
-        return EXIT_FAILED
-    name = tenant.emergencies[emergency_id].name
-    print(f"{name} ({args.which}) is {'ON: new calls to ' + tenant.name + ' go to it' if args.action == 'on' else 'off'}", file=out)
-    return EXIT_OK
-
-
-def _purge(args: argparse.Namespace, out: TextIO) -> int:
-    if args.days < 1:
-        raise _UsageError("argument --days: keep at least 1 day")
-    store = Store.open(args.db)
-    try:
-        deleted = store.purge(time.time() - args.days * 86400)
-    finally:
-        store.close()
-    print(f"deleted {deleted} call record(s) older than {args.days} days", file=out)
-    return EXIT_OK
 
 
 def _schema(args: argparse.Namespace, out: TextIO) -> int:

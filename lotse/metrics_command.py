@@ -1,20 +1,145 @@
-"""``lotse metrics``: run the AMI listener until SIGTERM or SIGINT."""
+"""The metrics commands: ``lotse metrics``, ``report``, ``purge`` and ``emergency``."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
+import os
 import signal
+import time
+from pathlib import Path
+from typing import Any, TextIO
 
 import redis
 from prometheus_client import start_http_server
 
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, load_center
 from metrics.exporter import Exporter
 from metrics.listener import AmiSettings, MetricsListener
 from metrics.live import LiveState
-from metrics.store import Store
+from metrics.report import DIMENSIONS, INTERVALS, group_sql
+from metrics.report import render as render_report
+from metrics.store import DEFAULT_URL, Store
 from metrics.tracker import Privacy
+from routing.cases import parse_local
 from routing.model import Center
+from routing.problems import did_you_mean
+
+
+def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
+    """Add the metrics commands to the lotse parser; returns them."""
+    metrics = commands.add_parser("metrics", help="follow Asterisk's AMI events, write one record per call, export Prometheus metrics")
+    metrics.add_argument("--config", type=Path, required=True, help="for the time zone, the queues and the targets")
+    metrics.add_argument("--db", default=DEFAULT_URL, help=f"SQLAlchemy URL of the call records (default {DEFAULT_URL})")
+    metrics.add_argument("--listen", default="127.0.0.1:9570", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9570)")
+    metrics.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT")
+    metrics.add_argument("--ami-user", default="lotse")
+    metrics.add_argument("--redis", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
+    metrics.add_argument(
+        "--caller-numbers",
+        choices=[p.value for p in Privacy],
+        default=Privacy.TRUNCATED.value,
+        help="how callers' numbers are stored (default: truncated)",
+    )
+
+    report = commands.add_parser("report", help="KPIs per tenant, entry, topic, queue and interval")
+    report.add_argument("--config", type=Path, required=True, help="for the time zone and the targets")
+    report.add_argument("--db", default=DEFAULT_URL)
+    report.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
+    report.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="exclusive")
+    report.add_argument("--by", default="tenant", help=f"comma-separated: {', '.join(DIMENSIONS)}; empty for the whole center")
+    report.add_argument("--interval", choices=INTERVALS, default="all")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    emergency = commands.add_parser("emergency", help="switch a tenant's emergency line on or off, or list those on")
+    emergency.add_argument("action", choices=("on", "off", "list"))
+    emergency.add_argument("which", nargs="?", metavar="TENANT/ID", help="e.g. minden/bombe")
+    emergency.add_argument("--config", type=Path, required=True)
+    emergency.add_argument("--redis", default="redis://127.0.0.1:6379/0", metavar="URL")
+
+    purge = commands.add_parser("purge", help="delete call records older than the retention period")
+    purge.add_argument("--db", default=DEFAULT_URL)
+    purge.add_argument("--days", type=int, required=True, help="keep this many days")
+
+    return metrics, report, purge, emergency
+
+
+def _metrics(args: argparse.Namespace, out: TextIO) -> int:
+    host, sep, port = args.ami.rpartition(":")
+    if not sep or not port.isdigit():
+        raise UsageError(f"argument --ami: '{args.ami}' must be HOST:PORT, e.g. 127.0.0.1:5038")
+    listen_host, sep, listen_port = args.listen.rpartition(":")
+    if not sep or not listen_port.isdigit():
+        raise UsageError(f"argument --listen: '{args.listen}' must be HOST:PORT, e.g. 127.0.0.1:9570")
+    secret = os.environ.get("LOTSE_AMI_SECRET", "")
+    if not secret:
+        raise UsageError("the AMI secret comes from the environment: set LOTSE_AMI_SECRET")
+    center = load_center(args.config, out)
+    if center is None:
+        return EXIT_FAILED
+    ami = AmiSettings(host, int(port), args.ami_user, secret)
+    return run_metrics(ami, args.db, Privacy(args.caller_numbers), center, (listen_host, int(listen_port)), args.redis)
+
+
+def _report_command(args: argparse.Namespace, out: TextIO) -> int:
+    center = load_center(args.config, out)
+    if center is None:
+        return EXIT_FAILED
+    by = [d.strip() for d in args.by.split(",") if d.strip()]
+    for dimension in by:
+        if dimension not in DIMENSIONS:
+            raise UsageError(f"argument --by: '{dimension}' is not one of {', '.join(DIMENSIONS)}")
+    try:
+        start, end = (parse_local(f"{day} 00:00", center.tz).timestamp() for day in (args.start, args.end))
+    except ValueError as exc:
+        raise UsageError(f"argument --from/--to: {exc}") from None
+    store = Store.open(args.db, center.tz)
+    try:
+        rows = group_sql(store, center, start, end, by, args.interval)
+    finally:
+        store.close()
+    out.write(render_report(rows, by, args.format))
+    return EXIT_OK
+
+
+def _emergency(args: argparse.Namespace, out: TextIO) -> int:
+    center = load_center(args.config, out)
+    if center is None:
+        return EXIT_FAILED
+    state = LiveState(redis.Redis.from_url(args.redis, socket_timeout=2))
+    try:
+        if args.action == "list":
+            switched = sorted(state.emergencies())
+            print("\n".join(switched) if switched else "no emergency line is on", file=out)
+            return EXIT_OK
+        if not args.which:
+            raise UsageError(f"emergency {args.action} needs TENANT/ID, e.g. minden/bombe")
+        tenant_id, _, emergency_id = args.which.partition("/")
+        tenant = center.tenants.get(tenant_id)
+        if tenant is None:
+            raise UsageError(f"unknown tenant '{tenant_id}' ({did_you_mean(tenant_id, center.tenants)})")
+        if emergency_id not in tenant.emergencies:
+            raise UsageError(f"tenant '{tenant_id}' has no emergency '{emergency_id}' ({did_you_mean(emergency_id, tenant.emergencies)})")
+        state.switch(tenant_id, emergency_id, args.action == "on")
+    except redis.RedisError as exc:
+        print(f"cannot reach Redis at {args.redis}: {exc}", file=out)
+        return EXIT_FAILED
+    name = tenant.emergencies[emergency_id].name
+    print(f"{name} ({args.which}) is {'ON: new calls to ' + tenant.name + ' go to it' if args.action == 'on' else 'off'}", file=out)
+    return EXIT_OK
+
+
+def _purge(args: argparse.Namespace, out: TextIO) -> int:
+    if args.days < 1:
+        raise UsageError("argument --days: keep at least 1 day")
+    store = Store.open(args.db)
+    try:
+        deleted = store.purge(time.time() - args.days * 86400)
+    finally:
+        store.close()
+    print(f"deleted {deleted} call record(s) older than {args.days} days", file=out)
+    return EXIT_OK
 
 
 def run_metrics(ami: AmiSettings, db: str, privacy: Privacy, center: Center, listen: tuple[str, int], redis_url: str | None) -> int:
@@ -40,3 +165,6 @@ async def _run(ami: AmiSettings, db: str, privacy: Privacy, center: Center, list
         await listener.close()
         store.close()
     return 0
+
+
+METRIC_COMMANDS = {"metrics": _metrics, "report": _report_command, "purge": _purge, "emergency": _emergency}

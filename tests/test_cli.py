@@ -5,13 +5,17 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from lotse.cli import main
+from metrics.store import Store
 from tests.conftest import EXAMPLE, MINIMAL
+from tests.test_store import captured
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -136,3 +140,52 @@ def test_console_command_is_installed() -> None:
     lotse = Path(sys.executable).with_name("lotse")
     result = subprocess.run([str(lotse), "validate", "-q", str(EXAMPLE)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_report_and_purge_on_recorded_calls(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'calls.db'}"
+    store = Store.open(db)
+    store.write(captured())  # seven real calls from the lab, on 2026-11-22 (Europe/Berlin is UTC+1)
+    store.close()
+    code, text = run(
+        "report", "--config", str(EXAMPLE), "--db", db, "--from", "2026-11-01", "--to", "2026-12-01", "--by", "", "--format", "csv"
+    )
+    assert code == 0
+    header, row = text.splitlines()
+    assert header.startswith("interval,calls,offered,answered,abandoned,service_level,within")
+    assert row.startswith("all,7,2,2,0,100.0,30,")  # the impatient caller is a short abandon
+    code, text = run(
+        "report", "--config", str(EXAMPLE), "--db", db, "--from", "2026-11-01", "--to", "2026-12-01", "--by", "entry", "--format", "json"
+    )
+    assert {row["entry"]: row["calls"] for row in json.loads(text)} == {"-": 1, "115": 1, "own": 5}
+    store = Store.open(db)
+    old = captured()[0]
+    store.write([replace(old, uniqueid="old", arrived=time.time() - 3 * 86400, ended=time.time() - 3 * 86400 + 60)])
+    store.close()
+    code, text = run("purge", "--db", db, "--days", "1")
+    assert code == 0 and text == "deleted 1 call record(s) older than 1 days\n"  # the captured calls are from today
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["report", "--config", str(EXAMPLE), "--from", "2026-11-01", "--to", "2026-12-01", "--by", "agent"],
+            "argument --by: 'agent' is not one of",
+        ),
+        (
+            ["report", "--config", str(EXAMPLE), "--from", "1.11.2026", "--to", "2026-12-01"],
+            "argument --from/--to: '1.11.2026 00:00' is not a time",
+        ),
+        (["purge", "--days", "0"], "argument --days: keep at least 1 day"),
+        (
+            ["emergency", "on", "minden/bombee", "--config", str(EXAMPLE)],
+            "tenant 'minden' has no emergency 'bombee' (did you mean 'bombe'?)",
+        ),
+    ],
+)
+def test_metric_commands_name_bad_arguments(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args, io.StringIO())
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
