@@ -1,0 +1,41 @@
+"""The shipped alert rules and Grafana dashboard: promtool accepts the rules, and both use only metrics lotse exports."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+from prometheus_client import generate_latest
+
+from metrics.exporter import Exporter
+from routing.model import Center
+from tests.conftest import ROOT
+
+RULES = ROOT / "metrics" / "prometheus" / "lotse-alerts.yml"
+DASHBOARD = ROOT / "metrics" / "grafana" / "lotse-dashboard.json"
+
+
+def exported_names(center: Center) -> set[str]:
+    text = generate_latest(Exporter(center).registry).decode()
+    names = set(re.findall(r"^# TYPE (\w+) ", text, re.MULTILINE))
+    return names | {f"{n}_total" for n in names} | {f"{n}_bucket" for n in names}
+
+
+def test_promtool_accepts_the_rules() -> None:
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is installed by scripts/services (Debian's prometheus package)"
+    result = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 4 rules found" in result.stdout
+
+
+def test_rules_and_dashboard_use_only_exported_metrics(example: Center) -> None:
+    names = exported_names(example)
+    used = set(re.findall(r"\blotse_\w+", RULES.read_text(encoding="utf-8")))
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            used |= set(re.findall(r"\blotse_\w+", target["expr"]))
+    assert used and used <= names, used - names
