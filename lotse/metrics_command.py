@@ -36,6 +36,7 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     metrics.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT")
     metrics.add_argument("--ami-user", default="lotse")
     metrics.add_argument("--redis", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
+    metrics.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log, to complete the records after an AMI gap")
     metrics.add_argument(
         "--caller-numbers",
         choices=[p.value for p in Privacy],
@@ -79,7 +80,7 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
     if center is None:
         return EXIT_FAILED
     ami = AmiSettings(host, int(port), args.ami_user, secret)
-    return run_metrics(ami, args.db, Privacy(args.caller_numbers), center, (listen_host, int(listen_port)), args.redis)
+    return run_metrics(ami, args.db, Privacy(args.caller_numbers), center, (listen_host, int(listen_port)), args.redis, args.queue_log)
 
 
 def _report_command(args: argparse.Namespace, out: TextIO) -> int:
@@ -142,18 +143,22 @@ def _purge(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def run_metrics(ami: AmiSettings, db: str, privacy: Privacy, center: Center, listen: tuple[str, int], redis_url: str | None) -> int:
+def run_metrics(
+    ami: AmiSettings, db: str, privacy: Privacy, center: Center, listen: tuple[str, int], redis_url: str | None, queue_log: Path | None
+) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return asyncio.run(_run(ami, db, privacy, center, listen, redis_url))
+    return asyncio.run(_run(ami, db, privacy, center, listen, redis_url, queue_log))
 
 
-async def _run(ami: AmiSettings, db: str, privacy: Privacy, center: Center, listen: tuple[str, int], redis_url: str | None) -> int:
+async def _run(
+    ami: AmiSettings, db: str, privacy: Privacy, center: Center, listen: tuple[str, int], redis_url: str | None, queue_log: Path | None
+) -> int:
     store = Store.open(db, center.tz)
     exporter = Exporter(center)
     start_http_server(listen[1], listen[0], registry=exporter.registry)
     logging.getLogger("lotse.metrics").info("Prometheus metrics on http://%s:%d/metrics", *listen)
     live = LiveState(redis.Redis.from_url(redis_url, socket_timeout=2)) if redis_url else None
-    listener = MetricsListener(ami, store, privacy, exporter=exporter, live=live, queues=tuple(center.queues))
+    listener = MetricsListener(ami, store, privacy, exporter=exporter, live=live, queues=tuple(center.queues), queue_log=queue_log)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

@@ -1,7 +1,8 @@
 """``lotse metrics``: follow Asterisk's AMI events and write one record per call.
 
 One lifecycle object: ``start`` connects (panoramisk reconnects by itself
-after a lost link), ``close`` writes what is pending. Records are written in
+after a lost link; then the calls that ended in the gap are completed from
+Asterisk's queue_log, see metrics.reconcile), ``close`` writes what is pending. Records are written in
 a worker thread so the event loop never waits for SQL; when the database is
 unreachable they stay in memory and are retried every few seconds (fail
 open: the telephony is never affected, the figures are completed later).
@@ -12,13 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from panoramisk import Manager
 
 from metrics.exporter import Exporter
 from metrics.live import LiveState
+from metrics.queue_log import QueueCall, parse
+from metrics.reconcile import reconcile
 from metrics.records import CallRecord
 from metrics.store import Store
 from metrics.tracker import Privacy, Tracker
@@ -33,6 +38,7 @@ class AmiSettings:
     port: int = 5038
     user: str = "lotse"
     secret: str = ""
+    reconnect_seconds: int = 2
 
 
 class MetricsListener:
@@ -45,12 +51,19 @@ class MetricsListener:
         exporter: Exporter | None = None,
         live: LiveState | None = None,
         queues: tuple[str, ...] = (),
+        queue_log: Path | None = None,
     ) -> None:
         self.ami = ami
         self.store = store
         self.exporter = exporter
         self.live = live  # shared state in Redis, rebuilt from QueueStatus on every (re)connect
         self.queues = queues
+        self.queue_log = queue_log  # Asterisk's queue_log, to complete the records after a gap in the link
+        self.logins = 0
+        self.started = time.time()  # calls queued before this are not this listener's to complete
+        self.last_event = time.time()
+        self.recent: deque[str] = deque(maxlen=20000)  # unique ids written lately, not to write twice
+        self.reconciled = 0
         self.tracker = Tracker(privacy, salt)
         self.pending: list[CallRecord] = []
         self.written = 0
@@ -59,8 +72,14 @@ class MetricsListener:
         self._writing = asyncio.Lock()
 
     async def start(self) -> None:
+        self.started = time.time()
         self._manager = Manager(
-            host=self.ami.host, port=self.ami.port, username=self.ami.user, secret=self.ami.secret, ping_delay=10, reconnect_timeout=2
+            host=self.ami.host,
+            port=self.ami.port,
+            username=self.ami.user,
+            secret=self.ami.secret,
+            ping_delay=10,
+            reconnect_timeout=self.ami.reconnect_seconds,
         )
         self._manager.register_event("*", self._on_event)
         self._manager.register_event("FullyBooted", self._on_connect)  # sent after every (re)login
@@ -86,6 +105,9 @@ class MetricsListener:
         }
 
     async def _on_connect(self, manager: Manager, message: Any) -> None:
+        self.logins += 1
+        if self.logins > 1:
+            await self._reconcile(manager, gap_start=self.last_event)
         if self.live is None:
             return
         answer = await manager.send_action({"Action": "QueueStatus"})
@@ -96,9 +118,41 @@ class MetricsListener:
         except Exception as exc:  # fail open: the live state catches up with the next events
             log.warning("could not rebuild the live state: %s", exc)
 
+    async def _reconcile(self, manager: Manager, gap_start: float) -> None:
+        """After a reconnect: finish the calls that ended unseen, add those queued inside the gap."""
+        answer = await manager.send_action({"Action": "CoreShowChannels"})
+        alive = {_flat(m).get("Uniqueid", "") for m in (answer if isinstance(answer, list) else [answer])}
+        entries = await asyncio.to_thread(self._read_queue_log, max(gap_start - 60, self.started), set(self.tracker.calls))
+        records = reconcile(self.tracker, alive, entries, self.recent, time.time())
+        self.reconciled += len(records)
+        log.warning("AMI link was down since %.0f: %d call record(s) completed from queue_log", gap_start, len(records))
+        for record in records:
+            self._done(record)
+        await self.flush()
+
+    def _read_queue_log(self, since: float, open_calls: set[str]) -> dict[str, QueueCall]:
+        """queue_log entries of the calls in progress, and of calls that entered a queue since ``since``."""
+        if self.queue_log is None:
+            return {}
+        try:
+            lines = self.queue_log.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as exc:
+            log.warning("cannot read %s to complete the records: %s", self.queue_log, exc)
+            return {}
+        started = self.started
+        calls = parse(line for line in lines if line[:10].isdigit() and int(line.split("|", 1)[0]) >= started).calls
+        return {uid: call for uid, call in calls.items() if uid in open_calls or (call.entered is not None and call.entered >= since)}
+
+    def _done(self, record: CallRecord) -> None:
+        if self.exporter is not None:
+            self.exporter.observe(record)
+        self.recent.append(record.uniqueid)
+        self.pending.append(record)
+
     async def _on_event(self, manager: Manager, message: Any) -> None:
         event = _flat(message)
         now = time.time()
+        self.last_event = now
         if self.live is not None and event.get("Event", "").startswith("Queue"):
             try:
                 await asyncio.to_thread(self.live.apply, event, now)
@@ -106,9 +160,7 @@ class MetricsListener:
                 log.warning("live state not updated: %s", exc)
         record = self.tracker.feed(event, now)
         if record is not None:
-            if self.exporter is not None:
-                self.exporter.observe(record)
-            self.pending.append(record)
+            self._done(record)
             await self.flush()
 
     async def flush(self) -> None:

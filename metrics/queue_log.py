@@ -25,6 +25,7 @@ class QueueCall:
     waittime: int | None = None  # seconds waited before hanging up (ABANDON)
     talk: int | None = None
     agent: str = ""
+    last: int | None = None  # time of the call's last queue_log line
     events: list[str] = field(default_factory=list)
 
 
@@ -54,6 +55,7 @@ def parse(lines: Iterable[str]) -> QueueLog:
 
 def _apply(call: QueueCall, stamp: int, queue: str, agent: str, event: str, data: list[str]) -> None:
     call.events.append(event)
+    call.last = stamp
     if event == "LOTSE":
         call.tenant, call.entry, call.topic = data[0], data[1], data[2]
     elif event == "ENTERQUEUE":

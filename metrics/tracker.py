@@ -42,7 +42,9 @@ def protect(number: str, privacy: Privacy, salt: str = "") -> str:
 
 
 @dataclass
-class _Call:
+class OpenCall:
+    """A call in progress, as far as the events so far tell."""
+
     uniqueid: str
     arrived: float
     dialled: str = ""
@@ -63,7 +65,7 @@ class Tracker:
     def __init__(self, privacy: Privacy = Privacy.TRUNCATED, salt: str = "") -> None:
         self.privacy = privacy
         self.salt = salt
-        self.calls: dict[str, _Call] = {}
+        self.calls: dict[str, OpenCall] = {}
         self.skipped = 0  # events that could not be read
 
     def feed(self, event: Event, received: float) -> CallRecord | None:
@@ -82,7 +84,7 @@ class Tracker:
             # The dialplan sets it in CONTEXT_INCOMING; channels created later (agents, departments) inherit it elsewhere.
             if variable == c.VAR_DIALLED and uid not in self.calls and event.get("Context") == c.CONTEXT_INCOMING:
                 caller = event.get("CallerIDNum", "")
-                self.calls[uid] = _Call(uid, at, dialled=event.get("Value", ""), caller="" if caller.startswith("<") else caller)
+                self.calls[uid] = OpenCall(uid, at, dialled=event.get("Value", ""), caller="" if caller.startswith("<") else caller)
             call = self.calls.get(uid)
             if call is not None and variable.startswith("LOTSE_"):
                 call.variables[variable] = event.get("Value", "")
@@ -107,10 +109,11 @@ class Tracker:
             call.callback = True
         elif name == "Hangup":
             del self.calls[uid]
-            return self._record(call, at)
+            return self.finish(call, at)
         return None
 
-    def _record(self, call: _Call, ended: float) -> CallRecord:
+    def finish(self, call: OpenCall, ended: float) -> CallRecord:
+        """The record of a call that ended at ``ended``."""
         v = call.variables
         wait = None
         if call.queued is not None:
@@ -138,7 +141,7 @@ class Tracker:
         )
 
 
-def _outcome(call: _Call) -> Outcome:
+def _outcome(call: OpenCall) -> Outcome:
     v = call.variables
     decided, reason = v.get("LOTSE_OUTCOME", ""), v.get("LOTSE_REASON", "")
     if call.answered is not None:

@@ -18,7 +18,7 @@ from metrics.store import Store
 from metrics.tracker import Privacy
 from routing.loader import load_or_raise
 from tests.integration.conftest import Lab
-from tests.integration.lab import ROOT, Ami, lotse_serve, new_caller
+from tests.integration.lab import ROOT, Ami, lotse_serve, new_caller, of
 
 EXAMPLE = ROOT / "config"
 CALLS = [  # number, caller prefix, keys, caller behaviour
@@ -93,3 +93,39 @@ def test_records_kpis_and_report_agree_with_queue_log(asterisk: Lab, serve_log: 
     center = load_or_raise(EXAMPLE)
     table = render(group(records, center, ["entry"], "all"), ["entry"], "table")
     assert table.splitlines()[1].split()[:5] == ["all", "-", "1", "0", "0"]  # the caller who hung up in the greeting
+
+
+def test_not_one_record_lost_when_the_ami_link_drops_during_traffic(asterisk: Lab, serve_log: Path, tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
+    queue_log = asterisk.root / "var/log/lotse-lab/queue_log"
+
+    async def scenario() -> MetricsListener:
+        # a long gap (20 s) so that the running calls end and a new one comes and goes while lotse sees nothing
+        listener = MetricsListener(AmiSettings(secret="lab-ami-2026-secret", reconnect_seconds=20), store, queue_log=queue_log)
+        await listener.start()
+        with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
+            async with Ami() as ami:
+                before = [new_caller("0571") for _ in range(2)]
+                for caller in before:
+                    await ami.call("0571890", caller, "1")
+                for caller in before:  # both in the queue, then the link drops
+                    await ami.wait_for("QueueCallerJoin", of(caller, "QueueCallerJoin"))
+                assert listener._manager is not None and listener._manager.protocol is not None
+                listener._manager.protocol.transport.close()
+                inside = new_caller("0571")
+                await ami.call("05718070", inside, "2", "lotse-lab-impatient-caller")  # queued and gone within the gap
+                deadline = time.monotonic() + 90
+                while listener.written < 3:
+                    assert time.monotonic() < deadline, listener.health()
+                    await asyncio.sleep(0.5)
+        await listener.close()
+        return listener
+
+    listener = asyncio.run(scenario())
+    records = list(store.between(0, 2e9))
+    store.close()
+    assert listener.logins == 2 and listener.reconciled == 3
+    assert Counter((r.outcome, r.tenant, r.topic) for r in records) == Counter(
+        [(Outcome.ANSWERED, "minden", "ausweis"), (Outcome.ANSWERED, "minden", "ausweis"), (Outcome.ABANDONED_QUEUE, "kreis", "ausweis")]
+    )
+    assert all(r.agent for r in records if r.outcome is Outcome.ANSWERED)

@@ -1,0 +1,67 @@
+"""Completing the records after a gap in the AMI link, from Asterisk's queue_log. Pure.
+
+While the link is down, events are lost: calls that were in progress may end
+unseen, and calls may start and end entirely in the gap. After the reconnect,
+``reconcile`` takes the tracker's open calls, the unique ids of the channels
+Asterisk still has, and the queue_log entries since the gap began, and returns
+the records of every call that ended in the gap (in progress before it, or
+queued inside it). Calls that never reached a queue and began and ended in the
+gap leave no trace in queue_log and cannot be recovered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from metrics.queue_log import QueueCall
+from metrics.records import CallRecord
+from metrics.tracker import OpenCall, Tracker
+
+
+def reconcile(tracker: Tracker, alive: set[str], queue_log: dict[str, QueueCall], known: Iterable[str], now: float) -> list[CallRecord]:
+    """Records of the calls that ended while the AMI link was down; removes them from the tracker."""
+    records = []
+    for uniqueid in [u for u in tracker.calls if u not in alive]:
+        call = tracker.calls.pop(uniqueid)
+        entry = queue_log.get(uniqueid)
+        if entry is not None:
+            _complete(call, entry)
+        records.append(tracker.finish(call, _ended(entry, now)))
+    seen = set(known) | {r.uniqueid for r in records} | alive
+    for uniqueid, entry in queue_log.items():
+        if uniqueid in seen or entry.entered is None:
+            continue
+        call = OpenCall(uniqueid, float(entry.entered))
+        call.variables.update(
+            {
+                "LOTSE_TENANT": entry.tenant,
+                "LOTSE_ENTRY": entry.entry,
+                "LOTSE_TOPIC": entry.topic,
+                "LOTSE_OUTCOME": "queue",
+                "LOTSE_REASON": "reconciled",
+            }
+        )
+        _complete(call, entry)
+        records.append(tracker.finish(call, _ended(entry, now)))
+    return records
+
+
+def _complete(call: OpenCall, entry: QueueCall) -> None:
+    if entry.entered is not None and call.queued is None:
+        call.queued = float(entry.entered)
+        call.queues.append(entry.queue)
+    if entry.connected is not None and call.answered is None:
+        call.answered = float(entry.connected)
+        call.agent = call.agent or entry.agent
+    if entry.talk is not None:
+        call.talk = float(entry.talk)
+    if entry.abandoned and call.answered is None:
+        call.abandoned = True
+        if call.queued is not None and entry.waittime is not None:
+            call.left_queue = call.queued + entry.waittime
+
+
+def _ended(entry: QueueCall | None, now: float) -> float:
+    if entry is None or entry.last is None:
+        return now
+    return float(entry.last)

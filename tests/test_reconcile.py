@@ -1,0 +1,72 @@
+"""Completing records after an AMI gap from queue_log, on a real captured call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from metrics.queue_log import QueueCall
+from metrics.reconcile import reconcile
+from metrics.records import Outcome
+from metrics.tracker import Tracker
+
+DATA = Path(__file__).parent / "data" / "ami"
+
+
+def until_gap(name: str, gap_at: str) -> Tracker:
+    """The tracker as it was when the link dropped just before the first ``gap_at`` event."""
+    tracker = Tracker()
+    for line in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event.get("Event") == gap_at:
+            break
+        tracker.feed(event, 0.0)
+    return tracker
+
+
+def test_a_call_answered_and_ended_in_the_gap_is_completed_from_queue_log() -> None:
+    tracker = until_gap("answered", "AgentConnect")
+    (uniqueid,) = tracker.calls
+    queued = tracker.calls[uniqueid].queued
+    assert queued is not None
+    log = {
+        uniqueid: QueueCall(
+            uniqueid,
+            "buergerservice",
+            "minden",
+            "own",
+            "ausweis",
+            entered=int(queued),
+            connected=int(queued) + 5,
+            holdtime=5,
+            talk=8,
+            agent="Anna",
+            last=int(queued) + 13,
+        )
+    }
+    (record,) = reconcile(tracker, alive=set(), queue_log=log, known=[], now=9e9)
+    assert (record.outcome, record.tenant, record.topic, record.agent, record.talk) == (Outcome.ANSWERED, "minden", "ausweis", "Anna", 8.0)
+    assert record.ended == int(queued) + 13 and tracker.calls == {}
+
+
+def test_calls_still_alive_stay_open_and_calls_inside_the_gap_are_added() -> None:
+    tracker = until_gap("answered", "AgentConnect")
+    (uniqueid,) = tracker.calls
+    inside = QueueCall("77.1", "kfz", "kreis", "115", "zulassung", entered=1000, abandoned=True, waittime=40, last=1040)
+    stored = QueueCall("77.2", "kfz", "kreis", "own", "zulassung", entered=1000, connected=1010, holdtime=10, last=1100)
+    records = reconcile(tracker, alive={uniqueid}, queue_log={"77.1": inside, "77.2": stored}, known=["77.2"], now=9e9)
+    assert list(tracker.calls) == [uniqueid]  # still in progress: the events will finish it
+    (record,) = records  # 77.2 is already stored
+    assert (record.uniqueid, record.outcome, record.entry, record.reason, record.wait) == (
+        "77.1",
+        Outcome.ABANDONED_QUEUE,
+        "115",
+        "reconciled",
+        40.0,
+    )
+
+
+def test_a_call_ended_in_the_gap_without_queue_log_is_closed_as_it_was() -> None:
+    tracker = until_gap("closed", "Hangup")
+    (record,) = reconcile(tracker, alive=set(), queue_log={}, known=[], now=1234.0)
+    assert (record.outcome, record.ended) == (Outcome.CLOSED, 1234.0)
