@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -15,10 +16,11 @@ import redis
 from prometheus_client import start_http_server
 
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, load_center
-from metrics.exporter import Exporter
+from metrics.exporter import STANDARD_BUCKETS, Exporter
+from metrics.html import render_html
 from metrics.listener import AmiSettings, MetricsListener
 from metrics.live import LiveState
-from metrics.report import DIMENSIONS, INTERVALS, group_sql
+from metrics.report import DIMENSIONS, INTERVALS, answer_time_distribution, group_sql
 from metrics.report import render as render_report
 from metrics.store import DEFAULT_URL, Store
 from metrics.tracker import Privacy
@@ -37,6 +39,7 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     metrics.add_argument("--ami-user", default="lotse")
     metrics.add_argument("--redis", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
     metrics.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log, to complete the records after an AMI gap")
+    metrics.add_argument("--retention-days", type=int, metavar="N", help="delete records older than N days, every hour")
     metrics.add_argument(
         "--caller-numbers",
         choices=[p.value for p in Privacy],
@@ -51,7 +54,7 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     report.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="exclusive")
     report.add_argument("--by", default="tenant", help=f"comma-separated: {', '.join(DIMENSIONS)}; empty for the whole center")
     report.add_argument("--interval", choices=INTERVALS, default="all")
-    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
 
     emergency = commands.add_parser("emergency", help="switch a tenant's emergency line on or off, or list those on")
     emergency.add_argument("action", choices=("on", "off", "list"))
@@ -80,7 +83,10 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
     if center is None:
         return EXIT_FAILED
     ami = AmiSettings(host, int(port), args.ami_user, secret)
-    return run_metrics(ami, args.db, Privacy(args.caller_numbers), center, (listen_host, int(listen_port)), args.redis, args.queue_log)
+    if args.retention_days is not None and args.retention_days < 1:
+        raise UsageError("argument --retention-days: keep at least 1 day")
+    options = MetricsOptions(Privacy(args.caller_numbers), (listen_host, int(listen_port)), args.redis, args.queue_log, args.retention_days)
+    return run_metrics(ami, args.db, center, options)
 
 
 def _report_command(args: argparse.Namespace, out: TextIO) -> int:
@@ -98,9 +104,16 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
     store = Store.open(args.db, center.tz)
     try:
         rows = group_sql(store, center, start, end, by, args.interval)
+        if args.format == "html":
+            daily = [(day, kpis) for day, _, kpis in group_sql(store, center, start, end, [], "day")]
+            distribution = answer_time_distribution(store, center, start, end, STANDARD_BUCKETS)
     finally:
         store.close()
-    out.write(render_report(rows, by, args.format))
+    if args.format == "html":
+        title = f"{center.name}: {args.start} to {args.end}"
+        out.write(render_html(title, rows, by, daily, center.targets.service_level_percent, distribution))
+    else:
+        out.write(render_report(rows, by, args.format))
     return EXIT_OK
 
 
@@ -143,22 +156,37 @@ def _purge(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def run_metrics(
-    ami: AmiSettings, db: str, privacy: Privacy, center: Center, listen: tuple[str, int], redis_url: str | None, queue_log: Path | None
-) -> int:
+@dataclass(frozen=True)
+class MetricsOptions:
+    privacy: Privacy
+    listen: tuple[str, int]
+    redis_url: str | None
+    queue_log: Path | None
+    retention_days: int | None
+
+
+def run_metrics(ami: AmiSettings, db: str, center: Center, options: MetricsOptions) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return asyncio.run(_run(ami, db, privacy, center, listen, redis_url, queue_log))
+    return asyncio.run(_run(ami, db, center, options))
 
 
-async def _run(
-    ami: AmiSettings, db: str, privacy: Privacy, center: Center, listen: tuple[str, int], redis_url: str | None, queue_log: Path | None
-) -> int:
+async def _run(ami: AmiSettings, db: str, center: Center, options: MetricsOptions) -> int:
+    privacy, listen, redis_url, queue_log = options.privacy, options.listen, options.redis_url, options.queue_log
     store = Store.open(db, center.tz)
     exporter = Exporter(center)
     start_http_server(listen[1], listen[0], registry=exporter.registry)
     logging.getLogger("lotse.metrics").info("Prometheus metrics on http://%s:%d/metrics", *listen)
     live = LiveState(redis.Redis.from_url(redis_url, socket_timeout=2)) if redis_url else None
-    listener = MetricsListener(ami, store, privacy, exporter=exporter, live=live, queues=tuple(center.queues), queue_log=queue_log)
+    listener = MetricsListener(
+        ami,
+        store,
+        privacy,
+        exporter=exporter,
+        live=live,
+        queues=tuple(center.queues),
+        queue_log=queue_log,
+        retention_days=options.retention_days,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

@@ -40,6 +40,9 @@ class Exporter:
         )
         self.waiting = Gauge("lotse_queue_callers_waiting", "Callers waiting in the queue now", ["queue"], registry=r)
         self.longest = Gauge("lotse_queue_longest_wait_seconds", "How long the longest-waiting caller has waited", ["queue"], registry=r)
+        self.agents = Gauge(
+            "lotse_queue_agents", "Agents in the queue by state (from the live state in Redis)", ["queue", "state"], registry=r
+        )
         self.service_level = Gauge(
             "lotse_service_level_today_percent", "Today's answered within target / offered", ["tenant", "entry", "within"], registry=r
         )
@@ -84,6 +87,12 @@ class Exporter:
         self.service_level.labels(tenant, entry, str(within)).set(100.0 * counts[1] / counts[0])
         if counts[2]:
             self.reachability.labels(tenant, entry).set(100.0 * counts[3] / counts[2])
+
+    def update_agents(self, states: dict[str, dict[str, int]]) -> None:
+        """Agents per queue and state: available, ringing, talking, paused, unavailable."""
+        for queue, counts in states.items():
+            for state in ("available", "ringing", "talking", "paused", "unavailable"):
+                self.agents.labels(queue, state).set(counts.get(state, 0))
 
     def update_live(self, tracker: Tracker, now: float | None = None) -> None:
         """Waiting callers and longest wait per queue, from the calls in progress."""

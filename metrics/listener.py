@@ -30,6 +30,7 @@ from metrics.tracker import Privacy, Tracker
 
 log = logging.getLogger("lotse.metrics")
 RETRY_SECONDS = 5.0
+PURGE_EVERY = 3600  # seconds between retention purges (the first right after start)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class MetricsListener:
         live: LiveState | None = None,
         queues: tuple[str, ...] = (),
         queue_log: Path | None = None,
+        retention_days: int | None = None,
     ) -> None:
         self.ami = ami
         self.store = store
@@ -64,6 +66,8 @@ class MetricsListener:
         self.last_event = time.time()
         self.recent: deque[str] = deque(maxlen=20000)  # unique ids written lately, not to write twice
         self.reconciled = 0
+        self.retention_days = retention_days  # records older than this are deleted every hour (DSGVO)
+        self.purged = 0
         self.tracker = Tracker(privacy, salt)
         self.pending: list[CallRecord] = []
         self.written = 0
@@ -117,6 +121,15 @@ class MetricsListener:
             log.info("live state rebuilt from QueueStatus (%d entries)", len(events))
         except Exception as exc:  # fail open: the live state catches up with the next events
             log.warning("could not rebuild the live state: %s", exc)
+
+    async def _export_agents(self) -> None:
+        assert self.exporter is not None and self.live is not None
+        try:
+            states = await asyncio.to_thread(self.live.member_states, self.queues)
+        except Exception as exc:  # fail open: the gauges keep their last values
+            log.debug("agent states not read from Redis: %s", exc)
+            return
+        self.exporter.update_agents(states)
 
     async def _reconcile(self, manager: Manager, gap_start: float) -> None:
         """After a reconnect: finish the calls that ended unseen, add those queued inside the gap."""
@@ -180,9 +193,25 @@ class MetricsListener:
             await asyncio.sleep(1.0)
             if self.exporter is not None:
                 self.exporter.update_live(self.tracker)
+                if self.live is not None and ticks % 5 == 0:
+                    await self._export_agents()
             ticks += 1
             if ticks % int(RETRY_SECONDS) == 0:
                 await self.flush()
+            if self.retention_days and ticks % PURGE_EVERY == 1:
+                await self.purge()
+
+    async def purge(self) -> None:
+        """Delete records older than the retention period; a failure is retried at the next hour."""
+        assert self.retention_days
+        try:
+            deleted = await asyncio.to_thread(self.store.purge, time.time() - self.retention_days * 86400)
+        except Exception as exc:  # fail open: the records stay until the next try
+            log.warning("could not delete records older than %d days: %s", self.retention_days, exc)
+            return
+        self.purged += deleted
+        if deleted:
+            log.info("deleted %d call record(s) older than %d days", deleted, self.retention_days)
 
 
 def _flat(message: Any) -> dict[str, str]:

@@ -82,6 +82,21 @@ class LiveState:
                     pipe.hset(self._key(kind, queue), mapping=cast(Any, values))  # redis' stubs want a wider key type
         pipe.execute()
 
+    def member_states(self, queues: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Queue -> state -> number of agents (for the Prometheus gauges)."""
+        names = list(queues)
+        pipe = self.redis.pipeline()
+        for queue in names:
+            pipe.hvals(self._key("members", queue))
+        counts: dict[str, dict[str, int]] = {}
+        for queue, states in zip(names, pipe.execute(), strict=True):
+            per_state: dict[str, int] = {}
+            for state in states:
+                name = state.decode() if isinstance(state, bytes) else state
+                per_state[name] = per_state.get(name, 0) + 1
+            counts[queue] = per_state
+        return counts
+
     # -- the emergency switch -----------------------------------------------------
 
     def switch(self, tenant: str, emergency: str, on: bool) -> None:

@@ -83,6 +83,18 @@ def group_sql(
     return [(when, key, kpis(sums, target_within(center, by, key))) for when, key, sums in rows]
 
 
+def answer_time_distribution(store: Store, center: Center, start: float, end: float, edges: Sequence[int]) -> list[tuple[str, int]]:
+    """Answered calls per wait bucket: '<=5', '<=10', ..., and '>' the last edge."""
+    rows = aggregate(store, start, end, [], "all", edges)
+    if not rows:
+        return [*((f"<={e}", 0) for e in sorted(edges)), (f">{max(edges)}", 0)]
+    sums = rows[0][2]
+    cumulative = [int(sums[f"within_{e}"]) for e in sorted(edges)]
+    counts = [b - a for a, b in zip([0, *cumulative], cumulative, strict=False)]
+    labels = [f"<={e}" for e in sorted(edges)]
+    return [*zip(labels, counts, strict=True), (f">{max(edges)}", int(sums["answered"]) - cumulative[-1])]
+
+
 def group(records: Iterable[CallRecord], center: Center, by: Sequence[str], interval: str) -> list[tuple[str, tuple[str, ...], Kpis]]:
     """The report computed call by call (the reference the SQL aggregation is tested against)."""
     groups: dict[tuple[str, tuple[str, ...]], list[CallRecord]] = defaultdict(list)

@@ -11,9 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from lotse.cli import main
+from metrics.exporter import Exporter
 from metrics.store import Store
+from routing.loader import load_or_raise
 from tests.conftest import EXAMPLE, MINIMAL
 from tests.test_store import captured
 
@@ -189,3 +192,43 @@ def test_metric_commands_name_bad_arguments(args: list[str], message: str, capsy
         main(args, io.StringIO())
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_html_report_has_the_charts_and_the_figures(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'calls.db'}"
+    store = Store.open(db)
+    store.write(captured())
+    store.close()
+    code, html = run("report", "--config", str(EXAMPLE), "--db", db, "--from", "2026-11-01", "--to", "2026-12-01", "--format", "html")
+    assert code == 0
+    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 2
+    assert "<title>11-22: 100.0 %</title>" in html  # today's service level bar (2 of 2 answered within 30 s)
+    assert "target 80 %" in html
+    assert "<title>&lt;=5: 1.0 calls</title>" in html and "<title>&lt;=10: 1.0 calls</title>" in html  # waits of 4.8 s and 5.4 s
+    assert "<td>minden</td>" in html and "<td>bueckeburg</td>" in html
+
+
+def test_prometheus_and_the_report_show_the_same_numbers(tmp_path: Path) -> None:
+    center = load_or_raise(EXAMPLE)
+    exporter = Exporter(center)
+    records = captured()
+    for record in records:
+        exporter.observe(record)
+    db = f"sqlite:///{tmp_path / 'calls.db'}"
+    store = Store.open(db)
+    store.write(records)
+    store.close()
+    code, text = run(
+        "report", "--config", str(EXAMPLE), "--db", db, "--from", "2026-11-01", "--to", "2026-12-01", "--by", "", "--format", "json"
+    )
+    assert code == 0
+    (row,) = json.loads(text)
+    metrics = generate_latest(exporter.registry).decode()
+
+    def total(name: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith(name + "{"))
+
+    assert total("lotse_calls_total") == row["calls"]
+    assert total("lotse_calls_offered_total") == row["offered"]
+    assert total("lotse_calls_answered_total") == row["answered"]
+    assert total("lotse_calls_abandoned_total") == row["abandoned"]
