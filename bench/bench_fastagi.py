@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from tests.integration.lab import wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = (
@@ -69,16 +70,6 @@ async def batch(port: int, sessions: int, concurrency: int) -> float:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def wait_port(port: int) -> None:
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def measure(name: str, pid: int, port: int, sessions: int, concurrency: int) -> tuple[float, float]:

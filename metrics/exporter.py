@@ -15,8 +15,8 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from metrics.kpi import SHORT_ABANDON
-from metrics.records import CallRecord, Outcome
+from metrics.kpi import Fate, queue_fate
+from metrics.records import CallRecord
 from metrics.report import target_within, thresholds
 from metrics.tracker import Tracker
 from routing.model import Center
@@ -56,16 +56,15 @@ class Exporter:
         queue = record.queues[0] if record.queues else ""
         labels = (record.tenant or "-", record.entry or "-", record.topic or "-", queue or "-")
         self.calls.labels(*labels, record.outcome.value).inc()
-        if record.queued is None:
+        fate = queue_fate(record)
+        if fate is None or fate is Fate.SHORT:
             return
         wait = record.wait or 0.0
-        if record.answered is None and wait < SHORT_ABANDON:
-            return
         self.offered.labels(*labels).inc()
-        if record.answered is not None:
+        if fate is Fate.ANSWERED:
             self.answered.labels(*labels).inc()
             self.answer_time.labels(*labels).observe(wait)
-        elif record.outcome is Outcome.ABANDONED_QUEUE:
+        elif fate is Fate.ABANDONED:
             self.abandoned.labels(*labels).inc()
         self._count_today(record, wait)
 

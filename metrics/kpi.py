@@ -13,10 +13,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from metrics.records import CallRecord, Outcome
 
 SHORT_ABANDON = 5.0  # seconds
+
+
+class Fate(StrEnum):
+    """What became of a call that joined a queue, as the figures count it."""
+
+    SHORT = "short"  # hung up without an answer within the short-abandon time: not offered
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    OFFERED = "offered"  # offered, neither answered nor abandoned (e.g. overflowed to a callback)
+
+
+def queue_fate(record: CallRecord, short_abandon: float = SHORT_ABANDON) -> Fate | None:
+    """The one rule the reports and the Prometheus counters share; None when the call never queued."""
+    if record.queued is None:
+        return None
+    if record.answered is not None:
+        return Fate.ANSWERED
+    if (record.wait or 0.0) < short_abandon:
+        return Fate.SHORT
+    return Fate.ABANDONED if record.outcome is Outcome.ABANDONED_QUEUE else Fate.OFFERED
 
 
 @dataclass(frozen=True)
@@ -54,22 +75,23 @@ def compute(records: Iterable[CallRecord], within: int, short_abandon: float = S
         if r.outcome in (Outcome.FORWARDED_ANSWERED, Outcome.FORWARDED_UNANSWERED):
             forwarded += 1
             forwarded_answered += r.outcome is Outcome.FORWARDED_ANSWERED
-        if r.queued is None:
+        fate = queue_fate(r, short_abandon)
+        if fate is None:
             continue
-        wait = r.wait or 0.0
-        if r.answered is None and wait < short_abandon:
+        if fate is Fate.SHORT:
             short += 1
             continue
         offered += 1
         in_hours_offered += r.in_hours
-        if r.answered is not None:
+        if fate is Fate.ANSWERED:
+            wait = r.wait or 0.0
             answered += 1
             in_hours_answered += r.in_hours
             answered_within += wait <= within
             waits.append(wait)
             if r.talk is not None:
                 talks.append(r.talk)
-        elif r.outcome is Outcome.ABANDONED_QUEUE:
+        elif fate is Fate.ABANDONED:
             abandoned += 1
     return Kpis(
         calls=calls,

@@ -8,13 +8,12 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from metrics.aggregate import aggregate, kpis
+from metrics.aggregate import BUCKET_LENGTH, aggregate, kpis
 from metrics.kpi import Kpis, compute
 from metrics.records import CallRecord
-from metrics.store import Store
+from metrics.store import Store, slot_of
 from routing.model import Center
 
 DIMENSIONS = ("tenant", "entry", "topic", "queue")
@@ -38,16 +37,11 @@ COLUMNS = (
 
 
 def interval_start(stamp: float, interval: str, tz: ZoneInfo) -> str:
-    local = datetime.fromtimestamp(stamp, tz)
-    if interval == "15min":
-        return local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0).strftime("%Y-%m-%d %H:%M")
-    if interval == "hour":
-        return local.strftime("%Y-%m-%d %H:00")
-    if interval == "day":
-        return local.strftime("%Y-%m-%d")
-    if interval == "month":
-        return local.strftime("%Y-%m")
-    return "all"
+    """The interval a call belongs to: a prefix of its stored 15-minute slot, exactly as the SQL path cuts it."""
+    if interval == "all":
+        return "all"
+    cut = slot_of(stamp, tz)[: BUCKET_LENGTH[interval]]
+    return cut + ":00" if interval == "hour" else cut
 
 
 def key_of(record: CallRecord, by: Sequence[str]) -> tuple[str, ...]:
