@@ -15,10 +15,15 @@ from panoramisk.utils import parse_agi_result
 from ivr.session import Command, SetVariable, Stream, WaitDigit
 from routing.engine import Outcome, Resume
 from routing.model import Entry
+from routing.numbers import caller_key
 from routing.problems import LotseError
 
 # Presentation values (agi_callingpres) whose number must not be shown: 32-39 restricted, 64-71 unavailable.
 _HIDDEN_PRESENTATION = frozenset(range(32, 40)) | frozenset(range(64, 72))
+MAX_ENVIRONMENT_LINES = 200  # Asterisk sends about 25 agi_* lines and at most 127 arguments
+MAX_ENVIRONMENT_BYTES = 32 * 1024  # the whole AGI environment
+MAX_VALUE = 256  # characters of one value lotse uses (unique id, dialled number, an argument)
+MAX_NUMBER = 40  # characters of a caller ID; E.164 numbers have at most 15 digits
 
 
 class AgiError(LotseError):
@@ -52,6 +57,14 @@ def parse_environment(lines: Iterable[str]) -> Environment:
 
 
 def environment(headers: Mapping[str, str]) -> Environment:
+    """The call's facts from the ``agi_*`` headers; raises ValueError naming the header that is missing or too long.
+
+    A caller ID that is too long or unreadable routes like a hidden number (it is the caller's to send, and
+    the dialled number still decides the tenant); every other value is bounded.
+    """
+    for key, value in headers.items():
+        if len(value) > MAX_VALUE and key != "agi_callerid":
+            raise ValueError(f"{key} is {len(value)} characters long (at most {MAX_VALUE})")
     script = headers.get("agi_network_script") or headers.get("agi_request", "").rsplit("/", 1)[-1]
     if not script:
         raise ValueError("the AGI environment has neither agi_network_script nor agi_request")
@@ -61,7 +74,7 @@ def environment(headers: Mapping[str, str]) -> Environment:
     args = tuple(headers[f"agi_arg_{n}"] for n in range(1, 20) if f"agi_arg_{n}" in headers)
     pres = headers.get("agi_callingpres", "0")
     number = headers.get("agi_callerid", "")
-    hidden = (pres.isdigit() and int(pres) in _HIDDEN_PRESENTATION) or number in ("", "unknown")
+    hidden = (pres.isdigit() and int(pres) in _HIDDEN_PRESENTATION) or number in ("", "unknown") or len(number) > MAX_NUMBER
     dialled = args[0] if args and args[0] else headers.get("agi_dnid") or headers.get("agi_extension", "")
     return Environment(script, uniqueid, headers.get("agi_channel", ""), None if hidden else number, dialled, args)
 
@@ -77,7 +90,7 @@ def command_text(command: Command) -> str:
 
 
 def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ") + '"'
 
 
 def reply_value(command: Command, reply: Mapping[str, Any]) -> str | None:
@@ -116,4 +129,4 @@ def resume_from_args(args: tuple[str, ...]) -> Resume:
     if outcome not in (Outcome.QUEUE.value, Outcome.DEPARTMENT.value):
         raise ValueError(f"lotse-next: first argument must be queue or department, got {outcome!r}")
     kind = Outcome(outcome)
-    return Resume(kind, ref, tenant or None, Entry(entry) if entry in ("own", "115") else None, topic or None, caller or None)
+    return Resume(kind, ref, tenant or None, Entry(entry) if entry in ("own", "115") else None, topic or None, caller_key(caller))

@@ -11,6 +11,7 @@ LOTSE_OUTCOME unset and the dialplan routes to CONTEXT_FALLBACK).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -21,8 +22,19 @@ from pathlib import Path
 import redis
 
 from ivr import contract as c
-from ivr.agi import CallerHungUp, Environment, command_text, parse_environment, parse_reply, reply_value, resume_from_args
+from ivr.agi import (
+    MAX_ENVIRONMENT_BYTES,
+    MAX_ENVIRONMENT_LINES,
+    CallerHungUp,
+    Environment,
+    command_text,
+    parse_environment,
+    parse_reply,
+    reply_value,
+    resume_from_args,
+)
 from ivr.session import Session, resumed, session
+from ivr.throttle import Throttle
 from metrics.live import LiveState
 from routing.engine import Call, Decision, Live
 from routing.loader import LoadResult, load
@@ -32,6 +44,38 @@ log = logging.getLogger("lotse.fastagi")
 HEADER_TIMEOUT = 5.0  # seconds for Asterisk to send the AGI environment
 LIVE_TIMEOUT = 0.2  # seconds for the live facts from Redis before a call is routed without them
 SESSION_TIMEOUT = 1800.0  # seconds for one call's IVR; ends a session whose Asterisk side is stuck
+MAX_LINE = 8192  # bytes of one line from Asterisk (an environment line or a reply)
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK: tuple[Network, ...] = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def parse_allow(values: list[str]) -> tuple[Network, ...]:
+    """Addresses or networks (CIDR) for --allow; raises ValueError naming the first that is neither."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise ValueError(
+                f"'{value}' is not an IP address or network (e.g. 192.0.2.10 or 192.0.2.0/24); host names are not accepted"
+            ) from None
+    return tuple(networks)
+
+
+def allowed(host: str, networks: tuple[Network, ...]) -> bool:
+    """Whether a peer address lies in one of the networks (IPv4-mapped IPv6 peers count as IPv4)."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == network.version and address in network for network in networks)
+
+
+def reason(exc: BaseException) -> str:
+    """An exception as a log reason that is never empty (TimeoutError() has no message)."""
+    return str(exc) or type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -39,7 +83,7 @@ class ServerSettings:
     config: Path
     host: str = "127.0.0.1"
     port: int = c.FASTAGI_PORT
-    allow: frozenset[str] = frozenset({"127.0.0.1", "::1"})
+    allow: tuple[Network, ...] = LOOPBACK
     prompts: str | None = None  # the prompts folder as Asterisk sees it; default: the config's
     grace_seconds: float = 30.0
     redis_url: str | None = None  # live facts (agents, waiting callers, emergencies); None: unknown
@@ -66,7 +110,14 @@ class IvrServer:
         self._calls: set[asyncio.Task[None]] = set()
         self.loaded_at = 0.0
         self._live = LiveState(redis.Redis.from_url(settings.redis_url, socket_timeout=LIVE_TIMEOUT)) if settings.redis_url else None
-        self.live_failures = 0
+        self._live_warnings = Throttle(log)
+        self._refused = Throttle(log)
+        self._reloading = asyncio.Lock()
+        self._background: set[asyncio.Task[LoadResult]] = set()
+
+    @property
+    def live_failures(self) -> int:
+        return self._live_warnings.total
 
     @property
     def center(self) -> Center:
@@ -74,8 +125,21 @@ class IvrServer:
         return self._center
 
     def reload(self) -> LoadResult:
-        """Load the config; apply it to new calls only if it is valid."""
-        result = load(self.settings.config)
+        """Load the config; apply it to new calls only if it is valid (blocks: for start-up and tests)."""
+        return self._apply(load(self.settings.config))
+
+    async def reload_async(self) -> LoadResult:
+        """As reload, with the YAML read in a thread so that running calls never wait for it."""
+        async with self._reloading:
+            return self._apply(await asyncio.to_thread(load, self.settings.config))
+
+    def request_reload(self) -> None:
+        """SIGHUP: reload in the background."""
+        task = asyncio.get_running_loop().create_task(self.reload_async())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _apply(self, result: LoadResult) -> LoadResult:
         if result.center is None:
             self.counters.reloads_rejected += 1
             log.error("config %s rejected, %d error(s); the previous config keeps serving", self.settings.config, len(result.errors))
@@ -91,7 +155,7 @@ class IvrServer:
     async def start(self) -> None:
         if self._center is None and self.reload().center is None:
             raise RuntimeError(f"cannot start: {self.settings.config} is invalid (lotse validate {self.settings.config})")
-        self._server = await asyncio.start_server(self._accept, self.settings.host, self.settings.port)
+        self._server = await asyncio.start_server(self._accept, self.settings.host, self.settings.port, limit=MAX_LINE)
         log.info("FastAGI listening on %s:%d", self.settings.host, self.port)
 
     @property
@@ -127,6 +191,10 @@ class IvrServer:
         self._calls.add(task)
         try:
             await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # close() cut the call after the grace period (_run_call logged it). The task ends normally so that
+            # asyncio's stream callback does not log the cancellation as an error with a traceback.
+            return
         finally:
             self._calls.discard(task)
             writer.close()
@@ -134,20 +202,26 @@ class IvrServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         host = peer[0] if peer else ""
-        if host not in self.settings.allow:
+        if not allowed(host, self.settings.allow):
             self.counters.rejected_peers += 1
-            log.warning("FastAGI connection from %s refused: not in the allowlist (--allow)", host)
+            self._refused.warning(time.monotonic(), "FastAGI connection from %s refused: not in the allowlist (--allow)", host)
             return
+        center = self.center  # this call keeps the config of the moment it connected, whatever reloads happen
         try:
             async with asyncio.timeout(HEADER_TIMEOUT):  # cheaper than wait_for: no extra task
                 env = await _read_environment(reader)
         except _Probe:
             log.debug("connection from %s closed without a request (a port check)", host)
             return
-        except (TimeoutError, ValueError) as exc:
-            log.error("FastAGI request from %s dropped: %s", host, exc or "no AGI environment in time")
+        except TimeoutError:
+            log.error("FastAGI request from %s dropped: no complete AGI environment within %.0f s", host, HEADER_TIMEOUT)
             return
-        center = self.center  # this call keeps the config it started with, whatever reloads happen
+        except ValueError as exc:
+            log.error("FastAGI request from %s dropped: %s", host, reason(exc))
+            return
+        except ConnectionError as exc:
+            log.warning("FastAGI connection from %s lost before the AGI environment ended: %s", host, reason(exc))
+            return
         live = await self._live_facts(center)
         try:
             steps = self._session(center, env, live)
@@ -157,6 +231,9 @@ class IvrServer:
         if steps is None:
             log.error("[%s] unknown FastAGI route %r; the dialplan falls back", env.uniqueid, env.script)
             return
+        await self._run_call(env, steps, reader, writer)
+
+    async def _run_call(self, env: Environment, steps: Session, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.counters.calls_total += 1
         self.counters.calls_active += 1
         try:
@@ -164,15 +241,26 @@ class IvrServer:
                 decision = await _drive(steps, reader, writer)
             self.counters.outcomes[decision.outcome.value] = self.counters.outcomes.get(decision.outcome.value, 0) + 1
             log.info(
-                "[%s] %s -> %s %s (%s)",
+                "[%s] to %s: %s/%s -> %s %s (%s)",
                 env.uniqueid,
+                env.dialled,
                 decision.tenant or "-",
+                decision.ctx.topic or "-",
                 decision.outcome.value,
                 decision.queue or decision.department or "",
                 decision.reason,
             )
         except CallerHungUp:
             log.info("[%s] caller hung up in the IVR", env.uniqueid)
+        except ConnectionError as exc:
+            log.warning("[%s] AGI connection lost (%s); Asterisk carries on with the dialplan", env.uniqueid, reason(exc))
+        except TimeoutError:
+            self.counters.calls_failed += 1
+            log.error("[%s] IVR ended after %.0f s without an answer from Asterisk; the dialplan falls back", env.uniqueid, SESSION_TIMEOUT)
+        except asyncio.CancelledError:
+            grace = self.settings.grace_seconds
+            log.warning("[%s] call cut: lotse stopped after its %.0f s grace period; the dialplan falls back", env.uniqueid, grace)
+            raise
         except Exception:  # fail open: the dialplan sends the call to its fallback queue
             self.counters.calls_failed += 1
             log.exception("[%s] IVR failed; the dialplan falls back", env.uniqueid)
@@ -187,9 +275,7 @@ class IvrServer:
             async with asyncio.timeout(LIVE_TIMEOUT):
                 return await asyncio.to_thread(self._live.live, center.queues)
         except (TimeoutError, redis.RedisError, OSError) as exc:
-            self.live_failures += 1
-            if self.live_failures in (1, 10, 100) or self.live_failures % 1000 == 0:
-                log.warning("live facts unavailable (%d times so far), routing without them: %s", self.live_failures, exc)
+            self._live_warnings.warning(time.monotonic(), "live facts unavailable, routing without them: %s", reason(exc))
             return Live()
 
     def _session(self, center: Center, env: Environment, live: Live) -> Session | None:
@@ -207,13 +293,21 @@ class _Probe(Exception):  # noqa: N818 - not an error: a connection that sent no
 
 
 async def _read_environment(reader: asyncio.StreamReader) -> Environment:
+    """The AGI environment up to its blank line; ValueError when it is larger than Asterisk ever sends."""
     lines: list[str] = []
+    size = 0
     while True:
-        raw = await reader.readline()
+        try:
+            raw = await reader.readline()
+        except ValueError:  # the stream's limit: one line over MAX_LINE bytes
+            raise ValueError(f"an AGI environment line is longer than {MAX_LINE} bytes") from None
         if not raw and not lines:
             raise _Probe
         if not raw:
             raise ValueError("connection closed before the AGI environment ended")
+        size += len(raw)
+        if size > MAX_ENVIRONMENT_BYTES or len(lines) >= MAX_ENVIRONMENT_LINES:
+            raise ValueError(f"the AGI environment is larger than {MAX_ENVIRONMENT_LINES} lines or {MAX_ENVIRONMENT_BYTES} bytes")
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if not line:
             return parse_environment(lines)

@@ -18,7 +18,7 @@ from ivr.contract import FASTAGI_PORT
 from ivr.dialplan import RenderError, RenderOptions
 from ivr.dialplan import render as render_dialplan
 from ivr.dialplan import write as write_dialplan
-from ivr.fastagi import ServerSettings
+from ivr.fastagi import LOOPBACK, ServerSettings, parse_allow
 from ivr.prompts import PromptError
 from ivr.prompts import build as build_prompts
 from lotse import __version__
@@ -82,7 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, required=True)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     serve.add_argument("--port", type=int, default=FASTAGI_PORT)
-    serve.add_argument("--allow", action="append", default=[], metavar="IP", help="also accept FastAGI from this address (repeatable)")
+    serve.add_argument(
+        "--allow", action="append", default=[], metavar="IP[/BITS]", help="also accept FastAGI from this address or network (repeatable)"
+    )
+    serve.add_argument("--grace", type=float, default=30.0, metavar="SECONDS", help="at a stop, how long running calls may finish (30)")
     serve.add_argument("--prompts", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
     serve.add_argument("--pid-file", type=Path, help="write the process id here (for lotse reload)")
     serve.add_argument("--redis", metavar="URL", help="live facts (agents, waiting callers, emergencies), e.g. redis://127.0.0.1:6379/0")
@@ -247,11 +250,18 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             pretend = parse_local(args.pretend_time, tz)
         except ValueError as exc:
             raise UsageError(f"argument --pretend-time: {exc}") from None
+    try:
+        allow = LOOPBACK + parse_allow(args.allow)
+    except ValueError as exc:
+        raise UsageError(f"argument --allow: {exc}") from None
+    if args.grace < 0:
+        raise UsageError(f"argument --grace: {args.grace:g} is negative; give the seconds running calls may take, e.g. 30")
     settings = ServerSettings(
         config=args.config,
         host=args.host,
         port=args.port,
-        allow=frozenset({"127.0.0.1", "::1", *args.allow}),
+        allow=allow,
+        grace_seconds=args.grace,
         prompts=args.prompts,
         redis_url=args.redis,
     )

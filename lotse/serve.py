@@ -36,7 +36,7 @@ async def _run(server: IvrServer, pid_file: Path | None) -> int:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, server.reload)
+    loop.add_signal_handler(signal.SIGHUP, server.request_reload)  # the YAML is read in a thread
     if pid_file is not None:
         pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:

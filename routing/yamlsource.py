@@ -23,6 +23,7 @@ from routing.problems import Location, Path, Problem, Severity
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 MERGED_SECTIONS = ("tenants", "topics", "queues", "departments")
+MAX_ALIASED = 10_000  # values that YAML aliases may repeat in one file; beyond, an alias bomb is refused
 SINGLE_SECTIONS = ("center", "service_115")
 
 try:  # libyaml is ten times faster; PyYAML's wheels include it
@@ -40,6 +41,8 @@ class Source:
     keys: dict[Path, Location] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)  # YAML nodes converted so far (an alias revisits one)
+    aliased: int = 0  # values repeated through aliases
 
     def locate(self, path: Path, key: bool = False) -> Location | None:
         """Where ``path`` (or, failing that, its nearest parent) was written."""
@@ -182,6 +185,14 @@ def _location(file: str, node: yaml.Node) -> Location:
 
 
 def _convert(source: Source, node: yaml.Node, path: Path, file: str, env: Mapping[str, str]) -> Any:
+    if id(node) in source.seen:  # an alias: the same node again
+        source.aliased += 1
+        if source.aliased > MAX_ALIASED:
+            if source.aliased == MAX_ALIASED + 1:
+                message = f"YAML aliases expand to more than {MAX_ALIASED} values"
+                source.problems.append(Problem(Severity.ERROR, _location(file, node), path, message, "write the values out"))
+            return None
+    source.seen.add(id(node))
     source.values[path] = _location(file, node)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}

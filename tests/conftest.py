@@ -22,6 +22,18 @@ tenants:
   a: {name: A, numbers: ["0281 1"], start: {topic: t}}
 """
 
+# Eight levels of YAML aliases: 10^8 values when expanded.
+BOMB = """\
+a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]
+"""
+
 
 def at(text: str) -> datetime:
     """A Berlin wall-clock time, 'YYYY-MM-DD HH:MM'."""

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from prometheus_client import generate_latest
 
 from lotse.cli import main
 from metrics.exporter import Exporter
+from metrics.records import CallRecord
 from metrics.store import Store
 from routing.loader import load_or_raise
 from tests.conftest import EXAMPLE, MINIMAL
@@ -145,28 +147,41 @@ def test_console_command_is_installed() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def on_the_test_clock(records: list[CallRecord], now: float) -> list[CallRecord]:
+    """The captured calls moved so that the first arrived an hour before ``now`` (no test depends on the date)."""
+    shift = now - 3600 - min(r.arrived for r in records)
+
+    def moved(stamp: float | None) -> float | None:
+        return None if stamp is None else stamp + shift
+
+    return [
+        replace(r, arrived=r.arrived + shift, ended=r.ended + shift, queued=moved(r.queued), answered=moved(r.answered)) for r in records
+    ]
+
+
 def test_report_and_purge_on_recorded_calls(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'calls.db'}"
+    now = time.time()
+    calls = on_the_test_clock(captured(), now)  # seven real calls from the lab
     store = Store.open(db)
-    store.write(captured())  # seven real calls from the lab, on 2026-11-22 (Europe/Berlin is UTC+1)
+    store.write(calls)
     store.close()
-    code, text = run(
-        "report", "--config", str(EXAMPLE), "--db", db, "--from", "2026-11-01", "--to", "2026-12-01", "--by", "", "--format", "csv"
-    )
+    tz = load_or_raise(EXAMPLE).tz
+    first = datetime.fromtimestamp(min(r.arrived for r in calls), tz).date()
+    last = datetime.fromtimestamp(max(r.arrived for r in calls), tz).date()
+    span = ("--from", first.isoformat(), "--to", (last + timedelta(days=1)).isoformat())
+    code, text = run("report", "--config", str(EXAMPLE), "--db", db, *span, "--by", "", "--format", "csv")
     assert code == 0
     header, row = text.splitlines()
     assert header.startswith("interval,calls,offered,answered,abandoned,service_level,within")
     assert row.startswith("all,7,2,2,0,100.0,30,")  # the impatient caller is a short abandon
-    code, text = run(
-        "report", "--config", str(EXAMPLE), "--db", db, "--from", "2026-11-01", "--to", "2026-12-01", "--by", "entry", "--format", "json"
-    )
+    code, text = run("report", "--config", str(EXAMPLE), "--db", db, *span, "--by", "entry", "--format", "json")
     assert {row["entry"]: row["calls"] for row in json.loads(text)} == {"-": 1, "115": 1, "own": 5}
     store = Store.open(db)
-    old = captured()[0]
-    store.write([replace(old, uniqueid="old", arrived=time.time() - 3 * 86400, ended=time.time() - 3 * 86400 + 60)])
+    store.write([replace(calls[0], uniqueid="old", arrived=now - 3 * 86400, ended=now - 3 * 86400 + 60)])
     store.close()
     code, text = run("purge", "--db", db, "--days", "1")
-    assert code == 0 and text == "deleted 1 call record(s) older than 1 days\n"  # the captured calls are from today
+    assert code == 0 and text == "deleted 1 call record(s) older than 1 days\n"  # the captured calls are an hour old
 
 
 @pytest.mark.parametrize(

@@ -141,3 +141,12 @@ def test_the_classic_script_needs_no_server_dependencies() -> None:
     code = f"import sys, agi_scripts.lotse_agi; print(sorted(m for m in {server_only} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_command_text_never_lets_a_line_break_through() -> None:
+    assert command_text(SetVariable("X", "a\r\nb\rc")) == 'SET VARIABLE X "a  b c"'
+
+
+def test_the_resumed_caller_is_normalised() -> None:
+    assert resume_from_args(("queue", "q", "a", "own", "t", "0571 12345")).caller == "+4957112345"
+    assert resume_from_args(("queue", "q", "a", "own", "t", "not a number")).caller is None

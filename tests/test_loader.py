@@ -7,7 +7,7 @@ from pathlib import Path
 from routing.loader import load
 from routing.problems import Severity
 from routing.schema import json_schema
-from tests.conftest import EXAMPLE, MINIMAL, ROOT
+from tests.conftest import BOMB, EXAMPLE, MINIMAL, ROOT
 
 
 def test_example_config_is_valid_with_one_prompt_warning() -> None:
@@ -102,3 +102,9 @@ def test_problems_are_sorted_by_place(write: Callable[..., Path]) -> None:
 def test_schema_file_is_up_to_date() -> None:
     committed = json.loads((ROOT / "config" / "schema.json").read_text(encoding="utf-8"))
     assert committed == json_schema(), "run: lotse schema --out config/schema.json"
+
+
+def test_an_alias_bomb_is_refused_at_its_place(write: Callable[..., Path]) -> None:
+    result = load(write(MINIMAL + BOMB))
+    assert result.center is None
+    assert any("YAML aliases expand to more than 10000 values (write the values out)" in str(p) for p in result.errors)

@@ -126,9 +126,10 @@ def test_reload_during_calls_leaves_running_calls_alone(asterisk: Lab, serve_log
 
     async def scenario(process_pid: int) -> None:
         before, after = new_caller("0571"), new_caller("0571")
-        async with Ami() as ami:
+        async with Ami("lab", "lab-measure-2026") as ami:  # the lab's user sees AGI events
             await ami.call("0571890", before, "1")
-            await ami.wait_for("the IVR running", of(before, "Newexten", Application="AGI"))
+            # lotse has read the call's AGI environment and sent its first command: the call runs on the old config.
+            await ami.wait_for("lotse's first AGI command", of(before, "AGIExecStart"))
             text = center.read_text(encoding="utf-8").replace("Personalausweis und Reisepass", "Ausweise")
             center.write_text(text, encoding="utf-8")
             os.kill(process_pid, signal.SIGHUP)
