@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 from metrics.exporter import Exporter
-from metrics.listener import AmiSettings, MetricsListener
-from metrics.store import Store
+from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
 from routing.loader import load_or_raise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,12 +69,13 @@ async def run_lotse(payload: bytes, port: int, calls: int) -> float:
     server = await fake_ami(port, payload, ready)
     center = load_or_raise(ROOT / "config")
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(f"sqlite:///{tmp}/calls.db")
-        listener = MetricsListener(AmiSettings(port=port, secret="x"), store, exporter=Exporter(center))
+        settings = ListenerSettings(f"sqlite:///{tmp}/calls.db", Path(tmp) / "records.spool")
+        listener = MetricsListener(AmiSettings(port=port, secret="x"), settings, Exporter(center))
         done = asyncio.Event()
         await listener.start()
-        assert listener._manager is not None
-        listener._manager.register_event("BenchDone", lambda *_: done.set())
+        while listener.link.manager is None:
+            await asyncio.sleep(0.01)
+        listener.link.manager.register_event("BenchDone", lambda *_: done.set())
         start = time.perf_counter()
         ready.set()
         await done.wait()
@@ -83,7 +83,6 @@ async def run_lotse(payload: bytes, port: int, calls: int) -> float:
         elapsed = time.perf_counter() - start
         assert listener.written == calls and listener.tracker.skipped == 0, listener.health()
         await listener.close()
-        store.close()
     server.close()
     return elapsed
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from ivr import contract as c
 from routing.model import Center
 from routing.problems import ConfigError, Problem, Severity, did_you_mean
 from routing.schema import Id, Model
@@ -139,13 +140,15 @@ def manager_user(secret: str) -> str:
     return "\n".join(
         [
             "; lotse's AMI user. Add to manager.conf's [general]:",
-            ";   channelvars = LOTSE_TENANT,LOTSE_ENTRY,LOTSE_TOPIC,LOTSE_OUTCOME,LOTSE_REASON,LOTSE_QUEUE,LOTSE_AGENT_LABEL",
+            f";   channelvars = {','.join(c.AMI_CHANNEL_VARIABLES)}",
             "[lotse]",
             f"secret = {secret}",
             "deny = 0.0.0.0/0.0.0.0",
             "permit = 127.0.0.1/255.255.255.255",
+            "; read: the events records are made of; write: CoreShowChannels (reporting) after a gap. QueueStatus needs",
+            "; no class. Never system, command or originate: with them an AMI login could run shell commands on this host.",
             "read = system,call,agent,user,dialplan,reporting",
-            "write = system,call,agent,reporting,originate",
+            "write = reporting",
             "",
         ]
     )

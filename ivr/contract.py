@@ -40,6 +40,22 @@ VAR_DEPARTMENT: Final = "LOTSE_DEPARTMENT"
 VAR_CALLER: Final = "LOTSE_CALLER"  # the caller's number in key form; empty when hidden
 VAR_AGENT_LABEL: Final = "LOTSE_AGENT_LABEL"  # "[Stadt Minden] Abfallberatung"
 VAR_WHISPER: Final = "LOTSE_WHISPER"  # prompt files the agent hears, joined by &
+VAR_HOPS: Final = "LOTSE_HOPS"  # set by the dialplan on the caller's channel only (not inherited): how often lotse was asked
+
+# manager.conf's channelvars: AMI events carry these, so lotse metrics can adopt calls it did not see begin.
+AMI_CHANNEL_VARIABLES: Final = (
+    VAR_DIALLED,
+    VAR_HOPS,
+    VAR_TENANT,
+    VAR_ENTRY,
+    VAR_TOPIC,
+    VAR_OUTCOME,
+    VAR_REASON,
+    VAR_QUEUE,
+    VAR_DEPARTMENT,
+    VAR_CALLER,
+    VAR_AGENT_LABEL,
+)
 
 INHERITED: Final = frozenset({VAR_TENANT, VAR_TENANT_NAME, VAR_ENTRY, VAR_TOPIC, VAR_TOPIC_NAME, VAR_AGENT_LABEL, VAR_WHISPER})
 

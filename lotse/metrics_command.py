@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,7 +17,7 @@ from prometheus_client import start_http_server
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, load_center
 from metrics.exporter import STANDARD_BUCKETS, Exporter
 from metrics.html import render_html
-from metrics.listener import AmiSettings, MetricsListener
+from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
 from metrics.live import LiveState
 from metrics.report import DIMENSIONS, INTERVALS, answer_time_distribution, group_sql
 from metrics.report import render as render_report
@@ -40,6 +39,13 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     metrics.add_argument("--redis", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
     metrics.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log, to complete the records after an AMI gap")
     metrics.add_argument("--retention-days", type=int, metavar="N", help="delete records older than N days, every hour")
+    metrics.add_argument(
+        "--spool",
+        type=Path,
+        default=Path("lotse-records.spool"),
+        metavar="PATH",
+        help="records on their way to the database, on disk (default lotse-records.spool; refused ones go to PATH.rejected)",
+    )
     metrics.add_argument(
         "--caller-numbers",
         choices=[p.value for p in Privacy],
@@ -85,8 +91,15 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
     ami = AmiSettings(host, int(port), args.ami_user, secret)
     if args.retention_days is not None and args.retention_days < 1:
         raise UsageError("argument --retention-days: keep at least 1 day")
-    options = MetricsOptions(Privacy(args.caller_numbers), (listen_host, int(listen_port)), args.redis, args.queue_log, args.retention_days)
-    return run_metrics(ami, args.db, center, options)
+    settings = ListenerSettings(
+        db_url=args.db,
+        spool=args.spool,
+        privacy=Privacy(args.caller_numbers),
+        queues=tuple(center.queues),
+        queue_log=args.queue_log,
+        retention_days=args.retention_days,
+    )
+    return run_metrics(ami, settings, center, (listen_host, int(listen_port)), args.redis)
 
 
 def _report_command(args: argparse.Namespace, out: TextIO) -> int:
@@ -156,37 +169,22 @@ def _purge(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-@dataclass(frozen=True)
-class MetricsOptions:
-    privacy: Privacy
-    listen: tuple[str, int]
-    redis_url: str | None
-    queue_log: Path | None
-    retention_days: int | None
-
-
-def run_metrics(ami: AmiSettings, db: str, center: Center, options: MetricsOptions) -> int:
+def run_metrics(ami: AmiSettings, settings: ListenerSettings, center: Center, listen: tuple[str, int], redis_url: str | None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return asyncio.run(_run(ami, db, center, options))
+    return asyncio.run(_run(ami, settings, center, listen, redis_url))
 
 
-async def _run(ami: AmiSettings, db: str, center: Center, options: MetricsOptions) -> int:
-    privacy, listen, redis_url, queue_log = options.privacy, options.listen, options.redis_url, options.queue_log
-    store = Store.open(db, center.tz)
+async def _run(ami: AmiSettings, settings: ListenerSettings, center: Center, listen: tuple[str, int], redis_url: str | None) -> int:
+    log = logging.getLogger("lotse.metrics")
     exporter = Exporter(center)
-    start_http_server(listen[1], listen[0], registry=exporter.registry)
-    logging.getLogger("lotse.metrics").info("Prometheus metrics on http://%s:%d/metrics", *listen)
+    try:
+        start_http_server(listen[1], listen[0], registry=exporter.registry)
+    except OSError as exc:
+        log.error("cannot serve Prometheus metrics on %s:%d: %s (--listen)", *listen, exc)
+        return EXIT_FAILED
+    log.info("Prometheus metrics on http://%s:%d/metrics", *listen)
     live = LiveState(redis.Redis.from_url(redis_url, socket_timeout=2)) if redis_url else None
-    listener = MetricsListener(
-        ami,
-        store,
-        privacy,
-        exporter=exporter,
-        live=live,
-        queues=tuple(center.queues),
-        queue_log=queue_log,
-        retention_days=options.retention_days,
-    )
+    listener = MetricsListener(ami, settings, exporter, live)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -196,8 +194,7 @@ async def _run(ami: AmiSettings, db: str, center: Center, options: MetricsOption
         await stop.wait()
     finally:
         await listener.close()
-        store.close()
-    return 0
+    return EXIT_OK
 
 
 METRIC_COMMANDS = {"metrics": _metrics, "report": _report_command, "purge": _purge, "emergency": _emergency}

@@ -4,14 +4,18 @@ Labels are tenant, entry, topic and queue, never a caller's number. The
 answer-time histogram's bucket edges include every service-level threshold
 in the config, so `sum(rate(..._bucket{le="30"}))` is exactly "within 30 s".
 Today's figures are kept per local day of the center and start from zero at
-midnight.
+midnight; at start-up (and whenever the database comes back) they are loaded from
+the stored records of today, so a restart does not reset them. Health gauges say
+whether AMI and the database are up, how old the last event is and how many records
+wait in the spool.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -34,6 +38,14 @@ class Exporter:
         self.offered = Counter("lotse_calls_offered", "Calls that joined a queue (short abandons excluded)", labels, registry=r)
         self.answered = Counter("lotse_calls_answered", "Offered calls an agent answered", labels, registry=r)
         self.abandoned = Counter("lotse_calls_abandoned", "Offered calls whose caller hung up while waiting", labels, registry=r)
+        self.short_abandoned = Counter(
+            "lotse_calls_short_abandoned", "Calls that hung up unanswered within 5 s of joining a queue (not offered)", labels, registry=r
+        )
+        self.ami_up = Gauge("lotse_ami_up", "1 while lotse metrics is logged in to Asterisk's AMI", registry=r)
+        self.db_up = Gauge("lotse_db_up", "1 while the call-record database takes writes", registry=r)
+        self.event_age = Gauge("lotse_ami_last_event_age_seconds", "Seconds since the last AMI event (-1: none yet)", registry=r)
+        self.spooled = Gauge("lotse_records_spooled", "Call records on disk waiting for the database", registry=r)
+        self.rejected = Gauge("lotse_records_rejected", "Call records the database refused, set aside since start", registry=r)
         buckets = sorted(set(STANDARD_BUCKETS) | set(thresholds(center)))
         self.answer_time = Histogram(
             "lotse_answer_seconds", "Wait from joining the queue to an agent's answer", labels, buckets=buckets, registry=r
@@ -51,12 +63,36 @@ class Exporter:
         )
         self._day = ""
         self._today: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # offered, within, in-hours offered/answered
+        self._counted: set[str] = set()  # unique ids in today's figures: a call counts once, stored or seen
+
+    def today_span(self, now: float) -> tuple[float, float]:
+        """Start and end (UNIX seconds) of the center's local day that contains ``now``."""
+        day = datetime.fromtimestamp(now, self.center.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        following = (day + timedelta(days=1, hours=2)).replace(hour=0)  # the next midnight, whatever the DST change
+        return day.timestamp(), following.timestamp()
+
+    def load_today(self, records: Iterable[CallRecord]) -> None:
+        """Today's gauges from stored records (after a start or a database outage); calls counted already are skipped."""
+        for record in records:
+            fate = queue_fate(record)
+            if fate is not None and fate is not Fate.SHORT:
+                self._count_today(record, record.wait or 0.0)
+
+    def update_health(self, ami_up: bool, db_up: bool, last_event: float, spooled: int, rejected: int, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        self.ami_up.set(1 if ami_up else 0)
+        self.db_up.set(1 if db_up else 0)
+        self.event_age.set(now - last_event if last_event else -1)
+        self.spooled.set(spooled)
+        self.rejected.set(rejected)
 
     def observe(self, record: CallRecord) -> None:
         queue = record.queues[0] if record.queues else ""
         labels = (record.tenant or "-", record.entry or "-", record.topic or "-", queue or "-")
         self.calls.labels(*labels, record.outcome.value).inc()
         fate = queue_fate(record)
+        if fate is Fate.SHORT:
+            self.short_abandoned.labels(*labels).inc()
         if fate is None or fate is Fate.SHORT:
             return
         wait = record.wait or 0.0
@@ -70,11 +106,17 @@ class Exporter:
 
     def _count_today(self, record: CallRecord, wait: float) -> None:
         day = datetime.fromtimestamp(record.arrived, self.center.tz).strftime("%Y-%m-%d")
+        if day < self._day:
+            return  # a late record of an earlier day (completed after a gap): not today's
         if day != self._day:
             self._day = day
             self._today.clear()
+            self._counted.clear()
             self.service_level.clear()
             self.reachability.clear()
+        if record.uniqueid in self._counted:
+            return
+        self._counted.add(record.uniqueid)
         tenant, entry = record.tenant or "-", record.entry or "-"
         within = target_within(self.center, ["tenant", "entry"], (tenant, entry))
         counts = self._today[(tenant, entry)]

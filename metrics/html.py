@@ -7,7 +7,7 @@ from dataclasses import asdict
 from html import escape
 
 from metrics.kpi import Kpis
-from metrics.report import COLUMNS
+from metrics.report import COLUMN_NAMES, COLUMNS
 
 WIDTH, HEIGHT, PAD = 720, 220, 40
 
@@ -46,11 +46,11 @@ def render_html(
     target_percent: float | None,
     distribution: list[tuple[str, int]],
 ) -> str:
-    header = "".join(f"<th>{escape(h)}</th>" for h in ["interval", *by, *COLUMNS])
+    header = "".join(f"<th>{escape(h)}</th>" for h in ["interval", *by, *COLUMN_NAMES])
     body = []
     for when, key, kpis in rows:
         values = asdict(kpis)
-        cells = [when, *key, *(values[c] for c in COLUMNS)]
+        cells = [when, *key, *(values[f] for _, f in COLUMNS)]
         body.append("<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in cells) + "</tr>")
     levels = _bars([(day[5:], k.service_level) for day, k in daily], "%", target_percent)
     waits = _bars([(label, float(count)) for label, count in distribution], "calls")

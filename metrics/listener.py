@@ -1,11 +1,18 @@
 """``lotse metrics``: follow Asterisk's AMI events and write one record per call.
 
-One lifecycle object: ``start`` connects (panoramisk reconnects by itself
-after a lost link; then the calls that ended in the gap are completed from
-Asterisk's queue_log, see metrics.reconcile), ``close`` writes what is pending. Records are written in
-a worker thread so the event loop never waits for SQL; when the database is
-unreachable they stay in memory and are retried every few seconds (fail
-open: the telephony is never affected, the figures are completed later).
+One lifecycle object (``start``, ``close``, ``health``) with three workers:
+- the AMI link (metrics.ami) feeds every event to the tracker first, in the order
+  Asterisk sent them; Queue* events then go, in the same order, to a queue for the
+  live state in Redis, so that Redis (healthy, refused or hanging) never changes what
+  is recorded;
+- the writer takes finished records from the disk spool (metrics.spool) to the
+  database; when the database is down it retries with increasing backoff, and a
+  record the database refuses is set aside, never retried;
+- the ticker updates the gauges, remembers the time of the last event on disk, and
+  purges old records.
+After every login, start-up included, the calls that ended unseen are completed from
+queue_log, and calls in progress that the tracker did not see begin are adopted from
+Asterisk's channels (metrics.reconcile). Nothing here ever affects the telephony.
 """
 
 from __future__ import annotations
@@ -18,201 +25,336 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
 from panoramisk import Manager
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
+from ivr.throttle import Throttle
+from metrics.ami import AmiLink, AmiSettings
 from metrics.exporter import Exporter
 from metrics.live import LiveState
 from metrics.queue_log import QueueCall, parse
-from metrics.reconcile import reconcile
+from metrics.reconcile import adopt, flat, reconcile
 from metrics.records import CallRecord
+from metrics.spool import Spool
 from metrics.store import Store
 from metrics.tracker import Privacy, Tracker
 
+__all__ = ["AmiSettings", "ListenerSettings", "MetricsListener"]
 log = logging.getLogger("lotse.metrics")
-RETRY_SECONDS = 5.0
 PURGE_EVERY = 3600  # seconds between retention purges (the first right after start)
+BATCH = 500  # records per database transaction
+LIVE_BACKLOG = 10_000  # Queue* events waiting for Redis; beyond, they are dropped and the state is rebuilt
+DOWN = (OperationalError, InterfaceError, DisconnectionError)  # the database is unreachable, not the record wrong
 
 
 @dataclass(frozen=True)
-class AmiSettings:
-    host: str = "127.0.0.1"
-    port: int = 5038
-    user: str = "lotse"
-    secret: str = ""
-    reconnect_seconds: int = 2
+class ListenerSettings:
+    db_url: str
+    spool: Path  # the spool file; the time of the last event is kept beside it
+    privacy: Privacy = Privacy.TRUNCATED
+    salt: str = ""
+    queues: tuple[str, ...] = ()
+    queue_log: Path | None = None  # Asterisk's queue_log, to complete the records after a gap
+    retention_days: int | None = None  # records older than this are deleted every hour (DSGVO)
+    first_retry: float = 1.0  # seconds before the database is tried again; doubled up to max_retry
+    max_retry: float = 60.0
 
 
 class MetricsListener:
-    def __init__(
-        self,
-        ami: AmiSettings,
-        store: Store,
-        privacy: Privacy = Privacy.TRUNCATED,
-        salt: str = "",
-        exporter: Exporter | None = None,
-        live: LiveState | None = None,
-        queues: tuple[str, ...] = (),
-        queue_log: Path | None = None,
-        retention_days: int | None = None,
-    ) -> None:
-        self.ami = ami
-        self.store = store
+    def __init__(self, ami: AmiSettings, settings: ListenerSettings, exporter: Exporter, live: LiveState | None = None) -> None:
+        self.settings = settings
         self.exporter = exporter
-        self.live = live  # shared state in Redis, rebuilt from QueueStatus on every (re)connect
-        self.queues = queues
-        self.queue_log = queue_log  # Asterisk's queue_log, to complete the records after a gap in the link
-        self.logins = 0
-        self.started = time.time()  # calls queued before this are not this listener's to complete
-        self.last_event = time.time()
-        self.recent: deque[str] = deque(maxlen=20000)  # unique ids written lately, not to write twice
-        self.reconciled = 0
-        self.retention_days = retention_days  # records older than this are deleted every hour (DSGVO)
-        self.purged = 0
-        self.tracker = Tracker(privacy, salt)
-        self.pending: list[CallRecord] = []
-        self.written = 0
-        self._manager: Manager | None = None
-        self._flusher: asyncio.Task[None] | None = None
-        self._writing = asyncio.Lock()
+        self.live = live
+        self.link = AmiLink(ami, self._on_event, self._on_login, self._connecting)
+        self.tracker = Tracker(settings.privacy, settings.salt)
+        self.spool = Spool(settings.spool)
+        self.store: Store | None = None
+        self.db_up = False
+        self.started = time.time()
+        self.last_event = 0.0
+        self._gap_start = 0.0  # the last event before the current AMI session: recovery looks from here
+        self.recent: deque[str] = deque(maxlen=20000)  # unique ids recorded lately, not to record twice
+        self.written = self.reconciled = self.adopted = self.purged = self.live_dropped = 0
+        self._mark = settings.spool.with_suffix(".last-event")
+        self._wake = asyncio.Event()
+        self._live_events: asyncio.Queue[dict[str, str]] = asyncio.Queue(LIVE_BACKLOG)
+        self._live_stale = False
+        self._live_warnings = Throttle(log)
+        self._db_warnings = Throttle(log)
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         self.started = time.time()
-        self._manager = Manager(
-            host=self.ami.host,
-            port=self.ami.port,
-            username=self.ami.user,
-            secret=self.ami.secret,
-            ping_delay=10,
-            reconnect_timeout=self.ami.reconnect_seconds,
-        )
-        self._manager.register_event("*", self._on_event)
-        self._manager.register_event("FullyBooted", self._on_connect)  # sent after every (re)login
-        await self._manager.connect()
-        self._flusher = asyncio.create_task(self._retry_forever())
-        log.info("following AMI on %s:%d as %s", self.ami.host, self.ami.port, self.ami.user)
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._write_forever()), loop.create_task(self._tick_forever())]
+        if self.live is not None:
+            self._tasks.append(loop.create_task(self._live_forever()))
+        self.link.start()
+        log.info("following AMI on %s:%d as %s", self.link.settings.host, self.link.settings.port, self.link.settings.user)
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
-        if self._manager is not None:
-            self._manager.close()
+        await self.link.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.flush()
-        if self.pending:
-            log.error("%d call record(s) could not be written before shutdown", len(self.pending))
+        self._remember_last_event()
+        if self.spool:
+            log.warning("%d call record(s) kept in %s for the next start", len(self.spool), self.spool.path)
+        self.spool.close()
+        if self.store is not None:
+            self.store.close()
 
     def health(self) -> dict[str, object]:
         return {
+            "ami": self.link.state,
+            "database": "up" if self.db_up else "down",
             "calls_in_progress": len(self.tracker.calls),
-            "records_pending": len(self.pending),
+            "records_spooled": len(self.spool),
             "records_written": self.written,
+            "records_rejected": self.spool.rejected,
+            "records_reconciled": self.reconciled,
+            "calls_adopted": self.adopted,
             "events_skipped": self.tracker.skipped,
+            "last_event": self.last_event,
         }
 
-    async def _on_connect(self, manager: Manager, message: Any) -> None:
-        self.logins += 1
-        if self.logins > 1:
-            await self._reconcile(manager, gap_start=self.last_event)
-        if self.live is None:
-            return
-        answer = await manager.send_action({"Action": "QueueStatus"})
-        events = [_flat(m) for m in (answer if isinstance(answer, list) else [answer])]
+    # -- AMI ------------------------------------------------------------------------
+
+    async def _on_event(self, manager: Manager, message: Any) -> None:
+        event = flat(message)
+        now = time.time()
+        self.last_event = now
+        record = self.tracker.feed(event, now)  # first, and in Asterisk's order: Redis never changes a record
+        if self.live is not None and event.get("Event", "").startswith("Queue"):
+            try:
+                self._live_events.put_nowait(event)
+            except asyncio.QueueFull:
+                self.live_dropped += 1
+                self._live_stale = True
+        if record is not None:
+            self._done([record])
+
+    async def _on_login(self, manager: Manager) -> None:
+        """After every login, the first included: complete what the gap hid, then rebuild the live state."""
+        await self._recover(manager)
+        if self.live is not None:
+            await self._rebuild_live(manager)
+
+    def _connecting(self) -> None:
+        self._gap_start = self.last_event or self._remembered_last_event() or self.started
+
+    async def _recover(self, manager: Manager) -> None:
+        gap_start = self._gap_start
+        channels = [flat(m) for m in await _list(manager, {"Action": "CoreShowChannels"})]
+        alive = {c.get("Uniqueid", "") for c in channels}
+        open_calls = set(self.tracker.calls)
+        entries = await asyncio.to_thread(self._read_queue_log, gap_start - 60, open_calls | alive)
+        known = set(self.recent) | set(self.spool.records) | await self._stored_since(gap_start - 3600)
+        records = reconcile(self.tracker, alive, entries, known, time.time())
+        adopted = adopt(self.tracker, channels, entries, time.time())
+        self.reconciled += len(records)
+        self.adopted += adopted
+        if records or adopted:
+            log.warning(
+                "AMI events missed since %s: %d call record(s) completed from queue_log, %d call(s) in progress adopted",
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(gap_start)),
+                len(records),
+                adopted,
+            )
+        self._done(records)
+
+    async def _stored_since(self, since: float) -> set[str]:
+        if self.store is None:
+            return set()
         try:
-            await asyncio.to_thread(self.live.rebuild, self.queues, events, time.time())
-            log.info("live state rebuilt from QueueStatus (%d entries)", len(events))
-        except Exception as exc:  # fail open: the live state catches up with the next events
-            log.warning("could not rebuild the live state: %s", exc)
+            return await asyncio.to_thread(self.store.uniqueids_since, since)
+        except SQLAlchemyError:  # the spool and recent ids still guard against doubles; a double is replaced, not added
+            return set()
+
+    def _read_queue_log(self, since: float, calls: set[str]) -> dict[str, QueueCall]:
+        """queue_log entries of the given calls, and of calls that entered a queue since ``since``."""
+        path = self.settings.queue_log
+        if path is None:
+            return {}
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as exc:
+            log.warning("cannot read %s to complete the records: %s", path, exc)
+            return {}
+        found = parse(line for line in lines if line[:10].isdigit() and int(line.split("|", 1)[0]) >= since - 86400).calls
+        return {uid: call for uid, call in found.items() if uid in calls or (call.entered is not None and call.entered >= since)}
+
+    # -- records ----------------------------------------------------------------------
+
+    def _done(self, records: list[CallRecord]) -> None:
+        fresh = [r for r in records if r.uniqueid not in self.recent]
+        if not fresh:
+            return
+        self.spool.add(fresh)  # on disk before anything else: a crash from here on loses nothing
+        for record in fresh:
+            self.recent.append(record.uniqueid)
+            self.exporter.observe(record)
+        self._wake.set()
+
+    async def flush(self) -> bool:
+        """Write what the spool holds; False when the database is unreachable."""
+        if self.store is None and not await self._open_store():
+            return False
+        assert self.store is not None
+        while self.spool:
+            batch = self.spool.batch(BATCH)
+            try:
+                self.written += await asyncio.to_thread(self.store.write, batch)
+            except DOWN as exc:
+                self._database(False, exc)
+                return False
+            except SQLAlchemyError:
+                await self._write_one_by_one(batch)
+                continue
+            self.spool.done(r.uniqueid for r in batch)
+            self._database(True)
+        return True
+
+    async def _write_one_by_one(self, batch: list[CallRecord]) -> None:
+        """A batch was refused: write each record alone and set aside those the database refuses."""
+        assert self.store is not None
+        for record in batch:
+            try:
+                self.written += await asyncio.to_thread(self.store.write, [record])
+            except DOWN as exc:
+                self._database(False, exc)
+                return
+            except SQLAlchemyError as exc:
+                self.spool.reject(record, str(exc).splitlines()[0])
+                continue
+            self.spool.done([record.uniqueid])
+
+    async def _open_store(self) -> bool:
+        try:
+            self.store = await asyncio.to_thread(Store.open, self.settings.db_url, self.exporter.center.tz)
+        except SQLAlchemyError as exc:
+            self._database(False, exc)
+            return False
+        self._database(True)
+        await self._load_today()
+        return True
+
+    async def _load_today(self) -> None:
+        """Today's gauges from the stored records, so that a restart does not start them from zero."""
+        assert self.store is not None
+        start, end = self.exporter.today_span(time.time())
+        try:
+            records = await asyncio.to_thread(lambda: list(self.store.between(start, end)) if self.store else [])
+        except SQLAlchemyError as exc:
+            log.warning("today's figures not read from the database: %s", exc)
+            return
+        self.exporter.load_today(records)
+
+    def _database(self, up: bool, exc: Exception | None = None) -> None:
+        if up and not self.db_up:
+            log.info("database reachable; %d record(s) in the spool", len(self.spool))
+        elif not up:
+            why = str(exc).splitlines()[0] if exc is not None else "unreachable"
+            self._db_warnings.warning(time.monotonic(), "database unreachable, records stay in %s: %s", self.spool.path, why)
+        self.db_up = up
+
+    async def _write_forever(self) -> None:
+        delay = self.settings.first_retry
+        while True:
+            if await self.flush():
+                delay = self.settings.first_retry
+                self._wake.clear()
+                await self._wake.wait()
+            else:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.max_retry)
+
+    # -- live state in Redis -------------------------------------------------------------
+
+    async def _live_forever(self) -> None:
+        assert self.live is not None
+        while True:
+            event = await self._live_events.get()
+            try:
+                await asyncio.to_thread(self.live.apply, event, time.time())
+            except (redis.RedisError, OSError) as exc:  # fail open: records and routing go on without the live state
+                self._live_stale = True
+                self._live_warnings.warning(time.monotonic(), "live state in Redis not updated: %s", str(exc) or type(exc).__name__)
+                continue
+            if self._live_stale and self.link.manager is not None:
+                await self._rebuild_live(self.link.manager)
+
+    async def _rebuild_live(self, manager: Manager) -> None:
+        assert self.live is not None
+        events = [flat(m) for m in await _list(manager, {"Action": "QueueStatus"})]
+        try:
+            await asyncio.to_thread(self.live.rebuild, self.settings.queues, events, time.time())
+        except (redis.RedisError, OSError) as exc:  # fail open: the live state catches up with the next events
+            self._live_stale = True
+            self._live_warnings.warning(time.monotonic(), "live state not rebuilt in Redis: %s", str(exc) or type(exc).__name__)
+            return
+        self._live_stale = False
+        log.info("live state rebuilt from QueueStatus (%d entries)", len(events))
+
+    # -- ticker -------------------------------------------------------------------------
+
+    async def _tick_forever(self) -> None:
+        ticks = 0
+        while True:
+            self.exporter.update_live(self.tracker)
+            self.exporter.update_health(self.link.up, self.db_up, self.last_event, len(self.spool), self.spool.rejected)
+            if self.live is not None and ticks % 5 == 0:
+                await self._export_agents()
+            if ticks % 10 == 0:
+                self._remember_last_event()
+            if self.settings.retention_days and ticks % PURGE_EVERY == 1:
+                await self.purge()
+            ticks += 1
+            await asyncio.sleep(1.0)
 
     async def _export_agents(self) -> None:
-        assert self.exporter is not None and self.live is not None
+        assert self.live is not None
         try:
-            states = await asyncio.to_thread(self.live.member_states, self.queues)
-        except Exception as exc:  # fail open: the gauges keep their last values
+            states = await asyncio.to_thread(self.live.member_states, self.settings.queues)
+        except (redis.RedisError, OSError) as exc:  # fail open: the gauges keep their last values
             log.debug("agent states not read from Redis: %s", exc)
             return
         self.exporter.update_agents(states)
 
-    async def _reconcile(self, manager: Manager, gap_start: float) -> None:
-        """After a reconnect: finish the calls that ended unseen, add those queued inside the gap."""
-        answer = await manager.send_action({"Action": "CoreShowChannels"})
-        alive = {_flat(m).get("Uniqueid", "") for m in (answer if isinstance(answer, list) else [answer])}
-        entries = await asyncio.to_thread(self._read_queue_log, max(gap_start - 60, self.started), set(self.tracker.calls))
-        records = reconcile(self.tracker, alive, entries, self.recent, time.time())
-        self.reconciled += len(records)
-        log.warning("AMI link was down since %.0f: %d call record(s) completed from queue_log", gap_start, len(records))
-        for record in records:
-            self._done(record)
-        await self.flush()
+    def _remember_last_event(self) -> None:
+        if self.last_event:
+            self._mark.write_text(f"{self.last_event:.3f}\n", encoding="utf-8")
 
-    def _read_queue_log(self, since: float, open_calls: set[str]) -> dict[str, QueueCall]:
-        """queue_log entries of the calls in progress, and of calls that entered a queue since ``since``."""
-        if self.queue_log is None:
-            return {}
+    def _remembered_last_event(self) -> float:
         try:
-            lines = self.queue_log.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError as exc:
-            log.warning("cannot read %s to complete the records: %s", self.queue_log, exc)
-            return {}
-        started = self.started
-        calls = parse(line for line in lines if line[:10].isdigit() and int(line.split("|", 1)[0]) >= started).calls
-        return {uid: call for uid, call in calls.items() if uid in open_calls or (call.entered is not None and call.entered >= since)}
-
-    def _done(self, record: CallRecord) -> None:
-        if self.exporter is not None:
-            self.exporter.observe(record)
-        self.recent.append(record.uniqueid)
-        self.pending.append(record)
-
-    async def _on_event(self, manager: Manager, message: Any) -> None:
-        event = _flat(message)
-        now = time.time()
-        self.last_event = now
-        if self.live is not None and event.get("Event", "").startswith("Queue"):
-            try:
-                await asyncio.to_thread(self.live.apply, event, now)
-            except Exception as exc:  # fail open: records and routing go on without the live state
-                log.warning("live state not updated: %s", exc)
-        record = self.tracker.feed(event, now)
-        if record is not None:
-            self._done(record)
-            await self.flush()
-
-    async def flush(self) -> None:
-        async with self._writing:
-            if not self.pending:
-                return
-            batch, self.pending = self.pending, []
-            try:
-                self.written += await asyncio.to_thread(self.store.write, batch)
-            except Exception as exc:  # fail open: keep the records and try again
-                self.pending = batch + self.pending
-                log.warning("could not write %d record(s), retrying in %.0f s: %s", len(batch), RETRY_SECONDS, exc)
-
-    async def _retry_forever(self) -> None:
-        ticks = 0
-        while True:
-            await asyncio.sleep(1.0)
-            if self.exporter is not None:
-                self.exporter.update_live(self.tracker)
-                if self.live is not None and ticks % 5 == 0:
-                    await self._export_agents()
-            ticks += 1
-            if ticks % int(RETRY_SECONDS) == 0:
-                await self.flush()
-            if self.retention_days and ticks % PURGE_EVERY == 1:
-                await self.purge()
+            return float(self._mark.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return 0.0
 
     async def purge(self) -> None:
         """Delete records older than the retention period; a failure is retried at the next hour."""
-        assert self.retention_days
+        days = self.settings.retention_days
+        assert days
+        if self.store is None:
+            return
         try:
-            deleted = await asyncio.to_thread(self.store.purge, time.time() - self.retention_days * 86400)
-        except Exception as exc:  # fail open: the records stay until the next try
-            log.warning("could not delete records older than %d days: %s", self.retention_days, exc)
+            deleted = await asyncio.to_thread(self.store.purge, time.time() - days * 86400)
+        except SQLAlchemyError as exc:  # fail open: the records stay until the next try
+            log.warning("could not delete records older than %d days: %s", days, exc)
             return
         self.purged += deleted
         if deleted:
-            log.info("deleted %d call record(s) older than %d days", deleted, self.retention_days)
+            log.info("deleted %d call record(s) older than %d days", deleted, days)
 
 
-def _flat(message: Any) -> dict[str, str]:
-    return {str(k): v if isinstance(v, str) else ",".join(map(str, v)) for k, v in dict(message).items()}
+async def _list(manager: Manager, action: dict[str, str]) -> list[Any]:
+    """A list action's events; an empty list when Asterisk refuses it or the link drops."""
+    try:
+        answer = await asyncio.wait_for(manager.send_action(action), 10.0)
+    except (TimeoutError, OSError) as exc:
+        log.warning("AMI %s not answered: %s", action["Action"], str(exc) or type(exc).__name__)
+        return []
+    messages = answer if isinstance(answer, list) else [answer]
+    return [m for m in messages if m.get("Event") and not str(m.get("Event")).endswith("Complete")]

@@ -7,12 +7,19 @@ Asterisk still has, and the queue_log entries since the gap began, and returns
 the records of every call that ended in the gap (in progress before it, or
 queued inside it). Calls that never reached a queue and began and ended in the
 gap leave no trace in queue_log and cannot be recovered.
+
+``adopt`` takes the calls still in progress that the tracker never saw begin (after a
+restart of lotse metrics, or a gap) from Asterisk's channels: a caller channel carries
+lotse's variables as ``ChanVariable`` headers (manager.conf's ``channelvars``, see
+ivr.contract.AMI_CHANNEL_VARIABLES), so its record is finished by its own Hangup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from ivr import contract as c
 from metrics.queue_log import QueueCall
 from metrics.records import CallRecord
 from metrics.tracker import OpenCall, Tracker
@@ -65,3 +72,45 @@ def _ended(entry: QueueCall | None, now: float) -> float:
     if entry is None or entry.last is None:
         return now
     return float(entry.last)
+
+
+def flat(message: Any) -> dict[str, str]:
+    """An AMI message as text fields; each ``ChanVariable: NAME=value`` becomes ``ChanVariable(NAME)``."""
+    out: dict[str, str] = {}
+    for key, value in dict(message).items():
+        if str(key) == "ChanVariable":
+            for item in value if isinstance(value, list) else [value]:
+                name, _, text = str(item).partition("=")
+                out[f"ChanVariable({name})"] = text
+        else:
+            out[str(key)] = value if isinstance(value, str) else ",".join(map(str, value))
+    return out
+
+
+def adopt(tracker: Tracker, channels: Iterable[Mapping[str, str]], queue_log: Mapping[str, QueueCall], now: float) -> int:
+    """Open calls for the caller channels in progress that the tracker does not know; returns how many."""
+    adopted = 0
+    for channel in channels:
+        uniqueid = channel.get("Uniqueid", "")
+        variables = {k[len("ChanVariable(") : -1]: v for k, v in channel.items() if k.startswith("ChanVariable(")}
+        if not uniqueid or uniqueid in tracker.calls or not variables.get(c.VAR_HOPS):  # only the caller channel has LOTSE_HOPS
+            continue
+        call = OpenCall(uniqueid, now - _seconds(channel.get("Duration", "")), dialled=variables.get(c.VAR_DIALLED, ""))
+        number = channel.get("CallerIDNum", "")
+        call.caller = "" if number.startswith("<") else number
+        call.variables.update({k: v for k, v in variables.items() if k.startswith("LOTSE_")})
+        entry = queue_log.get(uniqueid)
+        if entry is not None:
+            _complete(call, entry)
+        tracker.calls[uniqueid] = call
+        adopted += 1
+    return adopted
+
+
+def _seconds(duration: str) -> float:
+    """CoreShowChannel's Duration 'HH:MM:SS' in seconds (0 when unreadable)."""
+    parts = duration.split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return 0.0
+    hours, minutes, seconds = (int(p) for p in parts)
+    return float(hours * 3600 + minutes * 60 + seconds)

@@ -18,22 +18,25 @@ from routing.model import Center
 
 DIMENSIONS = ("tenant", "entry", "topic", "queue")
 INTERVALS = ("15min", "hour", "day", "month", "all")
-COLUMNS = (
-    "calls",
-    "offered",
-    "answered",
-    "abandoned",
-    "service_level",
-    "within",
-    "asa",
-    "reachability",
-    "abandon_rate",
-    "aht",
-    "forwarded",
-    "callbacks",
-    "closed",
-    "abandoned_ivr",
+COLUMNS = (  # column name -> the Kpis field it shows
+    ("calls", "calls"),
+    ("offered", "offered"),
+    ("answered", "answered"),
+    ("answered_within", "answered_within"),  # a count of calls
+    ("abandoned", "abandoned"),
+    ("short_abandoned", "short_abandoned"),
+    ("service_level", "service_level"),
+    ("target_seconds", "within"),  # the service-level target's seconds
+    ("asa", "asa"),
+    ("reachability", "reachability"),
+    ("abandon_rate", "abandon_rate"),
+    ("aht", "aht"),
+    ("forwarded", "forwarded"),
+    ("callbacks", "callbacks"),
+    ("closed", "closed"),
+    ("abandoned_ivr", "abandoned_ivr"),
 )
+COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 
 
 def interval_start(stamp: float, interval: str, tz: ZoneInfo) -> str:
@@ -106,10 +109,10 @@ def _cell(value: object) -> str:
 
 
 def render(rows: list[tuple[str, tuple[str, ...], Kpis]], by: Sequence[str], fmt: str) -> str:
-    header = ["interval", *by, *COLUMNS]
-    table = [[when, *key, *(_cell(asdict(k)[c]) for c in COLUMNS)] for when, key, k in rows]
+    header = ["interval", *by, *COLUMN_NAMES]
+    table = [[when, *key, *(_cell(asdict(k)[f]) for _, f in COLUMNS)] for when, key, k in rows]
     if fmt == "json":
-        data = [{"interval": when, **dict(zip(by, key, strict=True)), **{c: asdict(k)[c] for c in COLUMNS}} for when, key, k in rows]
+        data = [{"interval": when, **dict(zip(by, key, strict=True)), **{c: asdict(k)[f] for c, f in COLUMNS}} for when, key, k in rows]
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         out = io.StringIO()

@@ -17,7 +17,7 @@ from alembic.config import Config
 from sqlalchemy import Column, Float, Index, MetaData, String, Table, create_engine, delete, insert, select
 from sqlalchemy.engine import Engine
 
-from metrics.records import CallRecord, Outcome
+from metrics.records import WIDTHS, CallRecord, Outcome
 
 DEFAULT_URL = "sqlite:///lotse-calls.db"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -27,15 +27,15 @@ metadata = MetaData()
 calls = Table(
     "calls",
     metadata,
-    Column("uniqueid", String(64), primary_key=True),
-    Column("tenant", String(40), nullable=False),
-    Column("entry", String(8), nullable=False),
-    Column("dialled", String(32), nullable=False),
-    Column("caller", String(64), nullable=False),
-    Column("topic", String(40), nullable=False),
-    Column("queues", String(400), nullable=False),  # comma-separated, in order
-    Column("department", String(40), nullable=False),
-    Column("reason", String(40), nullable=False),
+    Column("uniqueid", String(WIDTHS["uniqueid"]), primary_key=True),
+    Column("tenant", String(WIDTHS["tenant"]), nullable=False),
+    Column("entry", String(WIDTHS["entry"]), nullable=False),
+    Column("dialled", String(WIDTHS["dialled"]), nullable=False),
+    Column("caller", String(WIDTHS["caller"]), nullable=False),
+    Column("topic", String(WIDTHS["topic"]), nullable=False),
+    Column("queues", String(WIDTHS["queues"]), nullable=False),  # comma-separated, in order
+    Column("department", String(WIDTHS["department"]), nullable=False),
+    Column("reason", String(WIDTHS["reason"]), nullable=False),
     Column("outcome", String(24), nullable=False),
     Column("arrived", Float, nullable=False),
     Column("queued", Float),
@@ -43,7 +43,7 @@ calls = Table(
     Column("ended", Float, nullable=False),
     Column("wait", Float),
     Column("talk", Float),
-    Column("agent", String(80), nullable=False),
+    Column("agent", String(WIDTHS["agent"]), nullable=False),
     Column("slot", String(16), nullable=False),  # local 'YYYY-MM-DD HH:MM' rounded down to 15 minutes (reports)
     Column("queue", String(40), nullable=False),  # the first queue the call was offered to (reports)
     Index("calls_arrived", "arrived"),
@@ -89,6 +89,11 @@ class Store:
         with self.engine.connect() as conn:
             for row in conn.execute(query):
                 yield _record(row._mapping)
+
+    def uniqueids_since(self, since: float) -> set[str]:
+        """Unique ids of the calls stored that ended at or after ``since`` (not to record them twice)."""
+        with self.engine.connect() as conn:
+            return {row[0] for row in conn.execute(select(calls.c.uniqueid).where(calls.c.ended >= since))}
 
     def purge(self, before: float) -> int:
         """Delete records of calls that arrived before ``before`` (retention)."""

@@ -11,12 +11,13 @@ Hangup. Malformed events are counted and skipped, never raised.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ivr import contract as c
-from metrics.records import CallRecord, Outcome
+from metrics.records import CallRecord, Outcome, bounded
 from routing.numbers import caller_key
 
 Event = Mapping[str, str]
@@ -120,24 +121,26 @@ class Tracker:
             until = call.answered if call.answered is not None else (call.left_queue or ended)
             wait = max(0.0, until - call.queued)
         talk = call.talk if call.talk is not None else (ended - call.answered if call.answered is not None else None)
-        return CallRecord(
-            uniqueid=call.uniqueid,
-            tenant=v.get("LOTSE_TENANT", ""),
-            entry=v.get("LOTSE_ENTRY", ""),
-            dialled=call.dialled,
-            caller=protect(v.get("LOTSE_CALLER") or caller_key(call.caller) or "", self.privacy, self.salt),
-            topic=v.get("LOTSE_TOPIC", ""),
-            queues=tuple(call.queues),
-            department=v.get("LOTSE_DEPARTMENT", ""),
-            reason=v.get("LOTSE_REASON", ""),
-            outcome=_outcome(call),
-            arrived=call.arrived,
-            queued=call.queued,
-            answered=call.answered,
-            ended=ended,
-            wait=wait,
-            talk=talk,
-            agent=call.agent,
+        return bounded(
+            CallRecord(
+                uniqueid=call.uniqueid,
+                tenant=v.get("LOTSE_TENANT", ""),
+                entry=v.get("LOTSE_ENTRY", ""),
+                dialled=call.dialled,
+                caller=protect(v.get("LOTSE_CALLER") or caller_key(call.caller) or "", self.privacy, self.salt),
+                topic=v.get("LOTSE_TOPIC", ""),
+                queues=tuple(call.queues),
+                department=v.get("LOTSE_DEPARTMENT", ""),
+                reason=v.get("LOTSE_REASON", ""),
+                outcome=_outcome(call),
+                arrived=call.arrived,
+                queued=call.queued,
+                answered=call.answered,
+                ended=ended,
+                wait=wait,
+                talk=talk,
+                agent=call.agent,
+            )
         )
 
 
@@ -165,4 +168,9 @@ def _outcome(call: OpenCall) -> Outcome:
 
 def _time(event: Event, received: float) -> float:
     stamp = event.get("Timestamp")
-    return float(stamp) if stamp else received
+    if not stamp:
+        return received
+    value = float(stamp)
+    if not math.isfinite(value):
+        raise ValueError(f"Timestamp {stamp!r} is not a time")
+    return value

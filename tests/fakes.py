@@ -70,7 +70,7 @@ async def agi_call(
     return call
 
 
-Answer = Callable[[dict[str, str]], list[dict[str, str]]]
+Answer = Callable[[dict[str, str]], list[dict[str, str | list[str]]]]
 
 
 class FakeAmi:
@@ -108,9 +108,8 @@ class FakeAmi:
 
     async def event(self, **fields: str) -> None:
         """Send one event to every logged-in session."""
-        text = "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
         for writer in list(self._writers):
-            writer.write(text.encode())
+            writer.write(_message(fields))
             await writer.drain()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -122,16 +121,16 @@ class FakeAmi:
                     break
                 self.actions.append(action)
                 for reply in self._answer(action, writer):
-                    writer.write(("".join(f"{k}: {v}\r\n" for k, v in reply.items()) + "\r\n").encode())
+                    writer.write(_message(reply))
                 await writer.drain()
-        except ConnectionError:
-            pass
+        except (ConnectionError, asyncio.CancelledError):
+            return  # the client went away, or the test stopped the server
         finally:
             if writer in self._writers:
                 self._writers.remove(writer)
             writer.close()
 
-    def _answer(self, action: dict[str, str], writer: asyncio.StreamWriter) -> list[dict[str, str]]:
+    def _answer(self, action: dict[str, str], writer: asyncio.StreamWriter) -> list[dict[str, str | list[str]]]:
         name, action_id = action.get("Action", "").lower(), action.get("ActionID", "")
         if name == "login":
             if action.get("Secret") != self.secret:
@@ -148,6 +147,12 @@ class FakeAmi:
         if handler is None:
             return [{"Response": "Error", "ActionID": action_id, "Message": "Invalid/unknown command"}]
         return [{**reply, "ActionID": action_id} for reply in handler(action)]
+
+
+def _message(fields: Mapping[str, str | list[str]]) -> bytes:
+    """An AMI message; a list value becomes one header line per item (as ChanVariable)."""
+    lines = [f"{k}: {item}\r\n" for k, v in fields.items() for item in (v if isinstance(v, list) else [v])]
+    return ("".join(lines) + "\r\n").encode()
 
 
 async def _read_message(reader: asyncio.StreamReader) -> dict[str, str] | None:
@@ -168,10 +173,10 @@ async def _read_message(reader: asyncio.StreamReader) -> dict[str, str] | None:
         message[key] = value
 
 
-def event_list(name: str, events: list[dict[str, str]]) -> Answer:
+def event_list(name: str, events: list[dict[str, str | list[str]]]) -> Answer:
     """A handler for a list action (QueueStatus, CoreShowChannels): start, the events, Complete."""
 
-    def answer(action: dict[str, str]) -> list[dict[str, str]]:
+    def answer(action: dict[str, str]) -> list[dict[str, str | list[str]]]:
         return [
             {"Response": "Success", "EventList": "start", "Message": f"{name} will follow"},
             *events,

@@ -173,8 +173,8 @@ def test_report_and_purge_on_recorded_calls(tmp_path: Path) -> None:
     code, text = run("report", "--config", str(EXAMPLE), "--db", db, *span, "--by", "", "--format", "csv")
     assert code == 0
     header, row = text.splitlines()
-    assert header.startswith("interval,calls,offered,answered,abandoned,service_level,within")
-    assert row.startswith("all,7,2,2,0,100.0,30,")  # the impatient caller is a short abandon
+    assert header.startswith("interval,calls,offered,answered,answered_within,abandoned,short_abandoned,service_level,target_seconds,")
+    assert row.startswith("all,7,2,2,2,0,1,100.0,30,")  # the impatient caller is a short abandon
     code, text = run("report", "--config", str(EXAMPLE), "--db", db, *span, "--by", "entry", "--format", "json")
     assert {row["entry"]: row["calls"] for row in json.loads(text)} == {"-": 1, "115": 1, "own": 5}
     store = Store.open(db)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from prometheus_client import generate_latest
@@ -35,7 +36,8 @@ def test_counters_histogram_and_todays_figures(example: Center) -> None:
     assert 'lotse_answer_seconds_bucket{entry="own",le="30.0",queue="buergerservice",tenant="minden",topic="ausweis"} 1.0' in text
     assert 'lotse_calls_total{entry="own",outcome="closed",queue="-",tenant="minden",topic="-"} 1.0' in text
     assert 'lotse_service_level_today_percent{entry="115",tenant="bueckeburg",within="30"} 100.0' in text
-    assert "057" not in text and "+49" not in text  # no caller numbers in labels
+    values = re.findall(r'="([^"]*)"', text)
+    assert values and not [v for v in values if "057" in v or "+49" in v]  # no caller numbers in labels (timestamps may hold 057)
 
 
 def test_histogram_edges_include_every_target(example: Center) -> None:

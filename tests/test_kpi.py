@@ -89,4 +89,4 @@ def test_report_groups_and_uses_each_groups_target(example: Center) -> None:
     table = render(rows, ["tenant", "entry"], "table")
     assert table.splitlines()[0].split()[:5] == ["interval", "tenant", "entry", "calls", "offered"]
     assert "2026-11-21  jobcenter  own" in table
-    assert render(rows, ["tenant", "entry"], "csv").splitlines()[1].startswith("2026-11-21,jobcenter,own,1,1,1,0,100.0,60")
+    assert render(rows, ["tenant", "entry"], "csv").splitlines()[1].startswith("2026-11-21,jobcenter,own,1,1,1,1,0,0,100.0,60,")

@@ -79,8 +79,8 @@ def new_caller(prefix: str) -> str:
 class Ami:
     """An AMI connection that keeps every event, to wait for the ones a test expects."""
 
-    def __init__(self, user: str = "lotse", secret: str = "lab-ami-2026-secret") -> None:
-        """As lotse's rendered AMI user by default; benchmarks use the lab's 'lab' user (all event classes)."""
+    def __init__(self, user: str = "lab", secret: str = "lab-measure-2026") -> None:
+        """As the lab's own user (all classes: it places the calls); lotse's rendered user may not Originate."""
         self.events: list[Event] = []
         self.changed = asyncio.Condition()
         self.manager = Manager(host="127.0.0.1", port=5038, username=user, secret=secret, ping_delay=0)

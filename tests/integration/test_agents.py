@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from pathlib import Path
 
 from tests.integration.conftest import Lab
-from tests.integration.lab import lab
+from tests.integration.lab import Ami, lab
 
 SCENARIO = Path(__file__).parent / "sipp" / "register.xml"
 SECRETS = {"anna": "lab-anna-2026-secret", "ben": "lab-ben-2026-secret"}  # asterisk/secrets.example.yaml
@@ -32,3 +33,20 @@ def test_an_agent_registers_with_the_right_password_only(asterisk: Lab) -> None:
     assert "ben/sip:ben@" not in lab("cli", "pjsip show contacts")
     assert register("anna", SECRETS["anna"], 5082) == 0
     assert "anna/sip:anna@127.0.0.1:5082" in lab("cli", "pjsip show contacts")
+
+
+def test_lotses_ami_user_may_follow_calls_but_not_originate(asterisk: Lab) -> None:
+    """The rendered user has write = reporting only: an Originate (which could run System()) is refused."""
+
+    async def scenario() -> None:
+        async with Ami("lotse", "lab-ami-2026-secret") as ami:
+            channels = await ami.manager.send_action({"Action": "CoreShowChannels"})
+            first = channels[0] if isinstance(channels, list) else channels
+            assert first.success, dict(first)
+            refused = await ami.manager.send_action(
+                {"Action": "Originate", "Channel": "Local/s@lotse-fallback", "Application": "System", "Data": "true", "Async": "false"}
+            )
+            answer = refused[0] if isinstance(refused, list) else refused
+            assert not answer.success and "Permission denied" in answer.get("Message", "")
+
+    asyncio.run(scenario())

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from metrics.exporter import Exporter
 from metrics.kpi import compute
-from metrics.listener import AmiSettings, MetricsListener
+from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
 from metrics.queue_log import parse
 from metrics.records import Outcome
 from metrics.report import group, render
@@ -21,6 +22,7 @@ from tests.integration.conftest import Lab
 from tests.integration.lab import ROOT, Ami, lotse_serve, new_caller, of
 
 EXAMPLE = ROOT / "config"
+CENTER = load_or_raise(EXAMPLE)
 CALLS = [  # number, caller prefix, keys, caller behaviour
     ("0571890", "0571", "1", "lotse-lab-caller"),  # Minden, Personalausweis: answered
     ("115", "05722", "2", "lotse-lab-caller"),  # 115 -> Bückeburg, Abfall: answered
@@ -43,17 +45,19 @@ async def place(listener: MetricsListener, calls: list[tuple[str, str, str, str]
 def test_records_kpis_and_report_agree_with_queue_log(asterisk: Lab, serve_log: Path, tmp_path: Path) -> None:
     queue_log = asterisk.root / "var/log/lotse-lab/queue_log"
     already = len(queue_log.read_text().splitlines())
-    store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
+    db_url = f"sqlite:///{tmp_path / 'calls.db'}"
+    store = Store.open(db_url)
 
     async def scenario() -> None:
-        listener = MetricsListener(AmiSettings(secret="lab-ami-2026-secret"), store, Privacy.HASHED, salt="test")
+        settings = ListenerSettings(db_url, tmp_path / "records.spool", Privacy.HASHED, salt="test")
+        listener = MetricsListener(AmiSettings(secret="lab-ami-2026-secret"), settings, Exporter(CENTER))
         await listener.start()
         with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
             await place(listener, CALLS, len(CALLS))
         with lotse_serve(EXAMPLE, "2026-11-22 11:00", serve_log):  # a Sunday
             await place(listener, [("0571890", "0571", "", "lotse-lab-caller")], len(CALLS) + 1)  # listens to the announcement
         await listener.close()
-        assert listener.tracker.skipped == 0 and listener.pending == []
+        assert listener.tracker.skipped == 0 and len(listener.spool) == 0
 
     asyncio.run(scenario())
     records = list(store.between(0, 2e9))
@@ -96,12 +100,14 @@ def test_records_kpis_and_report_agree_with_queue_log(asterisk: Lab, serve_log: 
 
 
 def test_not_one_record_lost_when_the_ami_link_drops_during_traffic(asterisk: Lab, serve_log: Path, tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
+    db_url = f"sqlite:///{tmp_path / 'calls.db'}"
+    store = Store.open(db_url)
     queue_log = asterisk.root / "var/log/lotse-lab/queue_log"
 
     async def scenario() -> MetricsListener:
         # a long gap (20 s) so that the running calls end and a new one comes and goes while lotse sees nothing
-        listener = MetricsListener(AmiSettings(secret="lab-ami-2026-secret", reconnect_seconds=20), store, queue_log=queue_log)
+        link = AmiSettings(secret="lab-ami-2026-secret", first_retry=20)
+        listener = MetricsListener(link, ListenerSettings(db_url, tmp_path / "records.spool", queue_log=queue_log), Exporter(CENTER))
         await listener.start()
         with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
             async with Ami() as ami:
@@ -110,8 +116,8 @@ def test_not_one_record_lost_when_the_ami_link_drops_during_traffic(asterisk: La
                     await ami.call("0571890", caller, "1")
                 for caller in before:  # both in the queue, then the link drops
                     await ami.wait_for("QueueCallerJoin", of(caller, "QueueCallerJoin"))
-                assert listener._manager is not None and listener._manager.protocol is not None
-                listener._manager.protocol.transport.close()
+                assert listener.link.manager is not None and listener.link.manager.protocol is not None
+                listener.link.manager.protocol.transport.close()
                 inside = new_caller("0571")
                 await ami.call("05718070", inside, "2", "lotse-lab-impatient-caller")  # queued and gone within the gap
                 deadline = time.monotonic() + 90
@@ -124,7 +130,7 @@ def test_not_one_record_lost_when_the_ami_link_drops_during_traffic(asterisk: La
     listener = asyncio.run(scenario())
     records = list(store.between(0, 2e9))
     store.close()
-    assert listener.logins == 2 and listener.reconciled == 3
+    assert listener.link.logins == 2 and listener.reconciled == 3
     assert Counter((r.outcome, r.tenant, r.topic) for r in records) == Counter(
         [(Outcome.ANSWERED, "minden", "ausweis"), (Outcome.ANSWERED, "minden", "ausweis"), (Outcome.ABANDONED_QUEUE, "kreis", "ausweis")]
     )
