@@ -73,8 +73,8 @@ async def run_lotse(payload: bytes, port: int, calls: int) -> float:
         listener = MetricsListener(AmiSettings(port=port, secret="x"), settings, Exporter(center))
         done = asyncio.Event()
         await listener.start()
-        while listener.link.manager is None:
-            await asyncio.sleep(0.01)
+        await listener.link.ready.wait()
+        assert listener.link.manager is not None
         listener.link.manager.register_event("BenchDone", lambda *_: done.set())
         start = time.perf_counter()
         ready.set()

@@ -65,6 +65,7 @@ class AmiLink:
         self.manager: Manager | None = None  # while logged in
         self.attempts = 0
         self.logins = 0
+        self.ready = asyncio.Event()  # set while logged in, once what follows a login is done
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -119,8 +120,10 @@ class AmiLink:
                 await self.on_login(manager)
             except Exception:  # a bug in what follows a login must not end the link: log it, keep following events
                 log.exception("after the AMI login at %s", where)
+            self.ready.set()
             await lost.wait()
         finally:
+            self.ready.clear()
             self.manager = None
             manager.close()
         self._state("down", "AMI link to %s lost; reconnecting", where)

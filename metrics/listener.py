@@ -143,14 +143,16 @@ class MetricsListener:
             await self._rebuild_live(manager)
 
     def _connecting(self) -> None:
-        self._gap_start = self.last_event or self._remembered_last_event() or self.started
+        self._gap_start = self.last_event or self._remembered_last_event()
 
     async def _recover(self, manager: Manager) -> None:
-        gap_start = self._gap_start
+        # From the last event seen (queue_log has whole seconds: 2 s earlier); calls that entered a queue before it
+        # were seen then, and are open in the tracker or recorded. With none remembered (a first start): since start.
+        gap_start = self._gap_start - 2 if self._gap_start else self.started
         channels = [flat(m) for m in await _list(manager, {"Action": "CoreShowChannels"})]
         alive = {c.get("Uniqueid", "") for c in channels}
         open_calls = set(self.tracker.calls)
-        entries = await asyncio.to_thread(self._read_queue_log, gap_start - 60, open_calls | alive)
+        entries = await asyncio.to_thread(self._read_queue_log, gap_start, open_calls | alive)
         known = set(self.recent) | set(self.spool.records) | await self._stored_since(gap_start - 3600)
         records = reconcile(self.tracker, alive, entries, known, time.time())
         adopted = adopt(self.tracker, channels, entries, time.time())

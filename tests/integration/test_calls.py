@@ -68,7 +68,7 @@ def test_holiday_and_closed_hours_announce_and_hang_up(asterisk: Lab, serve_log:
     with lotse_serve(EXAMPLE, "2026-11-23 07:15", serve_log):
         asyncio.run(scenario("closed"))
     log = serve_log.read_text()
-    assert "minden -> hangup  (holiday)" in log and "minden -> hangup  (closed)" in log
+    assert "minden/- -> hangup  (holiday)" in log and "minden/- -> hangup  (closed)" in log
 
 
 def test_invalid_key_then_silence_goes_to_the_menu_default(asterisk: Lab, serve_log: Path) -> None:

@@ -52,6 +52,7 @@ def test_records_kpis_and_report_agree_with_queue_log(asterisk: Lab, serve_log: 
         settings = ListenerSettings(db_url, tmp_path / "records.spool", Privacy.HASHED, salt="test")
         listener = MetricsListener(AmiSettings(secret="lab-ami-2026-secret"), settings, Exporter(CENTER))
         await listener.start()
+        await asyncio.wait_for(listener.link.ready.wait(), 30)
         with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
             await place(listener, CALLS, len(CALLS))
         with lotse_serve(EXAMPLE, "2026-11-22 11:00", serve_log):  # a Sunday
@@ -109,6 +110,7 @@ def test_not_one_record_lost_when_the_ami_link_drops_during_traffic(asterisk: La
         link = AmiSettings(secret="lab-ami-2026-secret", first_retry=20)
         listener = MetricsListener(link, ListenerSettings(db_url, tmp_path / "records.spool", queue_log=queue_log), Exporter(CENTER))
         await listener.start()
+        await asyncio.wait_for(listener.link.ready.wait(), 30)
         with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
             async with Ami() as ami:
                 before = [new_caller("0571") for _ in range(2)]
