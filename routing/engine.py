@@ -17,7 +17,7 @@ from enum import StrEnum
 from routing.model import Center, ClosedBehaviour, Entry, Kind, Menu, Prompt, Target, Tenant
 from routing.numbers import caller_key, dialled_keys, is_hidden
 from routing.problems import LotseError
-from routing.schedule import Schedule
+from routing.schedule import Schedule, Status
 
 KEYS = "0123456789*#"
 TIMEOUT_KEY = "T"  # in key strings: the caller pressed nothing
@@ -126,7 +126,10 @@ class Decision:
     @property
     def agent_label(self) -> str:
         """What the agent sees and hears: '[Stadt Wesel] Personalausweis'."""
-        tenant = self.ctx.tenant.name if self.ctx.tenant else "115"
+        if self.ctx.tenant is not None:
+            tenant = self.ctx.tenant.name
+        else:  # a 115 call that no tenant takes, or a number lotse does not know (the fallback)
+            tenant = "115" if self.ctx.entry is Entry.SERVICE_115 else "unbekannte Nummer"
         return f"[{tenant}] {self.ctx.topic_name or ''}".rstrip()
 
 
@@ -218,7 +221,11 @@ class _Router:
         ctx = ctx.note(f"dialled {found}: 115; {why} -> {_describe(target)}")
         if target.kind is not Kind.TENANT:
             ctx = ctx.play(service.greeting)
-            return self.resolve(ctx, target, (service.greeting,) if service.greeting else ())
+            pending = (service.greeting,) if service.greeting else ()
+            status = service.schedule.status(ctx.now, self.center.tz)  # 115's hours hold for these calls too
+            if not status.open:
+                return self.closed(ctx, status, service.closed or service.closed_unassigned, pending)
+            return self.resolve(ctx.note(f"in hours: {status.reason}"), target, pending)
         assert target.ref is not None
         tenant = self.center.tenants[target.ref]
         ctx = ctx.with_tenant(tenant, Entry.SERVICE_115)
@@ -242,14 +249,17 @@ class _Router:
                 return self.queue(ctx, emergency.queue, 0, pending, "emergency")
             break
         if not status.open:
-            when = f"; opens again {status.next_open:%a %d.%m. %H:%M}" if status.next_open else ""
-            ctx = ctx.note(f"closed: {status.reason}{when}")
-            announcement = closed.holiday_announcement if status.holiday and closed.holiday_announcement else closed.announcement
-            ctx = ctx.play(announcement)
-            pending = (*pending, *((announcement,) if announcement else ()))
-            return self.resolve(ctx, closed.then, pending, "holiday" if status.holiday else "closed")
+            return self.closed(ctx, status, closed, pending)
         ctx = ctx.note(f"in hours: {status.reason}")
         return self.resolve(ctx, tenant.start, pending)
+
+    def closed(self, ctx: Context, status: Status, closed: ClosedBehaviour, pending: tuple[Prompt, ...]) -> Step:
+        when = f"; opens again {status.next_open:%a %d.%m. %H:%M}" if status.next_open else ""
+        ctx = ctx.note(f"closed: {status.reason}{when}")
+        announcement = closed.holiday_announcement if status.holiday and closed.holiday_announcement else closed.announcement
+        ctx = ctx.play(announcement)
+        pending = (*pending, *((announcement,) if announcement else ()))
+        return self.resolve(ctx, closed.then, pending, "holiday" if status.holiday else "closed")
 
     def press(self, ask: Ask, key: str | None) -> Step:
         ctx = ask.ctx

@@ -8,7 +8,7 @@ from pathlib import Path as FsPath
 from zoneinfo import ZoneInfo
 
 from routing import model, schema
-from routing.build import Builder, targets
+from routing.build import HOLIDAY_CATEGORIES, Builder, targets
 from routing.checks import (
     check_overflow_cycles,
     check_prompts,
@@ -16,6 +16,7 @@ from routing.checks import (
     check_tenants_reachable,
     check_topics_reachable,
 )
+from routing.model import Kind
 from routing.numbers import NumberError, PrefixTable, normalise, normalise_prefix
 from routing.problems import ConfigError, Problem, Severity
 from routing.schedule import Schedule
@@ -73,7 +74,7 @@ def _compile(b: Builder) -> model.Center | None:
     tenants = {tid: _tenant(b, tid, t, center_targets) for tid, t in parts.tenants.items()}
     for tid, topic in parts.topics.items():
         b.target(schema.Target(queue=topic.queue), ("topics", tid), "overflow", None)
-    service = _service_115(b, parts.service_115, parts.tenants) if parts.service_115 else None
+    service = _service_115(b, parts.service_115, tenants) if parts.service_115 else None
     if center_spec and center_spec.fallback_queue:
         b.check_ref(center_spec.fallback_queue, parts.queues, parts.broken["queues"], ("center", "fallback_queue"), "queue", "queues")
     elif center_spec:
@@ -226,7 +227,7 @@ def _department(b: Builder, did: str, spec: schema.Department, center_state: str
     )
 
 
-def _service_115(b: Builder, spec: schema.Service115, tenants: Mapping[str, schema.Tenant]) -> model.Service115:
+def _service_115(b: Builder, spec: schema.Service115, tenants: Mapping[str, model.Tenant]) -> model.Service115:
     path = ("service_115",)
     center = b.parts.center
     numbers = tuple(k for i, n in enumerate(spec.numbers) if (k := b.number(n, (*path, "numbers", i))))
@@ -247,12 +248,25 @@ def _service_115(b: Builder, spec: schema.Service115, tenants: Mapping[str, sche
     weekly = b.weekly(spec.hours, (*path, "hours"))
     closures = b.closures(center.closures if center else [], ("center", "closures")) + b.closures(spec.closures, (*path, "closures"))
     state = center.state if center else "NW"
-    schedules = {tid: Schedule.build(weekly, t.state or state, closures=closures) for tid, t in tenants.items()}
+    # 115's hours, with the holidays (state and categories) of the tenant the caller is routed to
+    schedules = {tid: Schedule.build(weekly, t.state, t.schedule.holiday_categories, closures) for tid, t in tenants.items()}
+    categories = tuple(c for c in (center.holiday_categories if center else ["public"]) if c in HOLIDAY_CATEGORIES) or ("public",)
     unknown = b.target(spec.unknown_caller, (*path, "unknown_caller"), "115", None)
+    if spec.closed:
+        closed_unassigned = b.closed(spec.closed, (*path, "closed"), None)
+    else:  # the center's closed behaviour, without a tenant's menus or topics: its announcements, then hang up
+        fallback = center.closed if center else schema.ClosedBehaviour()
+        closed_unassigned = model.ClosedBehaviour(
+            b.prompt(fallback.announcement, ("center", "closed", "announcement")),
+            b.prompt(fallback.holiday_announcement, ("center", "closed", "holiday_announcement")),
+            model.Target(Kind.HANGUP, None, None),
+        )
     return model.Service115(
         numbers=numbers,
         greeting=b.prompt(spec.greeting, (*path, "greeting")),
         schedules=schedules,
+        schedule=Schedule.build(weekly, state, categories, closures),
+        closed_unassigned=closed_unassigned,
         targets=targets(spec.targets, None),
         prefixes=PrefixTable.build(prefixes),
         unknown_caller=unknown,

@@ -142,6 +142,8 @@ class Service115:
     numbers: tuple[str, ...]
     greeting: Prompt | None
     schedules: Mapping[str, Schedule]  # per tenant: 115 hours with that tenant's holidays
+    schedule: Schedule  # 115 hours with the center's holidays: for 115 calls that no tenant takes
+    closed_unassigned: ClosedBehaviour  # what those hear when 115 is closed: service_115.closed, else the center's
     targets: Targets
     prefixes: PrefixTable[str]
     unknown_caller: Target

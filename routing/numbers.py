@@ -111,7 +111,9 @@ def dialled_keys(dialled: str, country_code: str = "49") -> tuple[str, ...]:
     keys = [compact]
     if compact.startswith(country_code) and len(compact) > SHORT_CODE_MAX:
         keys.append("+" + compact)
-    if len(compact) > SHORT_CODE_MAX:
+    # The national form without its leading 0: any length beyond a short code; a short one too unless it
+    # starts with 1 (110, 115, 116xxx, 118xx are service codes, and no area code starts with 01 but mobiles).
+    if len(compact) > SHORT_CODE_MAX or (len(compact) >= 4 and not compact.startswith("1")):
         keys.append("+" + country_code + compact)
     return tuple(keys)
 
