@@ -25,7 +25,7 @@ from lotse import __version__
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, load_center, report_problems
 from lotse.metrics_command import METRIC_COMMANDS, add_metric_parsers
 from lotse.serve import reload, serve
-from routing.cases import check_keys, load_cases, parse_local, run_case
+from routing.cases import case_problems, check_keys, live_problems, load_cases, parse_local, run_case
 from routing.engine import Call, Decision, Live, decide
 from routing.loader import load
 from routing.model import Center
@@ -49,6 +49,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     }[args.command]
     try:
         return handler(args, out)
+    except BrokenPipeError:  # e.g. lotse validate --json | head: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exit's flush prints nothing
+        return EXIT_OK
     except UsageError as exc:
         args.command_parser.error(str(exc))  # exits with EXIT_USAGE
         raise  # pragma: no cover
@@ -173,10 +176,15 @@ def _simulate(args: argparse.Namespace, out: TextIO) -> int:
         waiting=_counts(args.waiting, "--waiting"),
         emergencies=frozenset(_pair(v) for v in args.emergency),
     )
+    for field, message in live_problems(center, live):
+        raise UsageError(f"argument {LIVE_OPTIONS[field]}: {message}")
     decision = decide(center, Call(args.to, args.caller), at, live, args.digits)
     print(f"Call to {args.to} from {args.caller or 'a hidden number'} at {at:%a %Y-%m-%d %H:%M} ({center.tz.key})", file=out)
     _print_decision(decision, out)
     return EXIT_OK
+
+
+LIVE_OPTIONS = {"agents": "--agents", "waiting": "--waiting", "emergencies": "--emergency"}
 
 
 def _counts(values: list[str], option: str) -> dict[str, int]:
@@ -224,7 +232,14 @@ def _run_cases(center: Center, file: Path, verbose: bool, out: TextIO) -> int:
         print(f"{file}: cannot run the cases; fix the errors above", file=out)
         return EXIT_FAILED
     passed = failed = 0
-    for case, location in cases:
+    for number, (case, location) in enumerate(cases):
+        broken = case_problems(center, case)
+        if broken:
+            failed += 1
+            for message in broken:
+                print(f"{location}: error: cases[{number}]: {message}" if location else f"error: cases[{number}]: {message}", file=out)
+            print(f"FAIL {case.name} ({location}): cannot run", file=out)
+            continue
         result = run_case(center, case, location)
         if result.passed:
             passed += 1

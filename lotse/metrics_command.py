@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,18 +22,20 @@ from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
 from metrics.live import LiveState
 from metrics.report import DIMENSIONS, INTERVALS, answer_time_distribution, group_sql
 from metrics.report import render as render_report
-from metrics.store import DEFAULT_URL, Store
+from metrics.store import DEFAULT_URL, Store, StoreError, database_url, shown, sqlite_file
 from metrics.tracker import Privacy
 from routing.cases import parse_local
 from routing.model import Center
 from routing.problems import did_you_mean
+
+DB_HELP = f"the call records: a file path (SQLite) or a SQLAlchemy URL such as postgresql+psycopg://lotse@db/lotse (default {DEFAULT_URL})"
 
 
 def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     """Add the metrics commands to the lotse parser; returns them."""
     metrics = commands.add_parser("metrics", help="follow Asterisk's AMI events, write one record per call, export Prometheus metrics")
     metrics.add_argument("--config", type=Path, required=True, help="for the time zone, the queues and the targets")
-    metrics.add_argument("--db", default=DEFAULT_URL, help=f"SQLAlchemy URL of the call records (default {DEFAULT_URL})")
+    metrics.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
     metrics.add_argument("--listen", default="127.0.0.1:9570", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9570)")
     metrics.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT")
     metrics.add_argument("--ami-user", default="lotse")
@@ -55,9 +58,9 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
 
     report = commands.add_parser("report", help="KPIs per tenant, entry, topic, queue and interval")
     report.add_argument("--config", type=Path, required=True, help="for the time zone and the targets")
-    report.add_argument("--db", default=DEFAULT_URL)
+    report.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
     report.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
-    report.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="exclusive")
+    report.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="the day after the last day (exclusive)")
     report.add_argument("--by", default="tenant", help=f"comma-separated: {', '.join(DIMENSIONS)}; empty for the whole center")
     report.add_argument("--interval", choices=INTERVALS, default="all")
     report.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
@@ -69,7 +72,7 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     emergency.add_argument("--redis", default="redis://127.0.0.1:6379/0", metavar="URL")
 
     purge = commands.add_parser("purge", help="delete call records older than the retention period")
-    purge.add_argument("--db", default=DEFAULT_URL)
+    purge.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
     purge.add_argument("--days", type=int, required=True, help="keep this many days")
 
     return metrics, report, purge, emergency
@@ -91,8 +94,12 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
     ami = AmiSettings(host, int(port), args.ami_user, secret)
     if args.retention_days is not None and args.retention_days < 1:
         raise UsageError("argument --retention-days: keep at least 1 day")
+    db_url = _db(args.db)
+    folder = sqlite_file(db_url)
+    if folder is not None and not folder.parent.is_dir():
+        raise UsageError(f"argument --db: the folder {folder.parent} does not exist")
     settings = ListenerSettings(
-        db_url=args.db,
+        db_url=db_url,
         spool=args.spool,
         privacy=Privacy(args.caller_numbers),
         queues=tuple(center.queues),
@@ -114,7 +121,14 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
         start, end = (parse_local(f"{day} 00:00", center.tz).timestamp() for day in (args.start, args.end))
     except ValueError as exc:
         raise UsageError(f"argument --from/--to: {exc}") from None
-    store = Store.open(args.db, center.tz)
+    if end <= start:
+        raise UsageError(f"argument --to: {args.end} is not after --from {args.start} (--to is the day after the last day)")
+    url = _db(args.db)
+    try:
+        store = Store.open_existing(url, center.tz)
+    except StoreError as exc:
+        print(exc, file=out)
+        return EXIT_FAILED
     try:
         rows = group_sql(store, center, start, end, by, args.interval)
         if args.format == "html":
@@ -122,12 +136,23 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
             distribution = answer_time_distribution(store, center, start, end, STANDARD_BUCKETS)
     finally:
         store.close()
+    if not rows and args.format == "table":
+        last = (datetime.strptime(args.end, "%Y-%m-%d") - timedelta(days=1)).strftime("%Y-%m-%d")
+        print(f"no calls between {args.start} and {last} (both included) in {shown(url)}", file=out)
+        return EXIT_OK
     if args.format == "html":
         title = f"{center.name}: {args.start} to {args.end}"
         out.write(render_html(title, rows, by, daily, center.targets.service_level_percent, distribution))
     else:
         out.write(render_report(rows, by, args.format))
     return EXIT_OK
+
+
+def _db(text: str) -> str:
+    try:
+        return database_url(text)
+    except StoreError as exc:
+        raise UsageError(f"argument --db: {exc}") from None
 
 
 def _emergency(args: argparse.Namespace, out: TextIO) -> int:
@@ -160,7 +185,11 @@ def _emergency(args: argparse.Namespace, out: TextIO) -> int:
 def _purge(args: argparse.Namespace, out: TextIO) -> int:
     if args.days < 1:
         raise UsageError("argument --days: keep at least 1 day")
-    store = Store.open(args.db)
+    try:
+        store = Store.open_existing(_db(args.db))
+    except StoreError as exc:
+        print(exc, file=out)
+        return EXIT_FAILED
     try:
         deleted = store.purge(time.time() - args.days * 86400)
     finally:

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Column, Float, Index, MetaData, String, Table, create_engine, delete, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from metrics.records import WIDTHS, CallRecord, Outcome
 
@@ -53,6 +54,34 @@ calls = Table(
 _FIELDS = [f.name for f in fields(CallRecord)]
 
 
+class StoreError(Exception):
+    """The call records cannot be opened; the message names the database and why."""
+
+
+def database_url(text: str) -> str:
+    """A SQLAlchemy URL from --db: a URL as given, or a plain file path as SQLite; raises StoreError naming what is wrong."""
+    if "://" not in text:
+        return f"sqlite:///{Path(text).expanduser().resolve()}"
+    try:
+        make_url(text)
+    except ArgumentError:
+        raise StoreError(f"'{text}' is neither a file path nor a database URL such as postgresql+psycopg://user@host/db") from None
+    return text
+
+
+def shown(url: str) -> str:
+    """The URL for messages, without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def migrate(url: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -69,6 +98,17 @@ class Store:
     def open(cls, url: str = DEFAULT_URL, tz: ZoneInfo = BERLIN) -> Store:
         migrate(url)
         return cls(create_engine(url), tz)
+
+    @classmethod
+    def open_existing(cls, url: str, tz: ZoneInfo = BERLIN) -> Store:
+        """For reading and purging: never creates a database; raises StoreError naming the database and why."""
+        file = sqlite_file(url)
+        if file is not None and not file.is_file():
+            raise StoreError(f"no call records at {file}: the file does not exist (lotse metrics --db writes them; give that --db)")
+        try:
+            return cls.open(url, tz)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the call records at {shown(url)}: {str(exc).splitlines()[0]}") from None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 
 from routing.engine import KEYS, TIMEOUT_KEY, Call, Decision, Live, decide
 from routing.model import Center
-from routing.problems import Location, Problem
+from routing.problems import Location, Problem, did_you_mean
 from routing.schema import Model
 from routing.validate import validate_model
 from routing.yamlsource import read_document
@@ -119,6 +119,31 @@ def load_cases(file: FsPath) -> tuple[list[tuple[CaseSpec, Location | None]], li
     if parsed is None:
         return [], source.problems
     return [(case, source.locate(("cases", i))) for i, case in enumerate(parsed.cases)], []
+
+
+def live_problems(center: Center, live: Live) -> list[tuple[str, str]]:
+    """(field, message) for what the live facts name that the config does not have, with did-you-mean hints."""
+    found = []
+    for field, counts in (("agents", live.agents or {}), ("waiting", live.waiting)):
+        found += [(field, f"unknown queue '{q}' ({did_you_mean(q, center.queues)})") for q in counts if q not in center.queues]
+    for tenant_id, emergency_id in sorted(live.emergencies):
+        tenant = center.tenants.get(tenant_id)
+        if tenant is None:
+            found.append(("emergencies", f"unknown tenant '{tenant_id}' ({did_you_mean(tenant_id, center.tenants)})"))
+        elif emergency_id not in tenant.emergencies:
+            hint = did_you_mean(emergency_id, tenant.emergencies)
+            found.append(("emergencies", f"tenant '{tenant_id}' has no emergency '{emergency_id}' ({hint})"))
+    return found
+
+
+def case_problems(center: Center, case: CaseSpec) -> list[str]:
+    """Why a case cannot run against this config (a time that DST skips, live facts that name nothing)."""
+    found = []
+    try:
+        parse_local(case.at, center.tz)
+    except ValueError as exc:
+        found.append(f"at: {exc}")
+    return found + [f"live.{field}: {message}" for field, message in live_problems(center, case.live.live())]
 
 
 def run_case(center: Center, case: CaseSpec, location: Location | None) -> CaseResult:

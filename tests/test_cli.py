@@ -247,3 +247,79 @@ def test_prometheus_and_the_report_show_the_same_numbers(tmp_path: Path) -> None
     assert total("lotse_calls_offered_total") == row["offered"]
     assert total("lotse_calls_answered_total") == row["answered"]
     assert total("lotse_calls_abandoned_total") == row["abandoned"]
+
+
+def test_report_takes_a_plain_path_and_never_creates_a_database(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "calls.db"
+    code, text = run("report", "--config", str(EXAMPLE), "--db", str(missing), "--from", "2026-11-01", "--to", "2026-12-01")
+    assert code == 1 and text == f"no call records at {missing}: the file does not exist (lotse metrics --db writes them; give that --db)\n"
+    assert not missing.parent.exists()
+    code, text = run("purge", "--db", str(tmp_path / "calls.db"), "--days", "30")
+    assert code == 1 and "does not exist" in text and not (tmp_path / "calls.db").exists()
+    Store.open(f"sqlite:///{tmp_path / 'calls.db'}").close()  # an empty database, as lotse metrics leaves it
+    code, text = run("report", "--config", str(EXAMPLE), "--db", str(tmp_path / "calls.db"), "--from", "2026-11-01", "--to", "2026-12-01")
+    assert code == 0 and text == f"no calls between 2026-11-01 and 2026-11-30 (both included) in sqlite:///{tmp_path / 'calls.db'}\n"
+
+
+def test_report_refuses_a_period_that_ends_before_it_starts(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run("report", "--config", str(EXAMPLE), "--from", "2026-12-01", "--to", "2026-11-01")
+    assert exit_.value.code == 2
+    assert "argument --to: 2026-11-01 is not after --from 2026-12-01 (--to is the day after the last day)" in capsys.readouterr().err
+
+
+def test_report_names_an_unreachable_database() -> None:
+    code, text = run(
+        "report",
+        "--config",
+        str(EXAMPLE),
+        "--db",
+        "postgresql+psycopg://lotse:geheim@127.0.0.1:1/x",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-12-01",
+    )
+    assert code == 1 and text.startswith("cannot open the call records at postgresql+psycopg://lotse:***@127.0.0.1:1/x: ")
+
+
+def test_cases_that_cannot_run_are_located_errors(write: Callable[..., Path]) -> None:
+    cases = write(
+        """\
+cases:
+  - name: DST gap
+    to: 0571 89-0
+    at: 2026-03-29 02:30
+    expect: {tenant: minden}
+  - name: unknown queue
+    to: 0571 89-0
+    at: 2026-11-23 10:00
+    live: {agents: {buergerservise: 0}, emergencies: [minden/bombee]}
+    expect: {tenant: minden}
+""",
+        "cases.yaml",
+    )
+    code, text = run("simulate", "--config", str(EXAMPLE), "--cases", str(cases))
+    assert code == 1
+    assert text.splitlines() == [
+        f"{cases}:2:5: error: cases[0]: at: '2026-03-29 02:30' does not exist in Europe/Berlin: "
+        "the clocks skip it for daylight saving time",
+        f"FAIL DST gap ({cases}:2:5): cannot run",
+        f"{cases}:6:5: error: cases[1]: live.agents: unknown queue 'buergerservise' (did you mean 'buergerservice'?)",
+        f"{cases}:6:5: error: cases[1]: live.emergencies: tenant 'minden' has no emergency 'bombee' (did you mean 'bombe'?)",
+        f"FAIL unknown queue ({cases}:6:5): cannot run",
+        "0 passed, 2 failed",
+    ]
+
+
+def test_simulate_names_an_unknown_queue_in_the_live_facts(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run("simulate", "--config", str(EXAMPLE), "--to", "0571 89-0", "--agents", "kfzz=1")
+    assert "argument --agents: unknown queue 'kfzz' (did you mean 'kfz'?)" in capsys.readouterr().err
+
+
+def test_json_into_a_closed_pipe_is_quiet() -> None:
+    lotse = Path(sys.executable).with_name("lotse")
+    command = f"'{lotse}' schema | true"  # the reader is gone before lotse (slower to start) writes
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
