@@ -126,6 +126,10 @@ def check_prompts(b: Builder, center: schema.Center | None) -> tuple[model.Promp
     recorded = recorded_prompts(folder)
     synthesisable: list[str] = []
     for file, (prompt, path) in sorted(b.prompts.items()):
+        unsayable = sorted({ch for ch in prompt.text or "" if not _sayable(ch)})
+        if unsayable:
+            shown_chars = " ".join(repr(ch) for ch in unsayable)
+            b.source.warning(path, f"the text has characters speech synthesis cannot say: {shown_chars}", "write them out in words")
         if file in recorded:
             continue
         if prompt.text:
@@ -142,6 +146,14 @@ def check_prompts(b: Builder, center: schema.Center | None) -> tuple[model.Promp
             "record them, or synthesise them from their texts",
         )
     return tuple(prompt for prompt, _ in b.prompts.values())
+
+
+_PUNCTUATION = frozenset(" .,;:!?-–—()'\"„“”‚‘’/%&+€§@*#\n")
+
+
+def _sayable(ch: str) -> bool:
+    """Letters of any script, digits and the punctuation espeak-ng reads or pauses on."""
+    return ch.isalnum() or ch in _PUNCTUATION
 
 
 def recorded_prompts(folder: FsPath) -> set[str]:

@@ -61,7 +61,9 @@ def load_or_raise(path: FsPath | str, env: Mapping[str, str] | None = None) -> m
 
 
 def _sorted(problems: list[Problem]) -> tuple[Problem, ...]:
-    return tuple(sorted(problems, key=lambda p: (p.location is None, p.location or "", p.message)))
+    """Each problem once (a center-wide setting is checked for every tenant that uses it), in file order."""
+    unique = dict.fromkeys(problems)
+    return tuple(sorted(unique, key=lambda p: (p.location is None, p.location or "", p.message)))
 
 
 def _compile(b: Builder) -> model.Center | None:
@@ -93,6 +95,14 @@ def _compile(b: Builder) -> model.Center | None:
         numbers.update((n, tenant.id) for n in tenant.numbers)
     if service:
         numbers.update((n, None) for n in service.numbers)
+    for did, department in departments.items():  # a forward to a number lotse answers comes back to lotse
+        if department.number in numbers:
+            answered_by = f"tenant '{numbers[department.number]}'" if numbers[department.number] else "115"
+            b.source.error(
+                ("departments", did, "number"),
+                f"{department.number} is answered by lotse itself ({answered_by}): the forward would loop back",
+                "give the department's own extension",
+            )
     return model.Center(
         name=center_spec.name,
         tz=ZoneInfo(center_spec.timezone),

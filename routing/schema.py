@@ -40,9 +40,18 @@ def _check_timezone(value: str) -> str:
     return value
 
 
+# Abbreviations people write for their state, and the ISO 3166-2 code lotse (and the holidays package) uses.
+STATE_ALIASES = {
+    "NRW": "NW", "BAY": "BY", "NDS": "NI", "BAWÜ": "BW", "BAWUE": "BW", "RLP": "RP", "SA": "ST", "LSA": "ST",
+    "SAC": "SN", "SAX": "SN", "THÜ": "TH", "MVP": "MV", "SLH": "SH", "BRB": "BB", "BER": "BE", "HES": "HE",
+}  # fmt: skip
+
+
 def _check_state(value: str) -> str:
     if value not in GERMAN_STATES:
-        raise ValueError(f"'{value}' is not a German state code; use one of {', '.join(GERMAN_STATES)}")
+        alias = STATE_ALIASES.get(value.upper()) or (value.upper() if value.upper() in GERMAN_STATES else None)
+        hint = f"did you mean {alias}? " if alias else ""
+        raise ValueError(f"'{value}' is not a German state code; {hint}use one of {', '.join(GERMAN_STATES)}")
     return value
 
 

@@ -109,6 +109,9 @@ def _compose(source: Source, file: FsPath) -> yaml.Node | None:
         mark = exc.problem_mark or exc.context_mark
         where = Location(str(file), mark.line + 1, mark.column + 1) if mark else Location(str(file), 1, 1)
         message = f"not valid YAML: {exc.problem or exc.context}"
+        lines = text.splitlines()
+        if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
+            message = "not valid YAML: a tab character; YAML indents with spaces only"
         source.problems.append(Problem(Severity.ERROR, where, (), message, "check indentation and quoting"))
         return None
     except yaml.YAMLError as exc:

@@ -108,3 +108,12 @@ def test_an_alias_bomb_is_refused_at_its_place(write: Callable[..., Path]) -> No
     result = load(write(MINIMAL + BOMB))
     assert result.center is None
     assert any("YAML aliases expand to more than 10000 values (write the values out)" in str(p) for p in result.errors)
+
+
+def test_characters_speech_synthesis_cannot_say_are_warned_about(write: Callable[..., Path]) -> None:
+    config = MINIMAL.replace("start: {topic: t}}", 'start: {topic: t}, greeting: "Willkommen ☎ bei A <b>"}')
+    result = load(write(config))
+    assert result.center is not None
+    (warning,) = [p for p in result.warnings if "speech synthesis" in p.message]
+    assert warning.message == "the text has characters speech synthesis cannot say: '<' '>' '☎'"
+    assert warning.path == ("tenants", "a", "greeting")
