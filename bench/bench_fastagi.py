@@ -88,9 +88,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50, 200])
     args = parser.parse_args()
     lotse = [str(Path(sys.executable).with_name("lotse")), "serve", "--config", str(ROOT / "config"), "--pretend-time", "2026-11-23 10:00"]
-    server = subprocess.Popen([*lotse, "--port", "14573"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    servers = {  # lotse on uvloop (its default) and on asyncio's own loop, like the raw handler
+        "lotse": (subprocess.Popen([*lotse, "--port", "14573"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), 14573),
+        "lotse-aio": (
+            subprocess.Popen([*lotse, "--port", "14575", "--loop", "asyncio"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+            14575,
+        ),
+    }
     try:
         wait_port(14573)
+        wait_port(14575)
         recorded: list[bytes] = []
         count = asyncio.run(one_session(14573, 0, recorded))
         with tempfile.NamedTemporaryFile("w", suffix=".agi", delete=False) as commands:
@@ -102,16 +109,16 @@ def main() -> None:
             print(f"one call = {count} AGI commands ({sets} SET VARIABLE), the same for both")
             for concurrency in args.concurrency:
                 raw_rate, raw_cpu = measure("raw", raw.pid, 14574, args.sessions, concurrency)
-                lotse_rate, lotse_cpu = measure("lotse", server.pid, 14573, args.sessions, concurrency)
-                print(
-                    f"  ratio lotse/raw at {concurrency}: CPU per session {lotse_cpu / raw_cpu:.2f}, sessions/s {lotse_rate / raw_rate:.2f}"
-                )
+                for name, (process, port) in servers.items():
+                    rate, cpu = measure(name, process.pid, port, args.sessions, concurrency)
+                    print(f"  ratio {name}/raw at {concurrency}: CPU per session {cpu / raw_cpu:.2f}, sessions/s {rate / raw_rate:.2f}")
         finally:
             raw.terminate()
             raw.wait()
     finally:
-        server.terminate()
-        server.wait()
+        for process, _ in servers.values():
+            process.terminate()
+            process.wait()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ constants; nothing else spells them out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 FASTAGI_PORT: Final = 4573
@@ -19,6 +20,7 @@ CONTEXT_ROUTE: Final = "lotse-route"  # runs the AGI, then dispatches on LOTSE_O
 CONTEXT_DISPATCH: Final = "lotse-dispatch"  # one extension per outcome
 CONTEXT_FALLBACK: Final = "lotse-fallback"  # the failure target: AGI failed or lotse is down
 CONTEXT_WHISPER: Final = "lotse-whisper"  # run on the agent's channel before bridging
+CONTEXT_UNPACK: Final = "lotse-unpack"  # Gosub after each AGI: sets the variables from LOTSE_DECISION
 
 # Channel variables set by lotse. Those starting with __ are inherited by the
 # channels a call creates (the agent's leg), so the whisper and CDRs see them.
@@ -60,3 +62,39 @@ AMI_CHANNEL_VARIABLES: Final = (
 INHERITED: Final = frozenset({VAR_TENANT, VAR_TENANT_NAME, VAR_ENTRY, VAR_TOPIC, VAR_TOPIC_NAME, VAR_AGENT_LABEL, VAR_WHISPER})
 
 OUTCOMES: Final = ("queue", "department", "voicemail", "callback", "hangup")
+
+# The decision reaches the dialplan in one command: SET VARIABLE LOTSE_DECISION "v1|v2|...", the values of
+# DECISION_FIELDS in this order; the rendered CONTEXT_UNPACK sets each variable with ${CUT(LOTSE_DECISION,|,n)}.
+# One AGI round trip instead of one per variable (res_agi answers one command at a time).
+VAR_DECISION: Final = "LOTSE_DECISION"
+DECISION_SEPARATOR: Final = "|"
+DECISION_FIELDS: Final = (
+    VAR_OUTCOME,
+    VAR_REASON,
+    VAR_TENANT,
+    VAR_TENANT_NAME,
+    VAR_ENTRY,
+    VAR_TOPIC,
+    VAR_TOPIC_NAME,
+    VAR_QUEUE,
+    VAR_PRIORITY,
+    VAR_QUEUE_TIMEOUT,
+    VAR_DEPARTMENT,
+    VAR_NUMBER,
+    VAR_RING_TIMEOUT,
+    VAR_MAILBOX,
+    VAR_CALLER,
+    VAR_AGENT_LABEL,
+    VAR_WHISPER,
+)
+
+
+def pack(values: Mapping[str, str]) -> str:
+    """The value of LOTSE_DECISION for the variables (a separator inside a value becomes '/')."""
+    return DECISION_SEPARATOR.join(values.get(name, "").replace(DECISION_SEPARATOR, "/") for name in DECISION_FIELDS)
+
+
+def unpack(packed: str) -> dict[str, str]:
+    """What CONTEXT_UNPACK sets from LOTSE_DECISION (for tests and fakes; the dialplan does it with CUT)."""
+    parts = packed.split(DECISION_SEPARATOR)
+    return {name: parts[n] if n < len(parts) else "" for n, name in enumerate(DECISION_FIELDS)}

@@ -86,8 +86,10 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f"[{c.CONTEXT_ROUTE}]",
         "exten => s,1,Answer()",
         f" same => n,Set({c.VAR_HOPS}=0)",
+        f" same => n,Set({c.VAR_DECISION}=)",
         f" same => n,{_agi(options, c.AGI_ROUTE, '${' + c.VAR_DIALLED + '}')}",
         f' same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?{c.CONTEXT_FALLBACK},s,1)',
+        f" same => n,Gosub({c.CONTEXT_UNPACK},s,1)",
         f' same => n,GotoIf($["${{{c.VAR_OUTCOME}}}" = ""]?{c.CONTEXT_FALLBACK},s,1)',
         f" same => n,Goto({c.CONTEXT_DISPATCH},${{{c.VAR_OUTCOME}}},1)",
         "",
@@ -115,8 +117,11 @@ def extensions(center: Center, options: RenderOptions) -> str:
         "; After a queue timeout or an unanswered forward, lotse decides what follows.",
         f"exten => next,1,Set({c.VAR_HOPS}=$[${{{c.VAR_HOPS}}} + 1])",
         f" same => n,GotoIf($[${{{c.VAR_HOPS}}} > {options.max_hops}]?{c.CONTEXT_FALLBACK},s,1)",
+        f" same => n,Set({c.VAR_DECISION}=)",
         f" same => n,{_agi(options, c.AGI_ROUTE_NEXT, _next_args())}",
         f' same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?{c.CONTEXT_FALLBACK},s,1)',
+        f" same => n,Gosub({c.CONTEXT_UNPACK},s,1)",
+        f' same => n,GotoIf($["${{{c.VAR_OUTCOME}}}" = ""]?{c.CONTEXT_FALLBACK},s,1)',
         f" same => n,Goto({c.CONTEXT_DISPATCH},${{{c.VAR_OUTCOME}}},1)",
         f"exten => i,1,Goto({c.CONTEXT_FALLBACK},s,1)",
         "",
@@ -127,6 +132,16 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f" same => n,Set(__{c.VAR_REASON}=fallback)",
         f" same => n,Queue({center.fallback_queue})",
         " same => n,Hangup()",
+        "",
+        f"[{c.CONTEXT_UNPACK}]",
+        "; lotse hands its decision over in one variable; this sets the variables the dialplan and the agent's leg use.",
+        *(
+            f"exten => s,{n},Set({'__' if name in c.INHERITED else ''}{name}=${{CUT({c.VAR_DECISION},{c.DECISION_SEPARATOR},{n})}})"
+            if n == 1
+            else f" same => n,Set({'__' if name in c.INHERITED else ''}{name}=${{CUT({c.VAR_DECISION},{c.DECISION_SEPARATOR},{n})}})"
+            for n, name in enumerate(c.DECISION_FIELDS, 1)
+        ),
+        " same => n,Return()",
         "",
         f"[{c.CONTEXT_WHISPER}]",
         "; Runs on the agent's channel before the call is bridged: the agent hears tenant and topic.",

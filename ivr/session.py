@@ -74,10 +74,10 @@ def _ask(step: Ask, prompts: str) -> Generator[Command, str | None, str | None]:
 def _finish(decision: Decision, prompts: str) -> Generator[Command, str | None, None]:
     for prompt in decision.play:
         yield Stream(_path(prompts, prompt))
-    # One command per variable: Asterisk's res_agi reads one command, answers it and drops
-    # whatever else was already sent (pipelining was tried and hung calls in the lab).
-    for name, value in channel_variables(decision, prompts).items():
-        yield SetVariable(name, value)
+    # One command for the whole decision: Asterisk's res_agi reads one command, answers it and drops
+    # whatever else was already sent (pipelining hung calls in the lab), so every command is a round trip.
+    values = {name.lstrip("_"): value for name, value in channel_variables(decision, prompts).items()}
+    yield SetVariable(c.VAR_DECISION, c.pack(values))
 
 
 def _path(prompts: str, prompt: Prompt) -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import uvloop
 
 from routing.loader import LoadResult, load
 from routing.model import Center
@@ -28,3 +32,12 @@ def load_center(path: Path, out: TextIO) -> Center | None:
         report_problems(result, out, quiet=True)
         print(f"{path}: invalid config; fix the errors above (lotse validate {path})", file=out)
     return result.center
+
+
+LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop] | None] = {"uvloop": uvloop.new_event_loop, "asyncio": None}
+
+
+def run_async(main: Coroutine[Any, Any, int], loop: str = "uvloop") -> int:
+    """Run a long-running command's coroutine on the chosen event loop (uvloop by default: less CPU per call)."""
+    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
+        return runner.run(main)

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import redis
 from prometheus_client import start_http_server
 
-from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, load_center
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, load_center, run_async
 from metrics.exporter import STANDARD_BUCKETS, Exporter
 from metrics.html import render_html
 from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
@@ -39,6 +39,7 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     metrics.add_argument("--listen", default="127.0.0.1:9570", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9570)")
     metrics.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT")
     metrics.add_argument("--ami-user", default="lotse")
+    metrics.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop", help="event loop (default uvloop)")
     metrics.add_argument("--redis", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
     metrics.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log, to complete the records after an AMI gap")
     metrics.add_argument("--retention-days", type=int, metavar="N", help="delete records older than N days, every hour")
@@ -106,7 +107,7 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
         queue_log=args.queue_log,
         retention_days=args.retention_days,
     )
-    return run_metrics(ami, settings, center, (listen_host, int(listen_port)), args.redis)
+    return run_metrics(ami, settings, center, (listen_host, int(listen_port)), args.redis, args.loop)
 
 
 def _report_command(args: argparse.Namespace, out: TextIO) -> int:
@@ -198,9 +199,11 @@ def _purge(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def run_metrics(ami: AmiSettings, settings: ListenerSettings, center: Center, listen: tuple[str, int], redis_url: str | None) -> int:
+def run_metrics(
+    ami: AmiSettings, settings: ListenerSettings, center: Center, listen: tuple[str, int], redis_url: str | None, loop: str = "uvloop"
+) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return asyncio.run(_run(ami, settings, center, listen, redis_url))
+    return run_async(_run(ami, settings, center, listen, redis_url), loop)
 
 
 async def _run(ami: AmiSettings, settings: ListenerSettings, center: Center, listen: tuple[str, int], redis_url: str | None) -> int:

@@ -11,19 +11,20 @@ from pathlib import Path
 from typing import TextIO
 
 from ivr.fastagi import IvrServer, ServerSettings
+from lotse.common import run_async
 from routing.loader import load
 
 log = logging.getLogger("lotse.serve")
 
 
-def serve(settings: ServerSettings, pid_file: Path | None, pretend: datetime | None = None) -> int:
+def serve(settings: ServerSettings, pid_file: Path | None, pretend: datetime | None = None, loop: str = "uvloop") -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if pretend is not None:
         log.warning("routing clock pinned to %s (--pretend-time): for labs and tests only", pretend.isoformat())
         server = IvrServer(settings, clock=lambda: pretend)
     else:
         server = IvrServer(settings)
-    return asyncio.run(_run(server, pid_file))
+    return run_async(_run(server, pid_file), loop)
 
 
 async def _run(server: IvrServer, pid_file: Path | None) -> int:

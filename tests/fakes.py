@@ -12,6 +12,8 @@ import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from ivr import contract as c
+
 HEADERS = {
     "agi_network_script": "lotse",
     "agi_channel": "Local/caller@lotse-incoming-00000001;2",
@@ -58,8 +60,7 @@ async def agi_call(
             await writer.drain()
             break
         if command.startswith("SET VARIABLE "):
-            name, _, value = command[len("SET VARIABLE ") :].partition(" ")
-            call.variables[name.lstrip("_")] = value.strip('"')  # __NAME: inherited by the agent's channel
+            call.variables.update(variables_set(command))
             writer.write(b"200 result=1\n")
         elif command.startswith(("STREAM FILE", "WAIT FOR DIGIT")) and pending:
             writer.write(f"200 result={ord(pending.pop(0))} endpos=100\n".encode())
@@ -68,6 +69,16 @@ async def agi_call(
         await writer.drain()
     writer.close()
     return call
+
+
+def variables_set(command: str) -> dict[str, str]:
+    """The channel variables a SET VARIABLE command leaves, after the rendered dialplan's lotse-unpack."""
+    name, _, value = command.strip()[len("SET VARIABLE ") :].partition(" ")
+    text = value.strip('"')
+    found = {name.lstrip("_"): text}  # __NAME: inherited by the agent's channel
+    if name == c.VAR_DECISION:
+        found.update(c.unpack(text))
+    return found
 
 
 Answer = Callable[[dict[str, str]], list[dict[str, str | list[str]]]]

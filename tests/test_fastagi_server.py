@@ -15,7 +15,7 @@ import pytest
 from ivr import fastagi
 from ivr.fastagi import LOOPBACK, IvrServer, ServerSettings, allowed, parse_allow
 from tests.conftest import BOMB, EXAMPLE, at
-from tests.fakes import agi_call
+from tests.fakes import agi_call, variables_set
 
 MONDAY = at("2026-11-23 10:00")
 Scenario = Callable[[IvrServer], Awaitable[None]]
@@ -169,8 +169,7 @@ def test_a_reload_during_a_call_applies_to_the_next_call_only(tmp_path: Path) ->
         while line := await reader.readline():
             text = line.decode()
             if text.startswith("SET VARIABLE "):
-                name, _, value = text[13:].strip().partition(" ")
-                variables[name.lstrip("_")] = value.strip('"')
+                variables.update(variables_set(text))
             writer.write(b"200 result=0 endpos=1\n" if not text.startswith("SET") else b"200 result=1\n")
         writer.close()
         assert variables["LOTSE_TOPIC_NAME"] == "Personalausweis und Reisepass"

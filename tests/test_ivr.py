@@ -73,25 +73,38 @@ def test_session_plays_menu_waits_and_sets_the_contract(example: Center) -> None
         Stream("/p/tenants/minden/menus/main/prompt", KEYS),
         WaitDigit(5000),
     ]
-    variables = {cmd.name: cmd.value for cmd in commands if isinstance(cmd, SetVariable)}
+    (handover,) = [cmd for cmd in commands if isinstance(cmd, SetVariable)]  # the whole decision in one command
+    assert handover.name == c.VAR_DECISION
+    variables = c.unpack(handover.value)
     assert variables[c.VAR_OUTCOME] == "queue" and variables[c.VAR_QUEUE] == "buergerservice"
-    assert variables[f"__{c.VAR_AGENT_LABEL}"] == "[Stadt Minden] Personalausweis und Reisepass"
-    assert variables[f"__{c.VAR_WHISPER}"] == "/p/whisper/tenant/minden&/p/whisper/topic/ausweis"
+    assert variables[c.VAR_AGENT_LABEL] == "[Stadt Minden] Personalausweis und Reisepass"
+    assert variables[c.VAR_WHISPER] == "/p/whisper/tenant/minden&/p/whisper/topic/ausweis"
     assert decision.queue == "buergerservice"
 
 
 def test_a_key_during_the_greeting_skips_the_rest(example: Center) -> None:
     greeting = Stream("/p/tenants/minden/greeting", KEYS)
     commands, decision = run(session(example, Call("0571 89-0", "0571 1"), MONDAY, Live(), "/p"), {greeting: "2"})
-    assert commands[1] == SetVariable(c.VAR_OUTCOME, "queue") and decision.ctx.topic == "abfall"
+    assert isinstance(commands[1], SetVariable) and c.unpack(commands[1].value)[c.VAR_OUTCOME] == "queue"
+    assert decision.ctx.topic == "abfall"
 
 
 def test_every_contract_variable_is_set_every_time(example: Center) -> None:
     decision = run(session(example, Call("115", "anonymous"), MONDAY, Live(), "/p"))[1]
     names = {name.lstrip("_") for name in channel_variables(decision, "/p")}
     assert names == {
-        getattr(c, n) for n in dir(c) if n.startswith("VAR_") and n not in ("VAR_DIALLED", "VAR_HOPS")
-    }  # the dialplan sets those two
+        getattr(c, n) for n in dir(c) if n.startswith("VAR_") and n not in ("VAR_DIALLED", "VAR_HOPS", "VAR_DECISION")
+    }  # the dialplan sets those, and LOTSE_DECISION carries the rest
+    assert set(c.DECISION_FIELDS) == names
+
+
+def test_the_decision_survives_packing_and_the_rendered_unpack(example: Center) -> None:
+    values = {name: f"value {n}" for n, name in enumerate(c.DECISION_FIELDS)} | {c.VAR_TOPIC_NAME: "Kfz | Führerschein"}
+    assert c.unpack(c.pack(values)) == values | {c.VAR_TOPIC_NAME: "Kfz / Führerschein"}
+    rendered = render(example, RenderOptions(), "config")["extensions_lotse.conf"]
+    for n, name in enumerate(c.DECISION_FIELDS, 1):
+        prefix = "__" if name in c.INHERITED else ""
+        assert f"Set({prefix}{name}=${{CUT(LOTSE_DECISION,|,{n})}})" in rendered
 
 
 def test_resume_after_queue_timeout_uses_the_overflow(example: Center) -> None:

@@ -8,6 +8,7 @@ import sys
 import time
 
 from tests.conftest import EXAMPLE
+from tests.fakes import variables_set
 
 ENV = {**os.environ, "LOTSE_CONFIG": str(EXAMPLE), "LOTSE_PRETEND_TIME": "2026-11-23 10:00", "LOTSE_AGI_TIMEOUT": "0.5"}
 ARGV = [sys.executable, "-m", "agi_scripts.lotse_agi", "lotse", "0571890"]
@@ -26,8 +27,7 @@ def test_a_real_session_over_pipes() -> None:
     variables = {}
     while line := process.stdout.readline().decode():
         if line.startswith("SET VARIABLE"):
-            name, _, value = line[13:].strip().partition(" ")
-            variables[name.lstrip("_")] = value.strip('"')
+            variables.update(variables_set(line))
         reply = b"200 result=49 endpos=1\n" if line.startswith("STREAM FILE") and not variables else b"200 result=1\n"
         process.stdin.write(reply)
         process.stdin.flush()
