@@ -30,11 +30,11 @@ from panoramisk import Manager
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
 from ivr.throttle import Throttle
-from metrics.ami import AmiLink, AmiSettings
+from metrics.ami import AmiLink, AmiSettings, flat
 from metrics.exporter import Exporter
 from metrics.live import LiveState
 from metrics.queue_log import QueueCall, parse
-from metrics.reconcile import adopt, flat, reconcile
+from metrics.reconcile import adopt, reconcile
 from metrics.records import CallRecord
 from metrics.spool import Spool
 from metrics.store import Store
@@ -122,8 +122,8 @@ class MetricsListener:
 
     # -- AMI ------------------------------------------------------------------------
 
-    async def _on_event(self, manager: Manager, message: Any) -> None:
-        event = flat(message)
+    def _on_event(self, event: dict[str, str]) -> None:
+        """Synchronous on purpose: a coroutine per event would cost a task per event."""
         now = time.time()
         self.last_event = now
         record = self.tracker.feed(event, now)  # first, and in Asterisk's order: Redis never changes a record
@@ -309,6 +309,7 @@ class MetricsListener:
             self.exporter.update_health(self.link.up, self.db_up, self.last_event, len(self.spool), self.spool.rejected)
             if self.live is not None and ticks % 5 == 0:
                 await self._export_agents()
+            self.spool.sync()  # to disk at least once a second (each record reaches the OS at once)
             if ticks % 10 == 0:
                 self._remember_last_event()
             if self.settings.retention_days and ticks % PURGE_EVERY == 1:

@@ -17,7 +17,6 @@ ivr.contract.AMI_CHANNEL_VARIABLES), so its record is finished by its own Hangup
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from ivr import contract as c
 from metrics.queue_log import QueueCall
@@ -72,19 +71,6 @@ def _ended(entry: QueueCall | None, now: float) -> float:
     if entry is None or entry.last is None:
         return now
     return float(entry.last)
-
-
-def flat(message: Any) -> dict[str, str]:
-    """An AMI message as text fields; each ``ChanVariable: NAME=value`` becomes ``ChanVariable(NAME)``."""
-    out: dict[str, str] = {}
-    for key, value in dict(message).items():
-        if str(key) == "ChanVariable":
-            for item in value if isinstance(value, list) else [value]:
-                name, _, text = str(item).partition("=")
-                out[f"ChanVariable({name})"] = text
-        else:
-            out[str(key)] = value if isinstance(value, str) else ",".join(map(str, value))
-    return out
 
 
 def adopt(tracker: Tracker, channels: Iterable[Mapping[str, str]], queue_log: Mapping[str, QueueCall], now: float) -> int:

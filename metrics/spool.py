@@ -1,8 +1,10 @@
 """Records on their way to the database, kept on disk so that a restart or a crash loses none.
 
 The spool is a file of JSON lines beside the database (``records.spool``): a record is
-appended (and flushed to disk) as soon as the call ends, and the file is rewritten
-without it once the database has it. Records the database refuses are moved, with
+appended as soon as the call ends (written to the operating system at once, so a crash
+or kill of lotse loses nothing; synced to the disk at least once a second, for a crash
+of the machine), and the file is emptied, or rewritten without them, once the database
+has the records. Records the database refuses are moved, with
 the reason, to ``records.rejected`` and never retried: one bad record never blocks
 the others. An unreadable spool line is moved there too.
 """
@@ -26,6 +28,7 @@ class Spool:
         self.rejected_path = path.with_suffix(".rejected")
         self.records: dict[str, CallRecord] = {}  # unique id -> record, in the order they ended
         self.rejected = 0
+        self._unsynced = False
         path.parent.mkdir(parents=True, exist_ok=True)
         self._load()
         self._file = path.open("a", encoding="utf-8")
@@ -54,8 +57,14 @@ class Spool:
             self.records[record.uniqueid] = record
             lines.append(to_json(record) + "\n")
         self._file.write("".join(lines))
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        self._file.flush()  # in the operating system now: a crash of this process loses nothing
+        self._unsynced = True
+
+    def sync(self) -> None:
+        """To the disk itself (called once a second, and on close)."""
+        if self._unsynced:
+            os.fsync(self._file.fileno())
+            self._unsynced = False
 
     def batch(self, size: int) -> list[CallRecord]:
         return list(self.records.values())[:size]
@@ -79,6 +88,11 @@ class Spool:
             out.write(json.dumps({"reason": why, "record": line}, ensure_ascii=False) + "\n")
 
     def _rewrite(self) -> None:
+        if not self.records:  # the usual case: the database has everything
+            self._file.truncate(0)
+            self._file.seek(0)
+            self._unsynced = True
+            return
         self._file.close()
         temporary = self.path.with_suffix(".tmp")
         with temporary.open("w", encoding="utf-8") as out:
@@ -89,4 +103,5 @@ class Spool:
         self._file = self.path.open("a", encoding="utf-8")
 
     def close(self) -> None:
+        self.sync()
         self._file.close()
