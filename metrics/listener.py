@@ -38,7 +38,7 @@ from metrics.reconcile import adopt, reconcile
 from metrics.records import CallRecord
 from metrics.spool import Spool
 from metrics.store import Store
-from metrics.tracker import Privacy, Tracker
+from metrics.tracker import Privacy, Tracker, load_open_calls, save_open_calls
 
 __all__ = ["AmiSettings", "ListenerSettings", "MetricsListener"]
 log = logging.getLogger("lotse.metrics")
@@ -74,9 +74,11 @@ class MetricsListener:
         self.started = time.time()
         self.last_event = 0.0
         self._gap_start = 0.0  # the last event before the current AMI session: recovery looks from here
+        self._open_at_connect: set[str] = set()
         self.recent: deque[str] = deque(maxlen=20000)  # unique ids recorded lately, not to record twice
         self.written = self.reconciled = self.adopted = self.purged = self.live_dropped = 0
         self._mark = settings.spool.with_suffix(".last-event")
+        self._open_calls = settings.spool.with_suffix(".open")  # calls in progress at a stop, taken up at the next start
         self._wake = asyncio.Event()
         self._live_events: asyncio.Queue[dict[str, str]] = asyncio.Queue(LIVE_BACKLOG)
         self._live_stale = False
@@ -86,6 +88,7 @@ class MetricsListener:
 
     async def start(self) -> None:
         self.started = time.time()
+        self.tracker.calls.update(load_open_calls(self._open_calls))
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._write_forever()), loop.create_task(self._tick_forever())]
         if self.live is not None:
@@ -100,6 +103,7 @@ class MetricsListener:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.flush()
         self._remember_last_event()
+        save_open_calls(self._open_calls, self.tracker.calls.values())
         if self.spool:
             log.warning("%d call record(s) kept in %s for the next start", len(self.spool), self.spool.path)
         self.spool.close()
@@ -144,6 +148,7 @@ class MetricsListener:
 
     def _connecting(self) -> None:
         self._gap_start = self.last_event or self._remembered_last_event()
+        self._open_at_connect = set(self.tracker.calls)  # what recovery may complete; later calls are seen live
 
     async def _recover(self, manager: Manager) -> None:
         # From the last event seen (queue_log has whole seconds: 2 s earlier); calls that entered a queue before it
@@ -154,7 +159,7 @@ class MetricsListener:
         open_calls = set(self.tracker.calls)
         entries = await asyncio.to_thread(self._read_queue_log, gap_start, open_calls | alive)
         known = set(self.recent) | set(self.spool.records) | await self._stored_since(gap_start - 3600)
-        records = reconcile(self.tracker, alive, entries, known, time.time())
+        records = reconcile(self.tracker, alive, entries, known, time.time(), self._open_at_connect)
         adopted = adopt(self.tracker, channels, entries, time.time())
         self.reconciled += len(records)
         self.adopted += adopted
@@ -176,7 +181,7 @@ class MetricsListener:
             return set()
 
     def _read_queue_log(self, since: float, calls: set[str]) -> dict[str, QueueCall]:
-        """queue_log entries of the given calls, and of calls that entered a queue since ``since``."""
+        """queue_log entries of the given calls, and of queued calls with a queue_log line since ``since``."""
         path = self.settings.queue_log
         if path is None:
             return {}
@@ -186,7 +191,8 @@ class MetricsListener:
             log.warning("cannot read %s to complete the records: %s", path, exc)
             return {}
         found = parse(line for line in lines if line[:10].isdigit() and int(line.split("|", 1)[0]) >= since - 86400).calls
-        return {uid: call for uid, call in found.items() if uid in calls or (call.entered is not None and call.entered >= since)}
+        # in progress, or active in the gap: a call that was in a queue before and ended in the gap counts too
+        return {uid: call for uid, call in found.items() if uid in calls or (call.entered is not None and (call.last or 0) >= since)}
 
     # -- records ----------------------------------------------------------------------
 

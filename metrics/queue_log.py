@@ -18,6 +18,7 @@ class QueueCall:
     tenant: str = ""
     entry: str = ""
     topic: str = ""
+    caller: str = ""  # the caller ID that ENTERQUEUE logged
     entered: int | None = None
     connected: int | None = None
     holdtime: int | None = None  # seconds waited before an agent answered (CONNECT)
@@ -58,9 +59,10 @@ def _apply(call: QueueCall, stamp: int, queue: str, agent: str, event: str, data
     call.last = stamp
     if event == "LOTSE":
         call.tenant, call.entry, call.topic = data[0], data[1], data[2]
-    elif event == "ENTERQUEUE":
+    elif event == "ENTERQUEUE":  # data: url|callerid|position
         call.queue = queue
         call.entered = call.entered if call.entered is not None else stamp
+        call.caller = call.caller or (data[1] if len(data) > 1 else "")
     elif event == "CONNECT":
         call.connected, call.holdtime, call.agent = stamp, int(data[0]), agent
     elif event == "ABANDON":

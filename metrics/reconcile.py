@@ -5,7 +5,7 @@ unseen, and calls may start and end entirely in the gap. After the reconnect,
 ``reconcile`` takes the tracker's open calls, the unique ids of the channels
 Asterisk still has, and the queue_log entries since the gap began, and returns
 the records of every call that ended in the gap (in progress before it, or
-queued inside it). Calls that never reached a queue and began and ended in the
+with queue_log lines inside it). Calls that never reached a queue and began and ended in the
 gap leave no trace in queue_log and cannot be recovered.
 
 ``adopt`` takes the calls still in progress that the tracker never saw begin (after a
@@ -24,20 +24,31 @@ from metrics.records import CallRecord
 from metrics.tracker import OpenCall, Tracker
 
 
-def reconcile(tracker: Tracker, alive: set[str], queue_log: dict[str, QueueCall], known: Iterable[str], now: float) -> list[CallRecord]:
-    """Records of the calls that ended while the AMI link was down; removes them from the tracker."""
+def reconcile(
+    tracker: Tracker,
+    alive: set[str],
+    queue_log: dict[str, QueueCall],
+    known: Iterable[str],
+    now: float,
+    before: set[str] | None = None,
+) -> list[CallRecord]:
+    """Records of the calls that ended while the AMI link was down; removes them from the tracker.
+
+    ``before``: the calls open when the link went down (default: all open calls). Calls the tracker opened
+    since the login are followed live; ``alive``, taken a moment after the login, may not list them yet.
+    """
     records = []
-    for uniqueid in [u for u in tracker.calls if u not in alive]:
+    for uniqueid in [u for u in tracker.calls if u not in alive and (before is None or u in before)]:
         call = tracker.calls.pop(uniqueid)
         entry = queue_log.get(uniqueid)
         if entry is not None:
             _complete(call, entry)
         records.append(tracker.finish(call, _ended(entry, now)))
-    seen = set(known) | {r.uniqueid for r in records} | alive
+    seen = set(known) | {r.uniqueid for r in records} | alive | set(tracker.calls)
     for uniqueid, entry in queue_log.items():
         if uniqueid in seen or entry.entered is None:
             continue
-        call = OpenCall(uniqueid, float(entry.entered))
+        call = OpenCall(uniqueid, float(entry.entered), caller=entry.caller)
         call.variables.update(
             {
                 "LOTSE_TENANT": entry.tenant,
@@ -56,6 +67,7 @@ def _complete(call: OpenCall, entry: QueueCall) -> None:
     if entry.entered is not None and call.queued is None:
         call.queued = float(entry.entered)
         call.queues.append(entry.queue)
+    call.caller = call.caller or entry.caller
     if entry.connected is not None and call.answered is None:
         call.answered = float(entry.connected)
         call.agent = call.agent or entry.agent

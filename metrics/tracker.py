@@ -11,10 +11,12 @@ Hangup. Malformed events are counted and skipped, never raised.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 from ivr import contract as c
 from metrics.records import CallRecord, Outcome, bounded
@@ -174,3 +176,23 @@ def _time(event: Event, received: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"Timestamp {stamp!r} is not a time")
     return value
+
+
+def save_open_calls(path: Path, calls: Iterable[OpenCall]) -> None:
+    """The calls in progress at a stop, for the next start (which completes them from queue_log or their hang-up)."""
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps([asdict(call) for call in calls]), encoding="utf-8")
+    temporary.replace(path)
+
+
+def load_open_calls(path: Path) -> dict[str, OpenCall]:
+    """What save_open_calls kept; the file is removed once read (unreadable: nothing, and the file is kept aside)."""
+    if not path.exists():
+        return {}
+    try:
+        calls = {data["uniqueid"]: OpenCall(**data) for data in json.loads(path.read_text(encoding="utf-8"))}
+    except (ValueError, TypeError, KeyError):
+        path.replace(path.with_suffix(".unreadable"))
+        return {}
+    path.unlink()
+    return calls

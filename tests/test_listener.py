@@ -313,7 +313,8 @@ def test_calls_of_a_restart_gap_are_completed_and_running_calls_adopted(tmp_path
         f"{int(now) - 20}|7.2|buergerservice|NONE|ENTERQUEUE||057154321|1\n",
         encoding="utf-8",
     )
-    (tmp_path / "records.last-event").write_text(f"{ended - 300}\n", encoding="utf-8")  # the last event before the stop
+    # the last event before the stop: 7.1 was already waiting then (so lotse had seen it enter), and ended in the gap
+    (tmp_path / "records.last-event").write_text(f"{ended - 30}\n", encoding="utf-8")
     running: dict[str, str | list[str]] = {  # 7.2 is still waiting in the queue: Asterisk's channel with lotse's variables
         "Event": "CoreShowChannel",
         "Uniqueid": "7.2",
@@ -349,5 +350,33 @@ def test_calls_of_a_restart_gap_are_completed_and_running_calls_adopted(tmp_path
     records = {r.uniqueid: r for r in store.between(0, 2e10)}
     store.close()
     assert (records["7.1"].tenant, records["7.1"].outcome, records["7.1"].wait) == ("minden", Outcome.ANSWERED, 10.0)
+    assert records["7.1"].caller == "+4957112xxx"  # from ENTERQUEUE's caller ID, stored truncated as configured
     assert (records["7.2"].tenant, records["7.2"].topic, records["7.2"].outcome) == ("kreis", "kfz", Outcome.ABANDONED_QUEUE)
     assert records["7.2"].dialled == "05718070" and records["7.2"].queues == ("buergerservice",)
+
+
+def test_calls_in_progress_at_a_stop_are_recorded_after_the_next_start(tmp_path: Path) -> None:
+    async def before_the_stop(ami: FakeAmi, port: int) -> None:
+        listener = make(tmp_path, port)
+        await listener.start()
+        await asyncio.wait_for(ami.logged_in.wait(), 5)
+        for event in call_events("8.1")[:5]:  # in the IVR: routed, not yet hung up (no queue: no trace in queue_log)
+            await ami.event(**event)
+        await until("the call open", lambda: "8.1" in listener.tracker.calls)
+        await listener.close()
+
+    with_ami(before_the_stop)
+    assert (tmp_path / "records.open").exists()
+
+    async def after_the_start(ami: FakeAmi, port: int) -> None:  # the caller hung up while lotse metrics was stopped
+        listener = make(tmp_path, port)
+        await listener.start()
+        await until("8.1 recorded", lambda: listener.written == 1)
+        await listener.close()
+
+    with_ami(after_the_start)
+    store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
+    (record,) = store.between(0, 2e10)
+    store.close()
+    assert (record.uniqueid, record.tenant, record.topic, record.dialled) == ("8.1", "minden", "ausweis", "0571890")
+    assert not (tmp_path / "records.open").exists() or (tmp_path / "records.open").read_text() == "[]"

@@ -1,0 +1,10 @@
+"""The soak in its short form (bench/soak.py): 100 calls through the lab Asterisk, every fault once."""
+
+from __future__ import annotations
+
+from bench.soak import run
+from tests.integration.conftest import Lab
+
+
+def test_no_call_and_no_record_lost_under_every_fault(asterisk: Lab) -> None:
+    assert run(calls=100, rate=2.0, fault_seconds=8.0) == []
