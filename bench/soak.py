@@ -13,7 +13,8 @@ after another, each for --fault-seconds:
   4. Redis hanging (connections accepted, nothing answered) for serve and metrics;
   5. lotse metrics stopped, started again afterwards.
 Then it checks, call by call (by the caller's number):
-  - every call reached an agent queue (an ENTERQUEUE in Asterisk's queue_log);
+  - every call reached an agent queue (an ENTERQUEUE in Asterisk's queue_log) or the target its
+    config names when the queue is full (e.g. a callback request);
   - lotse has exactly one record per call placed, none missing, none twice;
   - the report's figures (offered, answered, answered within 30 s, abandoned, short abandons)
     equal a recount from queue_log, and its ASA agrees within 1 s (queue_log has whole seconds).
@@ -39,7 +40,6 @@ from pathlib import Path
 
 from metrics.kpi import SHORT_ABANDON
 from metrics.queue_log import QueueCall, parse
-from metrics.records import Outcome
 from metrics.report import group_sql
 from metrics.store import Store
 from routing.loader import load_or_raise
@@ -50,7 +50,7 @@ CONFIG = ROOT / "config"
 PRETEND = "2026-11-23 10:00"  # a Monday morning: the center is open
 DATABASE = "lotse_soak"
 EXTRA_AGENTS = 10
-TARGETS = {Outcome.CALLBACK, Outcome.VOICEMAIL, Outcome.FORWARDED_ANSWERED, Outcome.FORWARDED_UNANSWERED, Outcome.OVERFLOWED}
+TARGETS = ("callback", "voicemail", "department", "hangup")  # extensions of lotse-dispatch other than queue
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:{port}/" + DATABASE
 KINDS = [  # number dialled, caller prefix, keys, the lab caller's behaviour
     ("0571890", "0571", "1", "lotse-lab-caller"),  # Minden, Personalausweis: answered
@@ -115,6 +115,7 @@ class Soak:
     fault_seconds: float
     workdir: Path
     placed: dict[str, str] = field(default_factory=dict)  # caller number -> kind
+    targets: set[str] = field(default_factory=set)  # callers whose call the dialplan carried to a target other than a queue
     faults: list[str] = field(default_factory=list)
 
 
@@ -198,6 +199,7 @@ async def traffic(soak: Soak, queue_log: Path) -> None:
                 await until_quiet(ami)
             finally:
                 await staff(ami, "QueueRemove")
+            soak.targets = carried_to_a_target(soak, ami.events)
         await until_recorded(soak)
 
 
@@ -206,7 +208,19 @@ async def staff(ami: Ami, action: str) -> None:
     for queue in load_or_raise(CONFIG).queues:
         for n in range(EXTRA_AGENTS):
             interface = f"Local/soak{n:02d}@lotse-lab-agents/n"
-            await ami.manager.send_action({"Action": action, "Queue": queue, "Interface": interface, "MemberName": f"Soak {n}"})
+            member = {"Action": action, "Queue": queue, "Interface": interface, "MemberName": f"Soak {n}"}
+            await ami.manager.send_action(member, as_list=False)  # panoramisk would wait for a list after "Added ... to queue"
+
+
+def carried_to_a_target(soak: Soak, events: list[dict[str, str]]) -> set[str]:
+    """Callers whose call Asterisk carried to a configured target that is not a queue (its own AMI events, not lotse's)."""
+    found = set()
+    for event in events:
+        if event.get("Event") == "Newexten" and event.get("Context") == "lotse-dispatch" and event.get("Exten") in TARGETS:
+            caller = event.get("Channel", "").removeprefix("Local/").split("*", 1)[0]
+            if caller in soak.placed:
+                found.add(caller)
+    return found
 
 
 async def until_quiet(ami: Ami, timeout: float = 300) -> None:
@@ -250,10 +264,10 @@ def check(soak: Soak, queue_log: Path, offset: int) -> list[str]:
         callers_recorded = recorded(store, soak)
         keys = {caller_key(number): number for number in soak.placed}
         records = [r for r in store.between(0, 2e10) if r.caller in keys]
-        elsewhere = {keys[r.caller] for r in records if r.outcome in TARGETS}  # e.g. a full queue's overflow: a callback
         ((_, _, kpis),) = group_sql(store, center, min(r.arrived for r in records) - 1, max(r.arrived for r in records) + 1, [], "all")
     finally:
         store.close()
+    elsewhere = soak.targets  # e.g. a full queue's overflow: a callback
     if missing := sorted(set(soak.placed) - queued - elsewhere):
         failures.append(f"{len(missing)} call(s) reached neither a queue nor their configured target, e.g. {missing[:3]}")
     twice = len(callers_recorded) - len(set(callers_recorded))
@@ -294,9 +308,17 @@ def _callers(lines: list[str]) -> dict[str, str]:
     return found
 
 
+def _waited(call: QueueCall) -> float:
+    """Seconds in the queue of a call no agent answered: ABANDON's wait, else until its last line (timeout, overflow)."""
+    if call.waittime is not None:
+        return float(call.waittime)
+    return float((call.last or 0) - (call.entered or 0))
+
+
 def _recount(calls: list[QueueCall]) -> dict[str, float]:
+    """docs/metrics.md's definitions applied to queue_log alone."""
     answered = [c for c in calls if c.holdtime is not None]
-    short = [c for c in calls if c.holdtime is None and (c.waittime if c.waittime is not None else 0) < SHORT_ABANDON]
+    short = [c for c in calls if c.holdtime is None and _waited(c) < SHORT_ABANDON]
     abandoned = [c for c in calls if c.abandoned and c.holdtime is None and c not in short]
     return {
         "offered": len(calls) - len(short),

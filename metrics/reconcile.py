@@ -44,6 +44,9 @@ def reconcile(
         if entry is not None:
             _complete(call, entry)
         records.append(tracker.finish(call, _ended(entry, now)))
+    for uniqueid, call in tracker.calls.items():  # still in progress: what queue_log knows of the gap (join, answer)
+        if uniqueid in queue_log:
+            _complete(call, queue_log[uniqueid])
     seen = set(known) | {r.uniqueid for r in records} | alive | set(tracker.calls)
     for uniqueid, entry in queue_log.items():
         if uniqueid in seen or entry.entered is None:

@@ -151,7 +151,7 @@ def _outcome(call: OpenCall) -> Outcome:
     decided, reason = v.get("LOTSE_OUTCOME", ""), v.get("LOTSE_REASON", "")
     if call.answered is not None:
         return Outcome.ANSWERED
-    if call.queued is not None and (call.abandoned or decided == "queue"):
+    if call.queued is not None and (call.abandoned or decided in ("queue", "")):  # "": the dialplan's fallback queue
         return Outcome.ABANDONED_QUEUE
     if call.callback or decided == "callback":
         return Outcome.CALLBACK

@@ -70,3 +70,24 @@ def test_a_call_ended_in_the_gap_without_queue_log_is_closed_as_it_was() -> None
     tracker = until_gap("closed", "Hangup")
     (record,) = reconcile(tracker, alive=set(), queue_log={}, known=[], now=1234.0)
     assert (record.outcome, record.ended) == (Outcome.CLOSED, 1234.0)
+
+
+def test_a_call_still_talking_after_the_gap_gets_its_join_and_answer_from_queue_log() -> None:
+    tracker = until_gap("answered", "QueueCallerJoin")  # the link dropped before the call joined the queue
+    (uniqueid,) = tracker.calls
+    entry = QueueCall(uniqueid, queue="buergerservice", entered=1000, connected=1012, holdtime=12, agent="Anna")
+    assert reconcile(tracker, {uniqueid}, {uniqueid: entry}, [], 1100.0) == []  # alive: not finished
+    call = tracker.calls[uniqueid]
+    assert (call.queues, call.queued, call.answered, call.agent) == (["buergerservice"], 1000.0, 1012.0, "Anna")
+    record = tracker.feed({"Event": "Hangup", "Uniqueid": uniqueid}, 1200.0)
+    assert record is not None and record.outcome is Outcome.ANSWERED and record.wait == 12.0
+
+
+def test_a_fallback_queue_call_that_hangs_up_unanswered_is_abandoned_in_the_queue() -> None:
+    tracker = Tracker()
+    dialled = {"Variable": "__LOTSE_DIALLED", "Value": "0571890", "Context": "lotse-incoming"}
+    tracker.feed({"Event": "VarSet", "Uniqueid": "9.1", **dialled}, 1.0)
+    tracker.feed({"Event": "VarSet", "Uniqueid": "9.1", "Variable": "__LOTSE_REASON", "Value": "fallback"}, 1.5)
+    tracker.feed({"Event": "QueueCallerJoin", "Uniqueid": "9.1", "Queue": "zentrale"}, 2.0)
+    record = tracker.feed({"Event": "Hangup", "Uniqueid": "9.1"}, 30.0)
+    assert record is not None and (record.outcome, record.reason, record.wait) == (Outcome.ABANDONED_QUEUE, "fallback", 28.0)
