@@ -50,7 +50,8 @@ CONFIG = ROOT / "config"
 PRETEND = "2026-11-23 10:00"  # a Monday morning: the center is open
 DATABASE = "lotse_soak"
 EXTRA_AGENTS = 10
-TARGETS = ("callback", "voicemail", "department", "hangup")  # extensions of lotse-dispatch other than queue
+# extensions of lotse-dispatch other than queue; 'next' asks lotse for a full queue's overflow
+TARGETS = ("callback", "voicemail", "department", "hangup", "next")
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:{port}/" + DATABASE
 KINDS = [  # number dialled, caller prefix, keys, the lab caller's behaviour
     ("0571890", "0571", "1", "lotse-lab-caller"),  # Minden, Personalausweis: answered

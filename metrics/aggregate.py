@@ -58,7 +58,7 @@ def aggregate(
         func.sum(case((answered, wait), else_=0.0)).label("wait_sum"),
         func.sum(case((and_(answered, c.talk.is_not(None)), c.talk), else_=0.0)).label("talk_sum"),
         _count(and_(answered, c.talk.is_not(None))).label("talk_n"),
-        *(_count(and_(answered, wait <= t)).label(f"within_{t}") for t in sorted(set(thresholds))),
+        *(_count(and_(answered, wait < t + 1)).label(f"within_{t}") for t in sorted(set(thresholds))),  # kpi.within_target
     ]
     arrived: ColumnElement[Any] = c.arrived
     if store.engine.dialect.name == "sqlite" and end - start > 31 * 86400:

@@ -70,6 +70,7 @@ class MetricsListener:
         self.tracker = Tracker(settings.privacy, settings.salt)
         self.spool = Spool(settings.spool)
         self.store: Store | None = None
+        self._opening: asyncio.Task[Store] | None = None
         self.db_up = False
         self.started = time.time()
         self.last_event = 0.0
@@ -240,8 +241,14 @@ class MetricsListener:
             self.spool.done([record.uniqueid])
 
     async def _open_store(self) -> bool:
+        # One opening at a time, shared by the writer and close(): cancelling a waiter must not leave a migration
+        # running in its thread while another starts (alembic's context is global to the process).
+        if self._opening is None or self._opening.done():
+            self._opening = asyncio.get_running_loop().create_task(
+                asyncio.to_thread(Store.open, self.settings.db_url, self.exporter.center.tz)
+            )
         try:
-            self.store = await asyncio.to_thread(Store.open, self.settings.db_url, self.exporter.center.tz)
+            self.store = await asyncio.shield(self._opening)
         except SQLAlchemyError as exc:
             self._database(False, exc)
             return False
