@@ -46,10 +46,7 @@ async def agi_call(
     await writer.drain()
     call, pending = AgiCall(), list(keys)
     while True:
-        try:
-            line = await reader.readline()
-        except ConnectionResetError:  # lotse closed before reading what was sent
-            line = b""
+        line = await _line(reader)
         if not line:
             call.closed_by_lotse = True
             break
@@ -69,6 +66,14 @@ async def agi_call(
         await writer.drain()
     writer.close()
     return call
+
+
+async def _line(reader: asyncio.StreamReader) -> bytes:
+    """The next line; b"" when the other side closed, also with a reset (it closed before reading what was sent)."""
+    try:
+        return await reader.readline()
+    except ConnectionResetError:
+        return b""
 
 
 def variables_set(command: str) -> dict[str, str]:
@@ -169,10 +174,7 @@ def _message(fields: Mapping[str, str | list[str]]) -> bytes:
 async def _read_message(reader: asyncio.StreamReader) -> dict[str, str] | None:
     message: dict[str, str] = {}
     while True:
-        try:
-            line = await reader.readline()
-        except ConnectionResetError:  # lotse closed before reading what was sent
-            line = b""
+        line = await _line(reader)
         if not line:
             return None
         text = line.decode().rstrip("\r\n")
