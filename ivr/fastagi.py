@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,6 +72,16 @@ def allowed(host: str, networks: tuple[Network, ...]) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return any(address.version == network.version and address in network for network in networks)
+
+
+_KEY = re.compile(r"menu \S+: (?:key (\S) (->|is not an option)|no key pressed)")
+
+
+def call_details(trace: tuple[str, ...]) -> str:
+    """For the per-call log line: the keys pressed ('9?' an invalid one, 'T' none) and why a call was closed."""
+    keys = [m[1] + ("" if m[2] == "->" else "?") if m[1] else "T" for line in trace if (m := _KEY.match(line))]
+    closed = next((line for line in trace if line.startswith("closed: ")), "")
+    return (f" keys {' '.join(keys)}" if keys else "") + (f" {closed}" if closed else "")
 
 
 def reason(exc: BaseException) -> str:
@@ -241,7 +252,7 @@ class IvrServer:
                 decision = await _drive(steps, reader, writer)
             self.counters.outcomes[decision.outcome.value] = self.counters.outcomes.get(decision.outcome.value, 0) + 1
             log.info(
-                "[%s] to %s: %s/%s -> %s %s (%s)",
+                "[%s] to %s: %s/%s -> %s %s (%s)%s",
                 env.uniqueid,
                 env.dialled,
                 decision.tenant or "-",
@@ -249,6 +260,7 @@ class IvrServer:
                 decision.outcome.value,
                 decision.queue or decision.department or "",
                 decision.reason,
+                call_details(decision.ctx.trace),
             )
         except CallerHungUp:
             log.info("[%s] caller hung up in the IVR", env.uniqueid)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 import uvloop
 
@@ -41,3 +44,23 @@ def run_async(main: Coroutine[Any, Any, int], loop: str = "uvloop") -> int:
     """Run a long-running command's coroutine on the chosen event loop (uvloop by default: less CPU per call)."""
     with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
         return runner.run(main)
+
+
+class LocalTimeFormatter(logging.Formatter):
+    """Log lines stamped in the center's time zone (admins think in local time), e.g. 2026-12-01 10:05:03 CET."""
+
+    def __init__(self, tz: ZoneInfo | None = None) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+        self.tz = tz
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        return datetime.fromtimestamp(record.created, self.tz).astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def configure_logging() -> LocalTimeFormatter:
+    """INFO to stderr; set the returned formatter's tz once the config is loaded."""
+    handler = logging.StreamHandler()
+    formatter = LocalTimeFormatter()
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    return formatter

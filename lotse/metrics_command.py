@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import redis
 from prometheus_client import start_http_server
 
-from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, load_center, run_async
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, load_center, run_async
 from metrics.exporter import STANDARD_BUCKETS, Exporter
 from metrics.html import render_html
 from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
@@ -202,7 +202,7 @@ def _purge(args: argparse.Namespace, out: TextIO) -> int:
 def run_metrics(
     ami: AmiSettings, settings: ListenerSettings, center: Center, listen: tuple[str, int], redis_url: str | None, loop: str = "uvloop"
 ) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging().tz = center.tz  # log times in the center's wall clock
     return run_async(_run(ami, settings, center, listen, redis_url), loop)
 
 

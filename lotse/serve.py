@@ -11,28 +11,29 @@ from pathlib import Path
 from typing import TextIO
 
 from ivr.fastagi import IvrServer, ServerSettings
-from lotse.common import run_async
+from lotse.common import LocalTimeFormatter, configure_logging, run_async
 from routing.loader import load
 
 log = logging.getLogger("lotse.serve")
 
 
 def serve(settings: ServerSettings, pid_file: Path | None, pretend: datetime | None = None, loop: str = "uvloop") -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    formatter = configure_logging()
     if pretend is not None:
         log.warning("routing clock pinned to %s (--pretend-time): for labs and tests only", pretend.isoformat())
         server = IvrServer(settings, clock=lambda: pretend)
     else:
         server = IvrServer(settings)
-    return run_async(_run(server, pid_file), loop)
+    return run_async(_run(server, pid_file, formatter), loop)
 
 
-async def _run(server: IvrServer, pid_file: Path | None) -> int:
+async def _run(server: IvrServer, pid_file: Path | None, formatter: LocalTimeFormatter) -> int:
     try:
         await server.start()
     except (RuntimeError, OSError) as exc:
         log.error("%s", exc)
         return 1
+    formatter.tz = server.center.tz  # from here on, log times are the center's wall clock
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

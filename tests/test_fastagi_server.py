@@ -226,3 +226,25 @@ def test_a_hanging_redis_fails_open_with_a_named_reason(caplog: pytest.LogCaptur
         asyncio.run(main())
     warnings = [m for m in caplog.messages if m.startswith("live facts unavailable")]
     assert len(warnings) == 1 and not warnings[0].endswith(": ")
+
+
+def test_the_call_line_names_keys_and_why_a_call_was_closed(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(server: IvrServer) -> None:
+        await agi_call(server.port, keys="91")  # 9 is no option of Minden's menu, then 1
+
+    with caplog.at_level(logging.INFO, "lotse.fastagi"):
+        run_server(settings(), scenario)
+    (line,) = [m for m in caplog.messages if "to 0571890:" in m]
+    assert line.endswith(": minden/ausweis -> queue buergerservice (in_hours) keys 9? 1")
+
+    async def christmas() -> None:
+        server = IvrServer(settings(), clock=lambda: at("2026-12-25 10:00"))
+        await server.start()
+        await agi_call(server.port)
+        await server.close()
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO, "lotse.fastagi"):
+        asyncio.run(christmas())
+    (line,) = [m for m in caplog.messages if "to 0571890:" in m]
+    assert "-> hangup  (holiday) closed: " in line and "Weihnacht" in line
