@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, literal, not_, or_, select
 
 from metrics.kpi import SHORT_ABANDON, Kpis
 from metrics.store import Store, calls
@@ -20,6 +20,13 @@ _COLUMNS = {"tenant": calls.c.tenant, "entry": calls.c.entry, "topic": calls.c.t
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.sum(case((condition, 1), else_=0))
+
+
+def _whole(store: Store, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Whole seconds of a UNIX time: floor() on PostgreSQL; SQLite's integer cast truncates (the same for times > 0)."""
+    if store.engine.dialect.name == "sqlite":
+        return cast(column, Integer)
+    return func.floor(column)
 
 
 def _bucket(interval: str) -> ColumnElement[Any]:
@@ -37,6 +44,7 @@ def aggregate(
     queued = c.queued.is_not(None)
     answered = c.answered.is_not(None)
     wait = func.coalesce(c.wait, 0.0)
+    held = _whole(store, c.answered) - _whole(store, c.queued)  # kpi.held_seconds
     is_short = and_(queued, not_(answered), wait < short)
     offered = and_(queued, not_(is_short))
     in_hours = and_(c.outcome != "closed", c.reason.not_in(["closed", "holiday"]))
@@ -58,7 +66,7 @@ def aggregate(
         func.sum(case((answered, wait), else_=0.0)).label("wait_sum"),
         func.sum(case((and_(answered, c.talk.is_not(None)), c.talk), else_=0.0)).label("talk_sum"),
         _count(and_(answered, c.talk.is_not(None))).label("talk_n"),
-        *(_count(and_(answered, wait < t + 1)).label(f"within_{t}") for t in sorted(set(thresholds))),  # kpi.within_target
+        *(_count(and_(answered, held <= t)).label(f"within_{t}") for t in sorted(set(thresholds))),  # kpi.within_target
     ]
     arrived: ColumnElement[Any] = c.arrived
     if store.engine.dialect.name == "sqlite" and end - start > 31 * 86400:

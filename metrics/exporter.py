@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from metrics.kpi import Fate, queue_fate, whole_seconds, within_target
+from metrics.kpi import Fate, held_seconds, queue_fate, within_target
 from metrics.records import CallRecord
 from metrics.report import target_within, thresholds
 from metrics.tracker import Tracker
@@ -99,7 +99,9 @@ class Exporter:
         self.offered.labels(*labels).inc()
         if fate is Fate.ANSWERED:
             self.answered.labels(*labels).inc()
-            self.answer_time.labels(*labels).observe(whole_seconds(wait))  # le="30" counts exactly kpi.within_target
+            assert record.queued is not None and record.answered is not None
+            held = held_seconds(record.queued, record.answered)
+            self.answer_time.labels(*labels).observe(held)  # le="30" counts exactly kpi.within_target
         elif fate is Fate.ABANDONED:
             self.abandoned.labels(*labels).inc()
         self._count_today(record, wait)
@@ -121,7 +123,7 @@ class Exporter:
         within = target_within(self.center, ["tenant", "entry"], (tenant, entry))
         counts = self._today[(tenant, entry)]
         counts[0] += 1
-        counts[1] += record.answered is not None and within_target(wait, within)
+        counts[1] += record.queued is not None and record.answered is not None and within_target(record.queued, record.answered, within)
         if record.in_hours:
             counts[2] += 1
             counts[3] += record.answered is not None

@@ -1,8 +1,8 @@
 """KPIs from call records, pure. The exact definitions are in docs/metrics.md.
 
 - offered: calls that joined a queue, less short abandons
-- answered: offered calls an agent answered; answered_within: with a wait of at most the target's
-  whole seconds (30.6 s counts for 30, 31.0 does not), as Asterisk and its queue_log count
+- answered: offered calls an agent answered; answered_within: held at most the target's seconds as
+  Asterisk counts them (whole-second clock at the answer minus at the join, see held_seconds)
 - abandoned: offered calls whose caller hung up while waiting (short abandons excluded)
 - short abandons: hung up within ``short_abandon`` seconds of joining (not counted as offered)
 - service level = answered_within / offered; ASA = mean wait of answered calls
@@ -21,15 +21,15 @@ from metrics.records import CallRecord, Outcome
 SHORT_ABANDON = 5.0  # seconds
 
 
-def within_target(wait: float, within: int) -> bool:
-    """Answered within ``within`` seconds, counted in whole seconds as Asterisk does (queue_log's holdtime, the
-    queue's service level): the wait's whole seconds are at most ``within``."""
-    return wait < within + 1
+def held_seconds(queued: float, answered: float) -> int:
+    """The wait as Asterisk counts it: whole-second clock at the answer minus at the join (queue_log's hold time,
+    app_queue's service level: time(NULL) - qe->start). It may differ from the exact wait by up to a second."""
+    return int(answered) - int(queued)
 
 
-def whole_seconds(wait: float) -> int:
-    """The wait as Asterisk writes it (whole seconds): what the answer-time histogram observes."""
-    return int(wait)
+def within_target(queued: float, answered: float, within: int) -> bool:
+    """Answered within ``within`` seconds, counted as Asterisk counts (held_seconds <= within)."""
+    return held_seconds(queued, answered) <= within
 
 
 class Fate(StrEnum):
@@ -99,7 +99,7 @@ def compute(records: Iterable[CallRecord], within: int, short_abandon: float = S
             wait = r.wait or 0.0
             answered += 1
             in_hours_answered += r.in_hours
-            answered_within += within_target(wait, within)
+            answered_within += r.queued is not None and r.answered is not None and within_target(r.queued, r.answered, within)
             waits.append(wait)
             if r.talk is not None:
                 talks.append(r.talk)
