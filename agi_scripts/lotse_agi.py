@@ -32,6 +32,7 @@ from asterisk.agi import AGI, AGIAppError, AGIError, AGIHangup
 from ivr import contract as c
 from ivr.agi import CallerHungUp, command_text, environment, reply_value, resume_from_args
 from ivr.session import Session, resumed, session
+from ivr.throttle import reason
 from routing.cases import parse_local
 from routing.engine import Call, Decision, Live
 from routing.loader import load
@@ -52,7 +53,7 @@ def main() -> int:
     except (CallerHungUp, AGIHangup):
         return 0
     except (NoReplyError, AGIError, LotseError, OSError, ValueError) as exc:
-        report(connection[0] if connection else None, f"lotse-agi: {str(exc) or type(exc).__name__}; the dialplan falls back")
+        report(connection[0] if connection else None, f"lotse-agi: {reason(exc)}; the dialplan falls back")
         return 1
     finally:
         _quiet_stdout()

@@ -35,7 +35,7 @@ from ivr.agi import (
     resume_from_args,
 )
 from ivr.session import Session, resumed, session
-from ivr.throttle import Throttle
+from ivr.throttle import Throttle, reason
 from metrics.live import LiveState
 from routing.engine import Call, Decision, Live
 from routing.loader import LoadResult, load
@@ -82,11 +82,6 @@ def call_details(trace: tuple[str, ...]) -> str:
     keys = [m[1] + ("" if m[2] == "->" else "?") if m[1] else "T" for line in trace if (m := _KEY.match(line))]
     closed = next((line for line in trace if line.startswith("closed: ")), "")
     return (f" keys {' '.join(keys)}" if keys else "") + (f" {closed}" if closed else "")
-
-
-def reason(exc: BaseException) -> str:
-    """An exception as a log reason that is never empty (TimeoutError() has no message)."""
-    return str(exc) or type(exc).__name__
 
 
 @dataclass(frozen=True)

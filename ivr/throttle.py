@@ -1,12 +1,18 @@
-"""Rate-limited warnings: a fault that repeats for every call is logged once, then summarised.
+"""Logging helpers: rate-limited warnings, and reasons that are never empty.
 
-Pure apart from the logger it is handed: the clock is passed in, so tests decide the time.
+A fault that repeats for every call is logged once, then summarised. Pure apart from the
+logger it is handed: the clock is passed in, so tests decide the time.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+
+
+def reason(exc: BaseException) -> str:
+    """An exception as a log reason that is never empty (TimeoutError() has no message)."""
+    return str(exc) or type(exc).__name__
 
 
 @dataclass

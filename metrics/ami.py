@@ -19,6 +19,8 @@ from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
+from ivr.throttle import reason
+
 log = logging.getLogger("lotse.metrics")
 Event = dict[str, str]
 OnEvent = Callable[[Event], None]
@@ -159,7 +161,7 @@ class AmiLink:
             login = manager.authenticated_future
             reply = await asyncio.wait_for(asyncio.shield(login), s.login_timeout) if login is not None else None
         except (OSError, TimeoutError) as exc:
-            self._state("down", "AMI at %s unreachable (%s); retrying with increasing backoff", where, str(exc) or type(exc).__name__)
+            self._state("down", "AMI at %s unreachable (%s); retrying with increasing backoff", where, reason(exc))
             manager.close()
             return False
         if reply is None or not reply.success:

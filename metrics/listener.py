@@ -29,7 +29,7 @@ import redis
 from panoramisk import Manager
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
-from ivr.throttle import Throttle
+from ivr.throttle import Throttle, reason
 from metrics.ami import AmiLink, AmiSettings, flat
 from metrics.exporter import Exporter
 from metrics.live import LiveState
@@ -44,6 +44,7 @@ __all__ = ["AmiSettings", "ListenerSettings", "MetricsListener"]
 log = logging.getLogger("lotse.metrics")
 PURGE_EVERY = 3600  # seconds between retention purges (the first right after start)
 BATCH = 500  # records per database transaction
+RECENT = 20_000  # unique ids of the latest records kept, not to record a call twice
 LIVE_BACKLOG = 10_000  # Queue* events waiting for Redis; beyond, they are dropped and the state is rebuilt
 DOWN = (OperationalError, InterfaceError, DisconnectionError)  # the database is unreachable, not the record wrong
 
@@ -76,7 +77,8 @@ class MetricsListener:
         self.last_event = 0.0
         self._gap_start = 0.0  # the last event before the current AMI session: recovery looks from here
         self._open_at_connect: set[str] = set()
-        self.recent: deque[str] = deque(maxlen=20000)  # unique ids recorded lately, not to record twice
+        self._recent: deque[str] = deque()  # unique ids recorded lately (oldest first), not to record twice
+        self._recent_ids: set[str] = set()  # the same ids, for a look-up per finished call
         self.written = self.reconciled = self.adopted = self.purged = self.live_dropped = 0
         self._mark = settings.spool.with_suffix(".last-event")
         self._open_calls = settings.spool.with_suffix(".open")  # calls in progress at a stop, taken up at the next start
@@ -159,7 +161,7 @@ class MetricsListener:
         alive = {c.get("Uniqueid", "") for c in channels}
         open_calls = set(self.tracker.calls)
         entries = await asyncio.to_thread(self._read_queue_log, gap_start, open_calls | alive)
-        known = set(self.recent) | set(self.spool.records) | await self._stored_since(gap_start - 3600)
+        known = self._recent_ids | set(self.spool.records) | await self._stored_since(gap_start - 3600)
         records = reconcile(self.tracker, alive, entries, known, time.time(), self._open_at_connect)
         adopted = adopt(self.tracker, channels, entries, time.time())
         self.reconciled += len(records)
@@ -198,14 +200,20 @@ class MetricsListener:
     # -- records ----------------------------------------------------------------------
 
     def _done(self, records: list[CallRecord]) -> None:
-        fresh = [r for r in records if r.uniqueid not in self.recent]
+        fresh = [r for r in records if r.uniqueid not in self._recent_ids]
         if not fresh:
             return
         self.spool.add(fresh)  # on disk before anything else: a crash from here on loses nothing
         for record in fresh:
-            self.recent.append(record.uniqueid)
+            self._remember(record.uniqueid)
             self.exporter.observe(record)
         self._wake.set()
+
+    def _remember(self, uniqueid: str) -> None:
+        self._recent.append(uniqueid)
+        self._recent_ids.add(uniqueid)
+        if len(self._recent) > RECENT:
+            self._recent_ids.discard(self._recent.popleft())
 
     async def flush(self) -> bool:
         """Write what the spool holds; False when the database is unreachable."""
@@ -296,7 +304,7 @@ class MetricsListener:
                 await asyncio.to_thread(self.live.apply, event, time.time())
             except (redis.RedisError, OSError) as exc:  # fail open: records and routing go on without the live state
                 self._live_stale = True
-                self._live_warnings.warning(time.monotonic(), "live state in Redis not updated: %s", str(exc) or type(exc).__name__)
+                self._live_warnings.warning(time.monotonic(), "live state in Redis not updated: %s", reason(exc))
                 continue
             if self._live_stale and self.link.manager is not None:
                 await self._rebuild_live(self.link.manager)
@@ -308,7 +316,7 @@ class MetricsListener:
             await asyncio.to_thread(self.live.rebuild, self.settings.queues, events, time.time())
         except (redis.RedisError, OSError) as exc:  # fail open: the live state catches up with the next events
             self._live_stale = True
-            self._live_warnings.warning(time.monotonic(), "live state not rebuilt in Redis: %s", str(exc) or type(exc).__name__)
+            self._live_warnings.warning(time.monotonic(), "live state not rebuilt in Redis: %s", reason(exc))
             return
         self._live_stale = False
         log.info("live state rebuilt from QueueStatus (%d entries)", len(events))
@@ -370,7 +378,7 @@ async def _list(manager: Manager, action: dict[str, str]) -> list[Any]:
     try:
         answer = await asyncio.wait_for(manager.send_action(action), 10.0)
     except (TimeoutError, OSError) as exc:
-        log.warning("AMI %s not answered: %s", action["Action"], str(exc) or type(exc).__name__)
+        log.warning("AMI %s not answered: %s", action["Action"], reason(exc))
         return []
     messages = answer if isinstance(answer, list) else [answer]
     return [m for m in messages if m.get("Event") and not str(m.get("Event")).endswith("Complete")]
