@@ -28,6 +28,14 @@ class RenderOptions:
     fastagi_port: int = c.FASTAGI_PORT
     dial: str = "PJSIP/{number}@amt"  # how a department's number is dialled; {number} is E.164
     max_hops: int = 8  # overflow steps before the fallback queue takes the call
+    fallback_holds: int = 30  # times a caller waits FALLBACK_HOLD_SECONDS for room in the fallback queue
+
+
+FALLBACK_HOLD_SECONDS = 10
+_QUEUE_REFUSED = (
+    '("${QUEUESTATUS}" = "FULL" | "${QUEUESTATUS}" = "JOINEMPTY" | "${QUEUESTATUS}" = "JOINUNAVAIL"'
+    ' | "${QUEUESTATUS}" = "LEAVEEMPTY" | "${QUEUESTATUS}" = "LEAVEUNAVAIL")'
+)
 
 
 def render(center: Center, options: RenderOptions, source: str) -> dict[str, str]:
@@ -100,8 +108,7 @@ def extensions(center: Center, options: RenderOptions) -> str:
         # Queue(name,options,URL,announceoverride,timeout,AGI,gosub): app_queue runs Gosub(<gosub>,s,1) on the
         # agent leg before bridging (Asterisk 21+ has no macro argument)
         f" same => n,Queue(${{{c.VAR_QUEUE}}},,,,${{{c.VAR_QUEUE_TIMEOUT}}},,{c.CONTEXT_WHISPER})",
-        ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT" | "${QUEUESTATUS}" = "FULL" | "${QUEUESTATUS}" = "JOINEMPTY"'
-        ' | "${QUEUESTATUS}" = "LEAVEEMPTY" | "${QUEUESTATUS}" = "JOINUNAVAIL" | "${QUEUESTATUS}" = "LEAVEUNAVAIL"]?next,1)',
+        f' same => n,GotoIf($["${{QUEUESTATUS}}" = "TIMEOUT" | {_QUEUE_REFUSED}]?next,1)',
         " same => n,Hangup()",
         f"exten => department,1,Set(CALLERID(name)=${{{c.VAR_AGENT_LABEL}}})",
         f" same => n,Dial({options.dial.format(number='${' + c.VAR_NUMBER + '}')},${{{c.VAR_RING_TIMEOUT}}})",
@@ -130,8 +137,16 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f"exten => s,1,Log(WARNING,lotse: call ${{UNIQUEID}} to ${{{c.VAR_DIALLED}}} goes to the fallback queue"
         f" {center.fallback_queue} (AGISTATUS ${{AGISTATUS}})",
         f" same => n,Set(__{c.VAR_REASON}=fallback)",
-        f" same => n,Queue({center.fallback_queue})",
+        " same => n,Set(LOTSE_FALLBACK_HOLDS=0)",
+        f" same => n(join),Queue({center.fallback_queue})",
+        "; Full, or no agent of it available: the caller hears the hold music and tries again, not a hang-up.",
+        f" same => n,GotoIf($[{_QUEUE_REFUSED} & ${{LOTSE_FALLBACK_HOLDS}} < {options.fallback_holds}]?hold)",
         " same => n,Hangup()",
+        f" same => n(hold),Log(WARNING,lotse: call ${{UNIQUEID}} waits for room in the fallback queue {center.fallback_queue}"
+        " (${QUEUESTATUS})",
+        " same => n,Set(LOTSE_FALLBACK_HOLDS=$[${LOTSE_FALLBACK_HOLDS} + 1])",
+        f" same => n,MusicOnHold(,{FALLBACK_HOLD_SECONDS})",
+        " same => n,Goto(join)",
         "",
         f"[{c.CONTEXT_UNPACK}]",
         "; lotse hands its decision over in one variable; this sets the variables the dialplan and the agent's leg use.",

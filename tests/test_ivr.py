@@ -128,7 +128,7 @@ def test_render_contains_every_number_form_and_the_fallback(example: Center) -> 
         assert f"exten => {form},1,Set(__LOTSE_DIALLED=${{EXTEN}})" in dialplan
     assert "AGI(agi://127.0.0.1:4573/lotse,${LOTSE_DIALLED})" in dialplan
     assert 'GotoIf($["${AGISTATUS}" != "SUCCESS"]?lotse-fallback,s,1)' in dialplan
-    assert " same => n,Queue(zentrale)" in dialplan
+    assert " same => n(join),Queue(zentrale)" in dialplan
     assert "[buergerservice]\n; Bürgerservice; agent groups: team-buergerservice\nstrategy = rrmemory" in files["queues_lotse.conf"]
     assert "jobcenter => ,jobcenter@lotse" in files["voicemail_lotse.conf"]
     classic = render(example, RenderOptions(agi="classic"), "config")["extensions_lotse.conf"]
