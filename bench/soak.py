@@ -120,15 +120,16 @@ class Soak:
     faults: list[str] = field(default_factory=list)
 
 
-def serve_argv(redis_port: int) -> list[str]:
+def serve_argv(soak: Soak, redis_port: int) -> list[str]:
     return [str(LOTSE), "serve", "--config", str(CONFIG), "--prompts", PROMPTS_IN_ASTERISK, "--pretend-time", PRETEND,
-            "--redis", f"redis://127.0.0.1:{redis_port}/0", "--grace", "2"]  # fmt: skip
+            "--redis", f"redis://127.0.0.1:{redis_port}/0", "--grace", "2", "--journal", str(soak.workdir / "journal")]  # fmt: skip
 
 
 def metrics_argv(soak: Soak, ami: int, pg: int, redis_port: int, queue_log: Path) -> list[str]:
     return [str(LOTSE), "metrics", "--config", str(CONFIG), "--db", POSTGRES.format(port=pg), "--ami", f"127.0.0.1:{ami}",
             "--redis", f"redis://127.0.0.1:{redis_port}/0", "--queue-log", str(queue_log), "--caller-numbers", "full",
-            "--spool", str(soak.workdir / "records.spool"), "--listen", "127.0.0.1:0"]  # fmt: skip
+            "--journal", str(soak.workdir / "journal"), "--spool", str(soak.workdir / "records.spool"),
+            "--listen", "127.0.0.1:0"]  # fmt: skip
 
 
 @contextmanager
@@ -189,7 +190,7 @@ async def inject_faults(soak: Soak, serve: list[subprocess.Popen[bytes]], metric
 async def traffic(soak: Soak, queue_log: Path) -> None:
     proxies = {"ami": Proxy(5038), "pg": Proxy(5432), "redis": Proxy(6379)}
     ports = {name: await proxy.start() for name, proxy in proxies.items()}
-    argv = {"serve": serve_argv(ports["redis"]), "metrics": metrics_argv(soak, ports["ami"], ports["pg"], ports["redis"], queue_log)}
+    argv = {"serve": serve_argv(soak, ports["redis"]), "metrics": metrics_argv(soak, ports["ami"], ports["pg"], ports["redis"], queue_log)}
     with process(argv["serve"], soak.workdir / "serve.log") as serve, process(argv["metrics"], soak.workdir / "metrics.log") as metrics:
         await asyncio.to_thread(wait_port, 4573)
         async with Ami() as ami:

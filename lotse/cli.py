@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--prompts", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
     serve.add_argument("--pid-file", type=Path, help="write the process id here (for lotse reload)")
     serve.add_argument("--redis", metavar="URL", help="live facts (agents, waiting callers, emergencies), e.g. redis://127.0.0.1:6379/0")
+    serve.add_argument(
+        "--journal", type=Path, metavar="PATH", help="append each call's decision here, for lotse metrics' --journal (AMI gaps)"
+    )
     serve.add_argument("--pretend-time", metavar="'YYYY-MM-DD HH:MM'", help="route as if it were this local time (labs and tests only)")
 
     reload = commands.add_parser("reload", help="validate a config and make the running server use it for new calls")
@@ -280,6 +283,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         grace_seconds=args.grace,
         prompts=args.prompts,
         redis_url=args.redis,
+        journal=args.journal,
     )
     return serve(settings, args.pid_file, pretend, args.loop)
 

@@ -42,6 +42,7 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     metrics.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop", help="event loop (default uvloop)")
     metrics.add_argument("--redis", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
     metrics.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log, to complete the records after an AMI gap")
+    metrics.add_argument("--journal", type=Path, metavar="PATH", help="lotse serve's --journal: the calls of an AMI gap that never queued")
     metrics.add_argument("--retention-days", type=int, metavar="N", help="delete records older than N days, every hour")
     metrics.add_argument(
         "--spool",
@@ -105,6 +106,7 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
         privacy=Privacy(args.caller_numbers),
         queues=tuple(center.queues),
         queue_log=args.queue_log,
+        journal=args.journal,
         retention_days=args.retention_days,
     )
     return run_metrics(ami, settings, center, (listen_host, int(listen_port)), args.redis, args.loop)

@@ -22,6 +22,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import redis
 from panoramisk import Manager
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
+from ivr import journal
 from ivr.throttle import Throttle, reason
 from metrics.ami import AmiLink, AmiSettings, flat
 from metrics.exporter import Exporter
@@ -57,6 +59,7 @@ class ListenerSettings:
     salt: str = ""
     queues: tuple[str, ...] = ()
     queue_log: Path | None = None  # Asterisk's queue_log, to complete the records after a gap
+    journal: Path | None = None  # lotse serve's journal (ivr.journal): the calls of a gap that never queued
     retention_days: int | None = None  # records older than this are deleted every hour (DSGVO)
     first_retry: float = 1.0  # seconds before the database is tried again; doubled up to max_retry
     max_retry: float = 60.0
@@ -161,15 +164,16 @@ class MetricsListener:
         alive = {c.get("Uniqueid", "") for c in channels}
         open_calls = set(self.tracker.calls)
         entries = await asyncio.to_thread(self._read_queue_log, gap_start, open_calls | alive)
+        decided = await asyncio.to_thread(journal.read, self.settings.journal, gap_start) if self.settings.journal else {}
         known = self._recent_ids | set(self.spool.records) | await self._stored_since(gap_start - 3600)
-        records = reconcile(self.tracker, alive, entries, known, time.time(), self._open_at_connect)
+        records = reconcile(self.tracker, alive, entries, known, time.time(), self._open_at_connect, decided)
         adopted = adopt(self.tracker, channels, entries, time.time())
         self.reconciled += len(records)
         self.adopted += adopted
         if records or adopted:
             log.warning(
-                "AMI events missed since %s: %d call record(s) completed from queue_log, %d call(s) in progress adopted",
-                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(gap_start)),
+                "AMI events missed since %s: %d call record(s) completed from queue_log and the journal, %d call(s) in progress adopted",
+                datetime.fromtimestamp(gap_start, self.exporter.center.tz).strftime("%Y-%m-%d %H:%M:%S"),  # the center's time
                 len(records),
                 adopted,
             )

@@ -6,7 +6,9 @@ unseen, and calls may start and end entirely in the gap. After the reconnect,
 Asterisk still has, and the queue_log entries since the gap began, and returns
 the records of every call that ended in the gap (in progress before it, or
 with queue_log lines inside it). Calls that never reached a queue and began and ended in the
-gap leave no trace in queue_log and cannot be recovered.
+gap leave no trace in queue_log: lotse serve's journal (ivr.journal) has their decisions.
+What the journal cannot tell is taken as the dialplan makes it most likely: a forward to a
+department that stayed lotse's last decision was answered (an unanswered one asks lotse again).
 
 ``adopt`` takes the calls still in progress that the tracker never saw begin (after a
 restart of lotse metrics, or a gap) from Asterisk's channels: a caller channel carries
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from ivr import contract as c
+from ivr.journal import Entry
 from metrics.queue_log import QueueCall
 from metrics.records import CallRecord
 from metrics.tracker import OpenCall, Tracker
@@ -31,15 +34,19 @@ def reconcile(
     known: Iterable[str],
     now: float,
     before: set[str] | None = None,
+    journal: Mapping[str, Entry] | None = None,
 ) -> list[CallRecord]:
     """Records of the calls that ended while the AMI link was down; removes them from the tracker.
 
     ``before``: the calls open when the link went down (default: all open calls). Calls the tracker opened
     since the login are followed live; ``alive``, taken a moment after the login, may not list them yet.
     """
+    journal = journal or {}
     records = []
     for uniqueid in [u for u in tracker.calls if u not in alive and (before is None or u in before)]:
         call = tracker.calls.pop(uniqueid)
+        if uniqueid in journal:
+            _decided(call, journal[uniqueid])
         entry = queue_log.get(uniqueid)
         if entry is not None:
             _complete(call, entry)
@@ -61,9 +68,28 @@ def reconcile(
                 "LOTSE_REASON": "reconciled",
             }
         )
+        if uniqueid in journal:
+            _decided(call, journal[uniqueid])
         _complete(call, entry)
         records.append(tracker.finish(call, _ended(entry, now)))
+    seen |= set(queue_log)
+    for uniqueid, decided in journal.items():  # never in a queue: only the journal knows them
+        if uniqueid in seen:
+            continue
+        call = OpenCall(uniqueid, decided.started)
+        _decided(call, decided)
+        records.append(tracker.finish(call, decided.ended))
     return records
+
+
+def _decided(call: OpenCall, decided: Entry) -> None:
+    """What the journal adds to a call the AMI events did not show in full."""
+    call.arrived = min(call.arrived, decided.started)
+    call.dialled = call.dialled or decided.dialled
+    call.caller = call.caller or decided.caller
+    call.variables.update({name: value for name, value in decided.variables.items() if value})
+    if decided.variables.get(c.VAR_OUTCOME) == "department" and call.department_answered is None:
+        call.department_answered = True
 
 
 def _complete(call: OpenCall, entry: QueueCall) -> None:

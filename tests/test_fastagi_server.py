@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr import fastagi
+from ivr import fastagi, journal
 from ivr.fastagi import LOOPBACK, IvrServer, ServerSettings, allowed, parse_allow
 from tests.conftest import BOMB, EXAMPLE, at
 from tests.fakes import agi_call, variables_set
@@ -248,3 +248,28 @@ def test_the_call_line_names_keys_and_why_a_call_was_closed(caplog: pytest.LogCa
         asyncio.run(christmas())
     (line,) = [m for m in caplog.messages if "to 0571890:" in m]
     assert "-> hangup  (holiday) closed: " in line and "Weihnacht" in line
+
+
+def test_each_session_is_journaled_for_lotse_metrics(tmp_path: Path) -> None:
+    path = tmp_path / "journal"
+
+    async def scenario(server: IvrServer) -> None:
+        await agi_call(server.port, keys="1")
+        await agi_call(server.port, caller="", headers={"agi_callingpres": "32"}, hang_up_after=1)  # hidden; gone in the greeting
+        route_next = {
+            "agi_network_script": "lotse-next",
+            **{f"agi_arg_{n}": v for n, v in enumerate(["queue", "kfz", "kreis", "own", "zulassung", ""], 1)},
+        }
+        await agi_call(server.port, headers=route_next)
+
+    run_server(settings(journal=path), scenario)
+    answered, hung_up, resumed = journal.read(path, since=0.0).values()
+    assert (answered.dialled, answered.caller, answered.variables["LOTSE_TOPIC"], answered.variables["LOTSE_OUTCOME"]) == (
+        "0571890",
+        "057112345",
+        "ausweis",
+        "queue",
+    )
+    assert answered.started <= answered.ended and answered.variables["LOTSE_TENANT"] == "minden"
+    assert (hung_up.caller, hung_up.variables) == ("", {})
+    assert resumed.dialled == "" and resumed.variables["LOTSE_TENANT"] == "kreis"

@@ -7,12 +7,14 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import redis
 from prometheus_client import generate_latest
 
+from ivr.journal import Journal
 from metrics.exporter import Exporter
 from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
 from metrics.live import LiveState
@@ -380,3 +382,27 @@ def test_calls_in_progress_at_a_stop_are_recorded_after_the_next_start(tmp_path:
     store.close()
     assert (record.uniqueid, record.tenant, record.topic, record.dialled) == ("8.1", "minden", "ausweis", "0571890")
     assert not (tmp_path / "records.open").exists() or (tmp_path / "records.open").read_text() == "[]"
+
+
+def test_a_call_that_began_and_ended_in_a_restart_gap_without_a_queue_comes_from_the_journal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = int(time.time())
+    (tmp_path / "records.last-event").write_text(f"{now - 120}\n", encoding="utf-8")
+    path = tmp_path / "journal"
+    Journal(path).write("8.0", now - 300, now - 290, "0571890", "057112345", {"LOTSE_OUTCOME": "callback"})  # before: recorded then
+    Journal(path).write("8.1", now - 60, now - 45, "0571890", "057112345", {"LOTSE_OUTCOME": "callback", "__LOTSE_TENANT": "minden"})
+
+    async def scenario(ami: FakeAmi, port: int) -> None:
+        listener = make(tmp_path, port, journal=path)
+        await listener.start()
+        await until("8.1 written", lambda: listener.written == 1)
+        await listener.close()
+
+    with_ami(scenario)
+    store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
+    (record,) = store.between(0, 2e10)
+    store.close()
+    assert (record.uniqueid, record.tenant, record.outcome, record.dialled) == ("8.1", "minden", Outcome.CALLBACK, "0571890")
+    since = datetime.fromtimestamp(now - 122, CENTER.tz).strftime("%Y-%m-%d %H:%M:%S")  # the center's clock, not the host's
+    assert f"AMI events missed since {since}: 1 call record(s) completed from queue_log and the journal" in caplog.text

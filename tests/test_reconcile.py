@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ivr.journal import Entry
 from metrics.queue_log import QueueCall
 from metrics.reconcile import reconcile
 from metrics.records import Outcome
@@ -91,3 +92,62 @@ def test_a_fallback_queue_call_that_hangs_up_unanswered_is_abandoned_in_the_queu
     tracker.feed({"Event": "QueueCallerJoin", "Uniqueid": "9.1", "Queue": "zentrale"}, 2.0)
     record = tracker.feed({"Event": "Hangup", "Uniqueid": "9.1"}, 30.0)
     assert record is not None and (record.outcome, record.reason, record.wait) == (Outcome.ABANDONED_QUEUE, "fallback", 28.0)
+
+
+def decided(uniqueid: str, started: float, ended: float, **variables: str) -> Entry:
+    return Entry(uniqueid, started, ended, "0571890", "05711234", {f"LOTSE_{k.upper()}": v for k, v in variables.items()})
+
+
+def test_calls_of_the_gap_that_never_queued_come_from_the_journal() -> None:
+    journal = {
+        "5.1": decided("5.1", 1000.0, 1020.0, outcome="callback", reason="overflow", tenant="minden", entry="own", topic="ausweis"),
+        "5.2": decided("5.2", 1001.0, 1009.0, outcome="hangup", reason="closed", tenant="jobcenter", entry="own"),
+        "5.3": decided("5.3", 1002.0, 1004.0),  # hung up in the menu
+        "5.4": decided("5.4", 1003.0, 1010.0, outcome="department", reason="in_hours", tenant="minden", department="standesamt-minden"),
+        "5.5": decided("5.5", 1004.0, 1010.0, outcome="queue", queue="buergerservice"),  # still talking: its events follow
+        "5.6": decided("5.6", 1005.0, 1010.0, outcome="callback"),  # recorded before the gap
+    }
+    records = {r.uniqueid: r for r in reconcile(Tracker(), {"5.5"}, {}, ["5.6"], 9e9, journal=journal)}
+    assert {uid: r.outcome for uid, r in records.items()} == {
+        "5.1": Outcome.CALLBACK,
+        "5.2": Outcome.CLOSED,
+        "5.3": Outcome.ABANDONED_IVR,
+        "5.4": Outcome.FORWARDED_ANSWERED,  # an unanswered forward asks lotse again: the journal would show it
+    }
+    callback = records["5.1"]
+    assert (callback.tenant, callback.entry, callback.topic, callback.reason, callback.dialled) == (
+        "minden",
+        "own",
+        "ausweis",
+        "overflow",
+        "0571890",
+    )
+    assert (callback.arrived, callback.ended, callback.caller) == (1000.0, 1020.0, "+495711xxx")
+
+
+def test_the_journal_names_tenant_and_number_of_a_call_found_only_in_queue_log() -> None:
+    entry = QueueCall("6.1", "buergerservice", "", "", "", entered=1010, abandoned=True, waittime=20, last=1030, caller="05711234")
+    journal = {"6.1": decided("6.1", 1000.0, 1009.0, outcome="queue", reason="in_hours", tenant="minden", entry="115", topic="abfall")}
+    (record,) = reconcile(Tracker(), set(), {"6.1": entry}, [], 9e9, journal=journal)
+    assert (record.outcome, record.tenant, record.entry, record.topic, record.reason) == (
+        Outcome.ABANDONED_QUEUE,
+        "minden",
+        "115",
+        "abfall",
+        "in_hours",
+    )
+    assert (record.arrived, record.dialled, record.wait) == (1000.0, "0571890", 20.0)
+
+
+def test_a_call_seen_begin_and_decided_in_the_gap_takes_its_decision_from_the_journal() -> None:
+    tracker = Tracker()
+    for line in (DATA / "callback.jsonl").read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event.get("Variable") == "LOTSE_OUTCOME":  # dropped before lotse's decision arrived
+            break
+        tracker.feed(event, 0.0)
+    (uniqueid,) = tracker.calls
+    tracker.calls[uniqueid].variables.clear()
+    journal = {uniqueid: decided(uniqueid, 0.0, 50.0, outcome="callback", reason="overflow", tenant="minden")}
+    (record,) = reconcile(tracker, set(), {}, [], 9e9, journal=journal)
+    assert (record.outcome, record.tenant) == (Outcome.CALLBACK, "minden")

@@ -51,11 +51,15 @@ def wait_port(port: int, up: bool = True, timeout: float = 10.0) -> None:
 
 
 @contextmanager
-def lotse_serve(config: Path, pretend: str | None, log: Path, redis_url: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def lotse_serve(
+    config: Path, pretend: str | None, log: Path, redis_url: str | None = None, journal: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run lotse serve on the default FastAGI port for the duration of the block."""
     argv = [str(LOTSE), "serve", "--config", str(config), "--prompts", PROMPTS_IN_ASTERISK]
     if redis_url:
         argv += ["--redis", redis_url]
+    if journal:
+        argv += ["--journal", str(journal)]
     if pretend:
         argv += ["--pretend-time", pretend]
     with log.open("ab") as out:

@@ -104,14 +104,16 @@ def test_not_one_record_lost_when_the_ami_link_drops_during_traffic(asterisk: La
     db_url = f"sqlite:///{tmp_path / 'calls.db'}"
     store = Store.open(db_url)
     queue_log = asterisk.root / "var/log/lotse-lab/queue_log"
+    journal = tmp_path / "journal"
 
     async def scenario() -> MetricsListener:
-        # a long gap (20 s) so that the running calls end and a new one comes and goes while lotse sees nothing
+        # a long gap (20 s) so that the running calls end and new ones come and go while lotse sees nothing
         link = AmiSettings(secret="lab-ami-2026-secret", first_retry=20)
-        listener = MetricsListener(link, ListenerSettings(db_url, tmp_path / "records.spool", queue_log=queue_log), Exporter(CENTER))
+        settings = ListenerSettings(db_url, tmp_path / "records.spool", queue_log=queue_log, journal=journal)
+        listener = MetricsListener(link, settings, Exporter(CENTER))
         await listener.start()
         await asyncio.wait_for(listener.link.ready.wait(), 30)
-        with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
+        with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log, journal=journal):
             async with Ami() as ami:
                 before = [new_caller("0571") for _ in range(2)]
                 for caller in before:
@@ -122,8 +124,9 @@ def test_not_one_record_lost_when_the_ami_link_drops_during_traffic(asterisk: La
                 listener.link.manager.protocol.transport.close()
                 inside = new_caller("0571")
                 await ami.call("05718070", inside, "2", "lotse-lab-impatient-caller")  # queued and gone within the gap
+                await ami.call("0571890", new_caller("0571"), "", "lotse-lab-hangup-caller")  # never queued: only the journal
                 deadline = time.monotonic() + 90
-                while listener.written < 3:
+                while listener.written < 4:
                     assert time.monotonic() < deadline, listener.health()
                     await asyncio.sleep(0.5)
         await listener.close()
@@ -132,8 +135,14 @@ def test_not_one_record_lost_when_the_ami_link_drops_during_traffic(asterisk: La
     listener = asyncio.run(scenario())
     records = list(store.between(0, 2e9))
     store.close()
-    assert listener.link.logins == 2 and listener.reconciled == 3
+    assert listener.link.logins == 2 and listener.reconciled == 4
     assert Counter((r.outcome, r.tenant, r.topic) for r in records) == Counter(
-        [(Outcome.ANSWERED, "minden", "ausweis"), (Outcome.ANSWERED, "minden", "ausweis"), (Outcome.ABANDONED_QUEUE, "kreis", "ausweis")]
+        [
+            (Outcome.ANSWERED, "minden", "ausweis"),
+            (Outcome.ANSWERED, "minden", "ausweis"),
+            (Outcome.ABANDONED_QUEUE, "kreis", "ausweis"),
+            (Outcome.ABANDONED_IVR, "", ""),
+        ]
     )
+    assert {r.dialled for r in records} == {"0571890", "05718070"}
     assert all(r.agent for r in records if r.outcome is Outcome.ANSWERED)
