@@ -121,9 +121,12 @@ def check_tenants_reachable(b: Builder, service: model.Service115 | None) -> Non
 
 
 def check_prompts(b: Builder, center: schema.Center | None) -> tuple[model.Prompt, ...]:
-    """Warn about prompt files that do not exist; returns every prompt once."""
+    """Warn about prompt files that do not exist; returns every prompt once.
+
+    With the center section broken, where the prompts are is not known: no warning about missing files.
+    """
     folder = b.base_dir / (center.prompts_dir if center else "prompts")
-    recorded = recorded_prompts(folder)
+    recorded = recorded_prompts(folder) if center else {file for file in b.prompts}
     synthesisable: list[str] = []
     for file, (prompt, path) in sorted(b.prompts.items()):
         unsayable = sorted({ch for ch in prompt.text or "" if not _sayable(ch)})

@@ -139,7 +139,7 @@ def _tenant(b: Builder, tid: str, spec: schema.Tenant, center_targets: model.Tar
     )
     closures = b.closures(center.closures if center else [], ("center", "closures")) + b.closures(spec.closures, (*path, "closures"))
     schedule = Schedule.build(weekly, state, categories, closures, b.open_days(spec.open_days, (*path, "open_days")))
-    if not any(weekly) and not spec.open_days:
+    if not any(weekly) and not spec.open_days and (spec.hours is not None or center is not None):  # broken center: unknown
         b.source.warning(
             path, f"tenant '{tid}' has no open hour", "give it 'hours:' or set center.hours; its own numbers will always be closed"
         )

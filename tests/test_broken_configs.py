@@ -25,3 +25,20 @@ def test_broken_config_reports_exact_location_and_message(file: Path, monkeypatc
 
     assert result.center is None
     assert [str(p).replace(f"{file}:", "") for p in result.errors] == expected
+
+
+def test_a_broken_center_gives_no_warnings_derived_from_it(tmp_path: Path) -> None:
+    # the center names where the prompts are; broken, lotse cannot know, so it must not claim they are missing
+    (tmp_path / "sounds" / "tenants" / "a").mkdir(parents=True)
+    (tmp_path / "sounds" / "tenants" / "a" / "greeting.wav").write_bytes(b"RIFF")
+    config = tmp_path / "center.yaml"
+    config.write_text(
+        "center: {name: Test, state: NW, timezone: Europe/Bonn, fallback_queue: q, prompts_dir: sounds}\n"
+        "queues: {q: {}}\n"
+        "topics: {t: {name: Thema, queue: q}}\n"
+        'tenants: {a: {name: A, numbers: ["0281 1"], greeting: "Guten Tag.", start: {topic: t}}}\n',
+        encoding="utf-8",
+    )
+    result = load(config)
+    assert [p.message for p in result.errors] == ["'Europe/Bonn' is not a known time zone, e.g. Europe/Berlin"]
+    assert result.warnings == ()
