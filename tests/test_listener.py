@@ -293,7 +293,10 @@ def test_todays_figures_come_from_the_stored_records_after_a_restart(tmp_path: P
     async def scenario(ami: FakeAmi, port: int) -> None:
         listener = make(tmp_path, port)
         await listener.start()
-        await until("the database opened", lambda: listener.db_up)
+        def loaded() -> bool:  # read from the database after it opened
+            return b"lotse_service_level_today_percent{" in generate_latest(listener.exporter.registry)
+
+        await until("today's figures loaded", loaded)
         await listener.close()
         text = generate_latest(listener.exporter.registry).decode()
         assert 'lotse_service_level_today_percent{entry="own",tenant="minden",within="30"} 50.0' in text
