@@ -7,18 +7,28 @@ import logging
 import shutil
 import socket
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import uvloop
 
-from ivr import fastagi, journal
+from ivr import connection, journal
 from ivr.fastagi import LOOPBACK, IvrServer, ServerSettings, allowed, parse_allow
 from tests.conftest import BOMB, EXAMPLE, at
 from tests.fakes import agi_call, variables_set
 
 MONDAY = at("2026-11-23 10:00")
 Scenario = Callable[[IvrServer], Awaitable[None]]
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def event_loop_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test on asyncio's own loop and on uvloop, lotse serve's default (their transports differ)."""
+    if request.param == "uvloop":
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    yield request.param
+    asyncio.set_event_loop_policy(None)
 
 
 def run_server(settings: ServerSettings, scenario: Scenario) -> None:
@@ -114,7 +124,7 @@ def test_a_caller_id_too_long_routes_like_a_hidden_number() -> None:
 
 
 def test_header_timeout_names_the_reason(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(fastagi, "HEADER_TIMEOUT", 0.2)
+    monkeypatch.setattr(connection, "HEADER_TIMEOUT", 0.2)
 
     async def scenario(server: IvrServer) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)

@@ -106,5 +106,5 @@ def test_members_from_the_lab_events(prefix: str) -> None:
 def test_serve_fails_open_when_redis_is_down(example: object) -> None:
     server = IvrServer(ServerSettings(config=EXAMPLE, redis_url="redis://127.0.0.1:1/0"))
     server.reload()
-    facts = asyncio.run(server._live_facts(server.center))
+    facts = asyncio.run(server.live_facts(server.center))
     assert facts == Live() and server.live_failures == 1
