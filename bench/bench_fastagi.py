@@ -1,6 +1,6 @@
 """FastAGI benchmark: sessions/s and server CPU per session, lotse vs. a raw handler.
 
-    python -m bench.bench_fastagi [--sessions 2000] [--concurrency 1 50 200]
+    python -m bench.bench_fastagi [--sessions 2000] [--concurrency 1 50 200] [--rounds 5]
 
 A fake Asterisk plays the AGI side of a typical call to Stadt Minden in
 opening hours: environment, 'no key' for the greeting, key 1 during the menu
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50, 200])
+    parser.add_argument("--rounds", type=int, default=5, help="measurements per server and concurrency, interleaved")
     args = parser.parse_args()
     lotse = [str(Path(sys.executable).with_name("lotse")), "serve", "--config", str(ROOT / "config"), "--pretend-time", "2026-11-23 10:00"]
     servers = {  # lotse on uvloop (its default) and on asyncio's own loop, like the raw handler
@@ -107,11 +109,20 @@ def main() -> None:
             wait_port(14574)
             sets = sum(1 for r in recorded if r.startswith(b"SET"))
             print(f"one call = {count} AGI commands ({sets} SET VARIABLE), the same for both")
+            pids = {"raw": (raw.pid, 14574), **{name: (p.pid, port) for name, (p, port) in servers.items()}}
             for concurrency in args.concurrency:
-                raw_rate, raw_cpu = measure("raw", raw.pid, 14574, args.sessions, concurrency)
-                for name, (process, port) in servers.items():
-                    rate, cpu = measure(name, process.pid, port, args.sessions, concurrency)
-                    print(f"  ratio {name}/raw at {concurrency}: CPU per session {cpu / raw_cpu:.2f}, sessions/s {rate / raw_rate:.2f}")
+                cpu: dict[str, list[float]] = {name: [] for name in pids}
+                for _ in range(args.rounds):  # interleaved: a noisy moment hits every server alike
+                    for name, (pid, port) in pids.items():
+                        cpu[name].append(measure(name, pid, port, args.sessions, concurrency)[1])
+                raw_median = statistics.median(cpu["raw"])
+                for name in servers:
+                    median = statistics.median(cpu[name])
+                    rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(cpu[name], cpu["raw"], strict=True))
+                    print(
+                        f"  median at {concurrency}: {name} {median:.3f} ms vs raw {raw_median:.3f} ms per session:"
+                        f" ratio {median / raw_median:.2f} (per round {rounds})"
+                    )
         finally:
             raw.terminate()
             raw.wait()

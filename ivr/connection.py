@@ -93,14 +93,14 @@ class Connection(asyncio.Protocol):
         self.timer = asyncio.get_running_loop().call_later(HEADER_TIMEOUT, self._header_timeout)
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while not self.done and (self.env is None or self.steps is not None):  # waiting for live facts: keep it
-            end = self.buffer.find(b"\n")
-            if end < 0:
-                if len(self.buffer) > MAX_LINE:
-                    self._line_too_long()
+        *complete, rest = (self.buffer + data).split(b"\n")  # one split per chunk: the environment comes in one or two
+        self.buffer = b""
+        for n, raw in enumerate(complete):
+            if self.done:
                 return
-            raw, self.buffer = self.buffer[:end], self.buffer[end + 1 :]
+            if self.env is not None and self.steps is None:  # waiting for the live facts: keep the rest for later
+                self.buffer = b"\n".join(complete[n:]) + b"\n" + rest
+                return
             if len(raw) > MAX_LINE:
                 self._line_too_long()
                 return
@@ -109,6 +109,9 @@ class Connection(asyncio.Protocol):
                 self._header(line, len(raw) + 1)
             else:
                 self._reply(line)
+        self.buffer = rest
+        if len(rest) > MAX_LINE and not self.done:
+            self._line_too_long()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.done:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import logging
 import time
@@ -138,6 +139,7 @@ class IvrServer:
                 log.error("  %s", problem)
             return result
         self._center = result.center
+        gc.freeze()  # the config lives until the next reload: the collector need not scan it after every call
         self.loaded_at = time.time()
         self.counters.reloads += 1
         log.info("config %s loaded: %d tenants, %d warning(s)", self.settings.config, len(result.center.tenants), len(result.warnings))

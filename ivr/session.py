@@ -76,8 +76,7 @@ def _finish(decision: Decision, prompts: str) -> Generator[Command, str | None, 
         yield Stream(_path(prompts, prompt))
     # One command for the whole decision: Asterisk's res_agi reads one command, answers it and drops
     # whatever else was already sent (pipelining hung calls in the lab), so every command is a round trip.
-    values = {name.lstrip("_"): value for name, value in channel_variables(decision, prompts).items()}
-    yield SetVariable(c.VAR_DECISION, c.pack(values))
+    yield SetVariable(c.VAR_DECISION, c.pack(decision_values(decision, prompts)))
 
 
 def _path(prompts: str, prompt: Prompt) -> str:
@@ -86,6 +85,11 @@ def _path(prompts: str, prompt: Prompt) -> str:
 
 def channel_variables(decision: Decision, prompts: str) -> dict[str, str]:
     """The dialplan contract's variables for a decision; inherited ones carry the __ prefix."""
+    return {(f"__{name}" if name in c.INHERITED else name): value for name, value in decision_values(decision, prompts).items()}
+
+
+def decision_values(decision: Decision, prompts: str) -> dict[str, str]:
+    """The dialplan contract's variables for a decision, by their names."""
     ctx = decision.ctx
     tenant = ctx.tenant
     whisper = [f"whisper/tenant/{tenant.id}" if tenant else "whisper/tenant/115"]
@@ -110,7 +114,7 @@ def channel_variables(decision: Decision, prompts: str) -> dict[str, str]:
         c.VAR_AGENT_LABEL: decision.agent_label,
         c.VAR_WHISPER: "&".join(f"{prompts.rstrip('/')}/{w}" for w in whisper),
     }
-    return {(f"__{name}" if name in c.INHERITED else name): value for name, value in values.items()}
+    return values
 
 
 def run(steps: Session, results: dict[Command, str | None] | None = None) -> tuple[list[Command], Decision]:

@@ -52,9 +52,14 @@ class LocalTimeFormatter(logging.Formatter):
     def __init__(self, tz: ZoneInfo | None = None) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
         self.tz = tz
+        self._stamp: tuple[int, ZoneInfo | None, str] = (-1, None, "")  # second, zone, text: one conversion a second
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
-        return datetime.fromtimestamp(record.created, self.tz).astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+        second = int(record.created)
+        if self._stamp[:2] != (second, self.tz):
+            text = datetime.fromtimestamp(second, self.tz).astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+            self._stamp = (second, self.tz, text)
+        return self._stamp[2]
 
 
 def configure_logging() -> LocalTimeFormatter:

@@ -9,6 +9,7 @@ the simulator and the routing cases. Every step carries a trace of reasons.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,7 +75,7 @@ class Context:
         real = tuple(p for p in prompts if p is not None)
         if not real:
             return self
-        lines = tuple(f"plays {p.file}" + (f": {_short(p.text)}" if p.text else "") for p in real)
+        lines = tuple(_play_line(p) for p in real)
         played, trace = (*self.played, *real), (*self.trace, *lines)
         return Context(self.now, self.tenant, self.entry, self.caller, self.topic, self.topic_name, played, trace)
 
@@ -83,6 +84,12 @@ class Context:
 
     def with_topic(self, topic: str, name: str) -> Context:
         return Context(self.now, self.tenant, self.entry, self.caller, topic, name, self.played, self.trace)
+
+
+@functools.lru_cache(maxsize=4096)
+def _play_line(prompt: Prompt) -> str:
+    """The trace line of a prompt; cached: the same prompts play on every call."""
+    return f"plays {prompt.file}" + (f": {_short(prompt.text)}" if prompt.text else "")
 
 
 def _short(text: str, size: int = 70) -> str:
