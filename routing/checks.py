@@ -107,7 +107,8 @@ def check_overflow_cycles(b: Builder) -> None:
 def check_tenants_reachable(b: Builder, service: model.Service115 | None) -> None:
     via_115: set[str] = set()
     if service is not None:
-        via_115.update(service.prefixes.entries.values())
+        via_115.update(t.ref or "" for t in service.prefixes.entries.values() if t.kind is model.Kind.TENANT)
+        via_115.update(t.ref or "" for menu in service.choices.values() for t in menu.options.values())
         for target in (service.unknown_caller, service.hidden_caller):
             if target.ref:
                 via_115.add(target.ref)

@@ -222,10 +222,22 @@ class _Router:
             target = service.hidden_caller
             why = "caller number hidden" if is_hidden(call.caller) else "caller number unreadable"
         elif (match := service.prefixes.match(ctx.caller)) is not None:
-            target, why = Target(Kind.TENANT, match[1]), f"caller prefix {match[0]}"
+            target, why = match[1], f"caller prefix {match[0]}"
+            if beaten := service.prefixes.shorter(match[0]):
+                why += f" (the longest that matches; also {', '.join(beaten)})"
+            if target.kind is Kind.MENU:
+                shared = service.choices[target.ref or ""]
+                why += f" is shared by {', '.join(t.ref or '' for t in shared.options.values())}: the caller chooses"
         else:
             target, why = service.unknown_caller, "no prefix matches the caller"
         ctx = ctx.note(f"dialled {found}: 115; {why} -> {_describe(target)}")
+        if target.kind is Kind.MENU:  # a shared prefix: 115's greeting, then the choice of the administration
+            choice = service.choices[target.ref or ""]
+            if not any(service.schedules[t.ref or ""].status(ctx.now, self.center.tz).open for t in choice.options.values()):
+                ctx = ctx.note(f"115 is closed for all of them: no choice, the default {_describe(choice.default)}")
+                return self.tenant_115(ctx, choice.default.ref or "", (service.greeting,))
+            ctx = ctx.play(service.greeting)
+            return _ask(ctx, choice, 1, (service.greeting,) if service.greeting else ())
         if target.kind is not Kind.TENANT:
             ctx = ctx.play(service.greeting)
             pending = (service.greeting,) if service.greeting else ()
@@ -234,10 +246,16 @@ class _Router:
                 return self.closed(ctx, status, service.closed or service.closed_unassigned, pending)
             return self.resolve(ctx.note(f"in hours: {status.reason}"), target, pending)
         assert target.ref is not None
-        tenant = self.center.tenants[target.ref]
+        return self.tenant_115(ctx, target.ref, (service.greeting,))
+
+    def tenant_115(self, ctx: Context, tenant_id: str, pending: tuple[Prompt | None, ...]) -> Step:
+        """A 115 call whose tenant is known (by the caller's prefix or the caller's choice): 115's hours apply."""
+        service = self.center.service_115
+        assert service is not None
+        tenant = self.center.tenants[tenant_id]
         ctx = ctx.with_tenant(tenant, Entry.SERVICE_115)
         closed = service.closed or tenant.closed
-        return self.opened(ctx, service.schedules[tenant.id], closed, (service.greeting, tenant.greeting))
+        return self.opened(ctx, service.schedules[tenant.id], closed, (*pending, tenant.greeting))
 
     def opened(self, ctx: Context, schedule: Schedule, closed: ClosedBehaviour, greeting: tuple[Prompt | None, ...]) -> Step:
         """Greeting, emergencies and opening hours of a call whose tenant is known."""
@@ -270,8 +288,7 @@ class _Router:
 
     def press(self, ask: Ask, key: str | None) -> Step:
         ctx = ask.ctx
-        assert ctx.tenant is not None
-        menu = ctx.tenant.menus[ask.menu]
+        menu = ctx.tenant.menus[ask.menu] if ctx.tenant is not None else self.choice(ask.menu)
         target = menu.options.get(key) if key is not None else None
         if target is not None:
             return self.resolve(ctx.note(f"menu {menu.id}: key {key} -> {_describe(target)}"), target, ())
@@ -294,8 +311,11 @@ class _Router:
             pending = (*pending, target.announcement)
         kind, ref = target.kind, target.ref
         if kind is Kind.MENU:
-            assert ctx.tenant is not None and ref is not None
-            return _ask(ctx, ctx.tenant.menus[ref], 1, pending)
+            assert ref is not None
+            return _ask(ctx, ctx.tenant.menus[ref] if ctx.tenant is not None else self.choice(ref), 1, pending)
+        if kind is Kind.TENANT:  # chosen by a 115 caller from a shared prefix
+            assert ref is not None
+            return self.tenant_115(ctx, ref, pending)
         if kind is Kind.TOPIC:
             assert ctx.tenant is not None and ref is not None
             topic = ctx.tenant.topics[ref]
@@ -313,6 +333,12 @@ class _Router:
             known = "caller number known" if ctx.caller else "caller number hidden: the number must be asked for"
             return Decision(Outcome.CALLBACK, ctx.note(f"callback request ({known})"), reason, pending)
         return Decision(Outcome.HANGUP, ctx.note("hang up"), reason, pending)
+
+    def choice(self, menu_id: str) -> Menu:
+        """The menu of a shared 115 prefix (a menu without a tenant)."""
+        service = self.center.service_115
+        assert service is not None
+        return service.choices[menu_id]
 
     def queue(self, ctx: Context, queue_id: str, priority: int, pending: tuple[Prompt, ...], reason: str, depth: int = 0) -> Step:
         queue = self.center.queues[queue_id]

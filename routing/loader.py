@@ -18,7 +18,7 @@ from routing.checks import (
 )
 from routing.model import Kind
 from routing.numbers import NumberError, PrefixTable, normalise, normalise_prefix
-from routing.problems import ConfigError, Problem, Severity
+from routing.problems import ConfigError, Path, Problem, Severity
 from routing.schedule import Schedule
 from routing.validate import validate_parts
 from routing.yamlsource import read_config
@@ -241,9 +241,10 @@ def _service_115(b: Builder, spec: schema.Service115, tenants: Mapping[str, mode
     path = ("service_115",)
     center = b.parts.center
     numbers = tuple(k for i, n in enumerate(spec.numbers) if (k := b.number(n, (*path, "numbers", i))))
-    prefixes: dict[str, str] = {}
+    prefixes: dict[str, model.Target] = {}
+    choices: dict[str, model.Menu] = {}
     written: dict[str, str] = {}
-    for text, tid in spec.prefixes.items():
+    for text, claim in spec.prefixes.items():
         ppath = (*path, "prefixes", text)
         try:
             key = normalise_prefix(text, b.country_code)
@@ -253,8 +254,13 @@ def _service_115(b: Builder, spec: schema.Service115, tenants: Mapping[str, mode
         if key in prefixes:
             b.source.error(ppath, f"prefix {text} is the same as {written[key]} ({key})", "keep one of them", key=True)
             continue
-        b.check_ref(tid, b.parts.tenants, b.parts.broken["tenants"], ppath, "tenant", "tenants")
-        prefixes[key], written[key] = tid, text
+        written[key] = text
+        if len(claim.tenants) == 1:
+            b.check_ref(claim.tenants[0], b.parts.tenants, b.parts.broken["tenants"], ppath, "tenant", "tenants")
+            prefixes[key] = model.Target(Kind.TENANT, claim.tenants[0])
+        elif (menu := _choice(b, key, claim, ppath)) is not None:
+            choices[menu.id] = menu
+            prefixes[key] = model.Target(Kind.MENU, menu.id)
     weekly = b.weekly(spec.hours, (*path, "hours"))
     closures = b.closures(center.closures if center else [], ("center", "closures")) + b.closures(spec.closures, (*path, "closures"))
     state = center.state if center else "NW"
@@ -279,7 +285,30 @@ def _service_115(b: Builder, spec: schema.Service115, tenants: Mapping[str, mode
         closed_unassigned=closed_unassigned,
         targets=targets(spec.targets, None),
         prefixes=PrefixTable.build(prefixes),
+        choices=choices,
         unknown_caller=unknown,
         hidden_caller=b.target(spec.hidden_caller, (*path, "hidden_caller"), "115", None) if spec.hidden_caller else unknown,
         closed=b.closed(spec.closed, (*path, "closed"), None) if spec.closed else None,
     )
+
+
+def _choice(b: Builder, key: str, spec: schema.PrefixClaim, path: Path) -> model.Menu | None:
+    """The menu in which a 115 caller from a shared prefix chooses the administration."""
+    tenants = b.parts.tenants
+    for n, tid in enumerate(spec.tenants):
+        b.check_ref(tid, tenants, b.parts.broken["tenants"], (*path, "tenants", n), "tenant", "tenants")
+    for tid in {t for t in spec.tenants if spec.tenants.count(t) > 1}:
+        b.source.error((*path, "tenants"), f"tenant '{tid}' is named twice", "name each tenant once")
+    default = spec.default or spec.tenants[0]
+    if spec.default and spec.default not in spec.tenants:
+        b.source.error((*path, "default"), f"'{spec.default}' is not one of the tenants {', '.join(spec.tenants)}", "name one of them")
+    if any(t not in tenants for t in (*spec.tenants, default)):
+        return None
+    digits = key.lstrip("+")
+    text = " ".join(f"Für {tenants[t].name} drücken Sie die {n}." for n, t in enumerate(spec.tenants, 1))
+    generated = schema.Prompt(file=f"service_115/choices/{digits}/prompt", text=text)  # a file per prefix, in key form
+    prompt = b.prompt(spec.prompt or generated, (*path, "prompt"))
+    invalid = b.prompt(schema.Prompt(file="service_115/choices/invalid", text="Diese Eingabe ist leider nicht möglich."), (*path, "prompt"))
+    assert prompt is not None
+    options = {str(n): model.Target(Kind.TENANT, t) for n, t in enumerate(spec.tenants, 1)}
+    return model.Menu(f"115-{digits}", prompt, options, spec.timeout, 1, invalid, None, model.Target(Kind.TENANT, default))

@@ -145,7 +145,8 @@ class Service115:
     schedule: Schedule  # 115 hours with the center's holidays: for 115 calls that no tenant takes
     closed_unassigned: ClosedBehaviour  # what those hear when 115 is closed: service_115.closed, else the center's
     targets: Targets
-    prefixes: PrefixTable[str]
+    prefixes: PrefixTable[Target]  # caller prefix -> tenant, or the menu of a prefix that several tenants share
+    choices: Mapping[str, Menu]  # those menus: the caller chooses the administration
     unknown_caller: Target
     hidden_caller: Target
     closed: ClosedBehaviour | None

@@ -130,6 +130,10 @@ class PrefixTable(Generic[T]):
         lengths = tuple(sorted({len(p) for p in entries}, reverse=True))
         return cls(dict(entries), lengths)
 
+    def shorter(self, prefix: str) -> list[str]:
+        """The table's prefixes that are shorter prefixes of ``prefix`` (for the trace: what the longest match beat)."""
+        return [prefix[:n] for n in self.lengths if n < len(prefix) and prefix[:n] in self.entries]
+
     def match(self, key: str) -> tuple[str, T] | None:
         """The longest prefix of ``key`` in the table with its value."""
         entries = self.entries

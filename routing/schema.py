@@ -283,13 +283,33 @@ class Center(Model):
     fallback_queue: Id | None = Field(None, description="where the dialplan sends calls when lotse cannot answer")
 
 
+class PrefixClaim(Model):
+    """The tenant(s) a 115 caller prefix belongs to; several: the caller chooses (e.g. a city and its county)."""
+
+    model_config = ConfigDict(json_schema_extra={"description": "a tenant id, tenant ids, or {tenants, prompt, default, timeout}"})
+
+    tenants: list[Id] = Field(min_length=1, max_length=9, description="in the order of the keys 1, 2, ...")
+    prompt: Prompt | None = Field(None, description="default: 'Für <name> drücken Sie die 1. ...' from the tenants' names")
+    default: Id | None = Field(None, description="the tenant when the caller presses nothing (default: the first)")
+    timeout: Annotated[int, Field(ge=1, le=60)] = 5
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"tenants": [value]}
+        return {"tenants": value} if isinstance(value, list) else value
+
+
 class Service115(Model):
     numbers: list[str] = Field(default_factory=lambda: ["115"])
     greeting: Prompt | None = None
     hours: Hours = Field(default_factory=lambda: {"mon-fri": ["08:00-18:00"]})
     closures: list[Closure] = Field(default_factory=list)
     targets: Targets = Field(default_factory=lambda: Targets(service_level=ServiceLevel(percent=75, within=30)))
-    prefixes: dict[str, Id] = Field(default_factory=dict, description="caller area code -> tenant id")
+    prefixes: dict[str, PrefixClaim] = Field(
+        default_factory=dict, description="caller area code -> tenant id, or the tenants that share it (the caller chooses)"
+    )
     unknown_caller: Target
     hidden_caller: Target | None = Field(None, description="defaults to unknown_caller")
     closed: ClosedBehaviour | None = None
@@ -313,4 +333,5 @@ def json_schema() -> dict[str, Any]:
     defs = schema["$defs"]
     defs["Prompt"] = {"anyOf": [{"type": "string", "description": "the prompt's text"}, defs["Prompt"]]}
     defs["Target"] = {"anyOf": [{"enum": ["hangup", "callback"]}, defs["Target"]]}
+    defs["PrefixClaim"] = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}, defs["PrefixClaim"]]}
     return schema

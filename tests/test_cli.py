@@ -71,7 +71,7 @@ def test_simulate_prints_the_path_step_by_step() -> None:
     code, text = run("simulate", "--config", str(EXAMPLE), "--to", "115", "--from", "05722 1", "--at", "2026-11-23 10:00", "--digits", "2")
     assert code == 0
     assert "Call to 115 from 05722 1 at Mon 2026-11-23 10:00 (Europe/Berlin)" in text
-    assert " 1. dialled 115: 115; caller prefix +495722 -> tenant bueckeburg" in text
+    assert " 1. dialled 115: 115; caller prefix +495722 (the longest that matches; also +4957) -> tenant bueckeburg" in text
     assert "Result: outcome=queue tenant=bueckeburg entry=115 topic=abfall queue=buergerservice reason=in_hours" in text
     assert "Agent hears and sees: [Stadt Bückeburg] Abfallberatung" in text
 

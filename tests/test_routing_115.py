@@ -64,3 +64,51 @@ def test_an_unknown_number_is_not_labelled_115(example: Center) -> None:
     assert decision.reason == "unknown_number" and decision.agent_label == "[unbekannte Nummer]"
     via_115 = decide(example, Call("115", "030 1234567"), at("2026-11-23 10:00"), Live())
     assert via_115.agent_label == "[115]"
+
+
+SHARED = """\
+center: {name: Test, state: NW, fallback_queue: q, hours: {mon-fri: "08:00-16:00"}}
+queues: {q: {}, k: {}}
+topics: {t: {name: Thema, queue: q}, u: {name: Kreisthema, queue: k}}
+tenants:
+  stadt: {name: Stadt Minden, numbers: ["0571 1"], start: {topic: t}}
+  kreis: {name: Kreis Minden-Lübbecke, numbers: ["0571 2"], start: {topic: u}}
+  bueckeburg: {name: Bückeburg, state: NI, numbers: ["05722 1"], start: {topic: t}}
+service_115:
+  greeting: Behördennummer 115.
+  prefixes:
+    "057": kreis
+    "0571": {tenants: [stadt, kreis], default: kreis}
+    "05722": [bueckeburg, kreis]
+  unknown_caller: {queue: q}
+"""
+
+
+def test_a_shared_prefix_lets_the_115_caller_choose_the_administration(write: Callable[..., Path]) -> None:
+    center = load_or_raise(write(SHARED))
+    monday = at("2026-11-23 10:00")
+    chosen = {keys: decide(center, Call("115", "0571 12345"), monday, Live(), keys) for keys in ("1", "2", "TT", "7T")}
+    assert {keys: (d.tenant, d.queue) for keys, d in chosen.items()} == {
+        "1": ("stadt", "q"),
+        "2": ("kreis", "k"),
+        "TT": ("kreis", "k"),  # no key, asked twice: the default
+        "7T": ("kreis", "k"),  # a key that is no choice, then nothing
+    }
+    assert "menu 115-49571: no key pressed; that was attempt 2 of 2 -> default tenant kreis" in chosen["TT"].ctx.trace
+    files = [p.file for p in chosen["1"].ctx.played]
+    assert files == ["service_115/greeting", "service_115/choices/49571/prompt"]  # then no tenant greeting: it has none
+    assert chosen["1"].ctx.played[1].text == "Für Stadt Minden drücken Sie die 1. Für Kreis Minden-Lübbecke drücken Sie die 2."
+    assert "caller prefix +49571 (the longest that matches; also +4957) is shared by stadt, kreis" in chosen["1"].ctx.trace[0]
+    assert [p.file for p in chosen["7T"].ctx.played].count("service_115/choices/invalid") == 1
+    assert any(p.file == "service_115/choices/49571/prompt" for p in center.prompts)  # lotse prompts build makes it
+
+
+def test_no_choice_is_offered_while_115_is_closed_for_every_tenant_of_the_prefix(write: Callable[..., Path]) -> None:
+    center = load_or_raise(write(SHARED))
+    night = decide(center, Call("115", "0571 12345"), at("2026-11-23 20:00"), Live())
+    assert (night.tenant, night.outcome, night.reason) == ("kreis", Outcome.HANGUP, "closed")
+    assert not any("choices" in p.file for p in night.ctx.played)
+    # Reformationstag (Fri 31.10.2025) is a holiday in NI (Bückeburg), not in NW (the county): the choice is offered
+    holiday = at("2025-10-31 10:00")
+    assert decide(center, Call("115", "05722 333"), holiday, Live(), "1").reason == "holiday"
+    assert decide(center, Call("115", "05722 333"), holiday, Live(), "2").tenant == "kreis"
