@@ -129,4 +129,4 @@ def resume_from_args(args: tuple[str, ...]) -> Resume:
     if outcome not in (Outcome.QUEUE.value, Outcome.DEPARTMENT.value):
         raise ValueError(f"lotse-next: first argument must be queue or department, got {outcome!r}")
     kind = Outcome(outcome)
-    return Resume(kind, ref, tenant or None, Entry(entry) if entry in ("own", "115") else None, topic or None, caller_key(caller))
+    return Resume(kind, ref, tenant or None, Entry(entry) if entry in tuple(Entry) else None, topic or None, caller_key(caller))

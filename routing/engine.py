@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from routing.model import Center, ClosedBehaviour, Entry, Kind, Menu, Prompt, Target, Tenant
+from routing.model import Center, ClosedBehaviour, Emergency, Entry, Kind, Menu, Prompt, Target, Tenant
 from routing.numbers import caller_key, dialled_keys, is_hidden
 from routing.problems import LotseError
 from routing.schedule import Schedule, Status
@@ -210,6 +210,8 @@ class _Router:
         tenant_id = center.numbers[found]
         if tenant_id is None:
             return self.start_115(ctx, call, found)
+        if found in center.emergency_numbers:
+            return self.emergency_line(ctx, found, *center.emergency_numbers[found])
         tenant = center.tenants[tenant_id]
         ctx = ctx.with_tenant(tenant, Entry.OWN).note(f"dialled {found}: own number of {tenant.id} ({tenant.name})")
         return self.opened(ctx, tenant.schedule, tenant.closed, (tenant.greeting,))
@@ -230,6 +232,10 @@ class _Router:
                 why += f" is shared by {', '.join(t.ref or '' for t in shared.options.values())}: the caller chooses"
         else:
             target, why = service.unknown_caller, "no prefix matches the caller"
+        if target.kind is not Kind.TENANT and target.kind is not Kind.MENU and (caught := self.catching()) is not None:
+            tenant, emergency = caught
+            ctx = ctx.note(f"dialled {found}: 115; {why}: caught by the emergency line {emergency.id} of {tenant.id}, switched on")
+            return self.line_on(ctx.play(service.greeting), tenant, emergency, (service.greeting,) if service.greeting else ())
         ctx = ctx.note(f"dialled {found}: 115; {why} -> {_describe(target)}")
         if target.kind is Kind.MENU:  # a shared prefix: 115's greeting, then the choice of the administration
             choice = service.choices[target.ref or ""]
@@ -257,6 +263,39 @@ class _Router:
         closed = service.closed or tenant.closed
         return self.opened(ctx, service.schedules[tenant.id], closed, (*pending, tenant.greeting))
 
+    def emergency_line(self, ctx: Context, found: str, tenant_id: str, emergency_id: str) -> Step:
+        """A call to an emergency line's own number: its queue while switched on; otherwise when_off."""
+        tenant = self.center.tenants[tenant_id]
+        emergency = tenant.emergencies[emergency_id]
+        line = f"dialled {found}: emergency line {emergency.id} ({emergency.name}) of {tenant.id}"
+        if (tenant.id, emergency.id) in self.live.emergencies:
+            return self.line_on(ctx.note(f"{line}, switched on"), tenant, emergency, ())
+        if emergency.when_off is None:
+            ctx = ctx.with_tenant(tenant, Entry.OWN).note(f"{line}, switched off -> as an own number of {tenant.id}")
+            return self.opened(ctx, tenant.schedule, tenant.closed, (tenant.greeting,))
+        ctx = ctx.with_tenant(tenant, Entry.EMERGENCY).note(f"{line}, switched off -> {_describe(emergency.when_off)}")
+        return self.resolve(ctx, emergency.when_off, (), "emergency_off")
+
+    def line_on(self, ctx: Context, tenant: Tenant, emergency: Emergency, pending: tuple[Prompt, ...]) -> Step:
+        """An emergency line that is switched on answers: its announcement, then its queue (its hours, if it keeps them)."""
+        assert emergency.queue is not None
+        ctx = ctx.with_tenant(tenant, Entry.EMERGENCY).with_topic(emergency.id, emergency.name).play(emergency.announcement)
+        pending = (*pending, emergency.announcement)
+        if not emergency.ignore_hours:
+            status = tenant.schedule.status(ctx.now, self.center.tz)
+            if not status.open:
+                return self.closed(ctx, status, tenant.closed, pending)
+        return self.queue(ctx, emergency.queue, 0, pending, "emergency")
+
+    def catching(self) -> tuple[Tenant, Emergency] | None:
+        """The switched-on emergency line that takes 115 calls no tenant takes (the first by tenant and id)."""
+        for tenant_id, emergency_id in sorted(self.live.emergencies):
+            tenant = self.center.tenants.get(tenant_id)
+            emergency = tenant.emergencies.get(emergency_id) if tenant else None
+            if tenant is not None and emergency is not None and emergency.catch_115 and emergency.queue:
+                return tenant, emergency
+        return None
+
     def opened(self, ctx: Context, schedule: Schedule, closed: ClosedBehaviour, greeting: tuple[Prompt | None, ...]) -> Step:
         """Greeting, emergencies and opening hours of a call whose tenant is known."""
         tenant = ctx.tenant
@@ -265,7 +304,7 @@ class _Router:
         ctx = ctx.play(*pending)
         status = schedule.status(ctx.now, self.center.tz)
         for emergency_id, emergency in tenant.emergencies.items():
-            if (tenant.id, emergency_id) not in self.live.emergencies:
+            if (tenant.id, emergency_id) not in self.live.emergencies or emergency.mode == "line":
                 continue
             ctx = ctx.play(emergency.announcement).note(f"emergency '{emergency.name}' is switched on ({emergency.mode})")
             pending = (*pending, emergency.announcement)

@@ -91,8 +91,12 @@ def _compile(b: Builder) -> model.Center | None:
     if center_spec is None or len(tenants) != len(parts.tenants) or any(parts.broken.values()):
         return None
     numbers: dict[str, str | None] = {}
+    emergency_numbers: dict[str, tuple[str, str]] = {}
     for tenant in tenants.values():
         numbers.update((n, tenant.id) for n in tenant.numbers)
+        for emergency in tenant.emergencies.values():
+            numbers.update((n, tenant.id) for n in emergency.numbers)
+            emergency_numbers.update((n, (tenant.id, emergency.id)) for n in emergency.numbers)
     if service:
         numbers.update((n, None) for n in service.numbers)
     for did, department in departments.items():  # a forward to a number lotse answers comes back to lotse
@@ -115,6 +119,7 @@ def _compile(b: Builder) -> model.Center | None:
         queues=queues,
         departments=departments,
         numbers=numbers,
+        emergency_numbers=emergency_numbers,
         service_115=service,
         prompts=prompts,
     )
@@ -149,9 +154,16 @@ def _tenant(b: Builder, tid: str, spec: schema.Tenant, center_targets: model.Tar
         epath = (*path, "emergencies", eid)
         if e.queue:
             b.target(schema.Target(queue=e.queue), epath, "overflow", None)
+        elif e.numbers or e.catch_115:
+            why = "has its own numbers" if e.numbers else "catches 115 calls"
+            b.source.error(epath, f"an emergency that {why} needs a 'queue'", "add 'queue:', where its callers wait")
         elif e.mode == "replace":
             b.source.error(epath, "an emergency in mode 'replace' needs a 'queue'", "add 'queue:' or use mode: announce")
-        emergencies[eid] = model.Emergency(eid, e.name, b.prompt(e.announcement, (*epath, "announcement")), e.queue, e.mode, e.ignore_hours)  # type: ignore[arg-type]
+        own = tuple(k for i, n in enumerate(e.numbers) if (k := b.number(n, (*epath, "numbers", i))))
+        when_off = b.target(e.when_off, (*epath, "when_off"), "menu", scope) if e.when_off else None
+        announcement = b.prompt(e.announcement, (*epath, "announcement"))
+        mode = e.mode if e.mode != "replace" or "mode" in e.model_fields_set or not own else "line"  # a line: its numbers only
+        emergencies[eid] = model.Emergency(eid, e.name, announcement, e.queue, mode, e.ignore_hours, own, when_off, e.catch_115)  # type: ignore[arg-type]
     topics = {**{k: _topic(k, t) for k, t in b.parts.topics.items()}, **{k: _topic(k, t) for k, t in spec.topics.items()}}
     closed_spec = spec.closed or (center.closed if center else schema.ClosedBehaviour())
     return model.Tenant(

@@ -20,6 +20,7 @@ class Entry(StrEnum):
 
     OWN = "own"  # one of the tenant's own numbers
     SERVICE_115 = "115"
+    EMERGENCY = "emergency"  # an emergency line's own number, or a 115 call it caught
 
 
 class Kind(StrEnum):
@@ -117,8 +118,11 @@ class Emergency:
     name: str
     announcement: Prompt
     queue: str | None
-    mode: str  # "replace" or "announce"
+    mode: str  # "replace" or "announce" (the tenant's own numbers too), "line" (only its own numbers)
     ignore_hours: bool
+    numbers: tuple[str, ...] = ()  # its own numbers (key form)
+    when_off: Target | None = None  # a call to them while the line is off; None: as the tenant's own number
+    catch_115: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,5 +169,6 @@ class Center:
     queues: Mapping[str, Queue]
     departments: Mapping[str, Department]
     numbers: Mapping[str, str | None]  # number key -> tenant id, or None for a 115 number
+    emergency_numbers: Mapping[str, tuple[str, str]]  # number key -> (tenant id, emergency id): an emergency line's own
     service_115: Service115 | None
     prompts: tuple[Prompt, ...]  # every prompt the config names, once each

@@ -224,6 +224,9 @@ class Emergency(Model):
     queue: Id | None = None
     mode: Literal["replace", "announce"] = "replace"
     ignore_hours: bool = True
+    numbers: list[str] = Field(default_factory=list, description="the line's own numbers, answered while it is switched on")
+    when_off: Target | None = Field(None, description="a call to its numbers while it is off; default: as the tenant's own number")
+    catch_115: bool = Field(False, description="while on, also 115 callers that no tenant takes (unknown or hidden number)")
 
 
 class Tenant(Model):
