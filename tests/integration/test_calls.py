@@ -191,19 +191,24 @@ def test_emergency_switched_on_at_runtime_takes_the_calls(asterisk: Lab, serve_l
     switch = [*lotse, "on", "minden/bombe", "--config", str(EXAMPLE), "--redis", REDIS]
 
     async def scenario(expect_emergency: bool) -> None:
-        caller = new_caller("0571")
+        # the city's number; the Bürgertelefon's own number; 115 from a region no tenant takes (caught while on)
+        calls = {"own": ("0571890", new_caller("0571")), "line": ("057189500", new_caller("0571")), "115": ("115", new_caller("030"))}
         async with Ami() as ami:
-            await ami.call("0571890", caller)
-            decision = await ami.decision(caller)
-            if expect_emergency:
-                assert (decision["LOTSE_REASON"], decision["LOTSE_QUEUE"], decision["LOTSE_TOPIC"]) == (
-                    "emergency",
-                    "buergertelefon",
-                    "bombe",
-                )
-                await ami.wait_for("QueueCallerJoin", of(caller, "QueueCallerJoin", Queue="buergertelefon"))
-            else:
-                assert decision["LOTSE_REASON"] == "closed"
+            for number, caller in calls.values():
+                await ami.call(number, caller)
+            for kind, (_, caller) in calls.items():
+                decision = await ami.decision(caller)
+                if expect_emergency:
+                    entry = "own" if kind == "own" else "emergency"
+                    assert (decision["LOTSE_REASON"], decision["LOTSE_QUEUE"], decision["LOTSE_TOPIC"], decision["LOTSE_ENTRY"]) == (
+                        "emergency",
+                        "buergertelefon",
+                        "bombe",
+                        entry,
+                    ), kind
+                    await ami.wait_for("QueueCallerJoin", of(caller, "QueueCallerJoin", Queue="buergertelefon"))
+                else:  # Sunday: the line's number routes like the city's own number, closed; 115 too
+                    assert decision["LOTSE_REASON"] == "closed", kind
 
     sunday = "2026-11-22 11:00"
     try:
