@@ -30,7 +30,7 @@ class Outcome(StrEnum):
 class CallRecord:
     uniqueid: str  # the caller channel's Asterisk unique id
     tenant: str  # '' when no tenant took the call (e.g. 115 from elsewhere)
-    entry: str  # own, 115, or '' when the caller left before lotse decided
+    entry: str  # own, 115, emergency, or '' when the caller left before lotse decided
     dialled: str
     caller: str  # stored as the privacy setting says: full, truncated, hashed or ''
     topic: str
