@@ -293,6 +293,7 @@ def test_todays_figures_come_from_the_stored_records_after_a_restart(tmp_path: P
     async def scenario(ami: FakeAmi, port: int) -> None:
         listener = make(tmp_path, port)
         await listener.start()
+
         def loaded() -> bool:  # read from the database after it opened
             return b"lotse_service_level_today_percent{" in generate_latest(listener.exporter.registry)
 
