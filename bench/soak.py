@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,7 +50,7 @@ from tests.integration.lab import LOTSE, PROMPTS_IN_ASTERISK, ROOT, Ami, lab, la
 CONFIG = ROOT / "config"
 PRETEND = "2026-11-23 10:00"  # a Monday morning: the center is open
 DATABASE = "lotse_soak"
-EXTRA_AGENTS = 10
+EXTRA_AGENTS = 20
 # extensions of lotse-dispatch other than queue; 'next' asks lotse for a full queue's overflow
 TARGETS = ("callback", "voicemail", "department", "hangup", "next")
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:{port}/" + DATABASE
@@ -206,7 +207,7 @@ async def traffic(soak: Soak, queue_log: Path) -> None:
 
 
 async def staff(ami: Ami, action: str) -> None:
-    """Ten more lab agents per queue for the soak (the lab has two): callers are answered, as in a staffed center."""
+    """Twenty more lab agents per queue for the soak (the lab has two): callers are answered, as in a staffed center."""
     for queue in load_or_raise(CONFIG).queues:
         for n in range(EXTRA_AGENTS):
             interface = f"Local/soak{n:02d}@lotse-lab-agents/n"
@@ -347,6 +348,11 @@ def run(calls: int, rate: float, fault_seconds: float) -> list[str]:
         if failures:
             for name in ("serve.log", "metrics.log"):
                 print(f"--- {name} (last lines)\n" + "\n".join((soak.workdir / name).read_text(errors="replace").splitlines()[-15:]))
+            kept = Path(tempfile.gettempdir()) / "lotse-soak-failed"
+            shutil.rmtree(kept, ignore_errors=True)
+            shutil.copytree(soak.workdir, kept)
+            shutil.copy(lab_root() / "var/log/lotse-lab/messages.log", kept / "asterisk-messages.log")
+            print(f"soak: logs, journal and spool of this run kept in {kept}")
     return failures
 
 
