@@ -33,7 +33,7 @@ def test_validate_example() -> None:
     code, text = run("validate", str(EXAMPLE))
     assert code == 0
     assert f"{EXAMPLE}: valid: 0 error(s), 1 warning(s) in 6 file(s)" in text
-    assert "5 tenants, 8 numbers, 5 queues, 2 departments, 6 menus" in text
+    assert "5 tenants, 8 numbers, 5 queues, 3 departments, 6 menus" in text
 
 
 def test_misspelt_queue_in_the_example_names_file_line_and_fix(tmp_path: Path) -> None:

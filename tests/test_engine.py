@@ -171,3 +171,27 @@ def test_every_call_ends_in_a_consistent_decision(example: Center, to: str, call
             else example.tenants[d.tenant].schedule
         )
         assert schedule.status(now, example.tz).open
+
+
+def test_a_partner_served_only_in_some_hours_goes_to_its_own_office_outside_them(write: Callable[..., Path]) -> None:
+    config = """\
+center: {name: Test, state: NW, fallback_queue: q}
+queues: {q: {}}
+topics: {t: {name: Thema, queue: q}}
+departments:
+  rathaus: {name: Rathaus, number: "05702 822-140", hours: {mon-fri: "08:00-16:00"}, closed: hangup, unanswered: callback}
+tenants:
+  stadt:
+    name: Stadt
+    numbers: ["05702 822-0"]
+    hours: {mon-fri: "08:00-13:00"}
+    start: {topic: t}
+    closed: {announcement: Wir verbinden Sie mit dem Rathaus., then: {department: rathaus}}
+"""
+    center = load_or_raise(write(config))
+    morning = decide(center, Call("05702 822-0", "05702 1"), at("2026-11-23 10:00"), Live())
+    afternoon = decide(center, Call("05702 822-0", "05702 1"), at("2026-11-23 14:00"), Live())
+    evening = decide(center, Call("05702 822-0", "05702 1"), at("2026-11-23 17:00"), Live())
+    assert (morning.outcome, morning.queue) == (Outcome.QUEUE, "q")
+    assert (afternoon.outcome, afternoon.department, afternoon.reason) == (Outcome.DEPARTMENT, "rathaus", "closed")
+    assert (evening.outcome, evening.reason) == (Outcome.HANGUP, "department_closed")
