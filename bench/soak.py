@@ -50,7 +50,7 @@ from tests.integration.lab import LOTSE, PROMPTS_IN_ASTERISK, ROOT, Ami, lab, la
 CONFIG = ROOT / "config"
 PRETEND = "2026-11-23 10:00"  # a Monday morning: the center is open
 DATABASE = "lotse_soak"
-EXTRA_AGENTS = 20
+EXTRA_AGENTS = 40
 # extensions of lotse-dispatch other than queue; 'next' asks lotse for a full queue's overflow
 TARGETS = ("callback", "voicemail", "department", "hangup", "next")
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:{port}/" + DATABASE
@@ -207,7 +207,7 @@ async def traffic(soak: Soak, queue_log: Path) -> None:
 
 
 async def staff(ami: Ami, action: str) -> None:
-    """Twenty more lab agents per queue for the soak (the lab has two): callers are answered, as in a staffed center."""
+    """Forty more lab agents per queue (the lab has two): at 2 calls/s, with 10 s wrap-up, callers are answered."""
     for queue in load_or_raise(CONFIG).queues:
         for n in range(EXTRA_AGENTS):
             interface = f"Local/soak{n:02d}@lotse-lab-agents/n"
@@ -219,7 +219,10 @@ def carried_to_a_target(soak: Soak, events: list[dict[str, str]]) -> set[str]:
     """Callers whose call Asterisk carried to a configured target that is not a queue (its own AMI events, not lotse's)."""
     found = set()
     for event in events:
-        if event.get("Event") == "Newexten" and event.get("Context") == "lotse-dispatch" and event.get("Exten") in TARGETS:
+        dispatched = event.get("Event") == "Newexten" and event.get("Context") == "lotse-dispatch" and event.get("Exten") in TARGETS
+        # a full queue's overflow begins with its announcement: a caller who leaves during it has reached the target
+        announced = event.get("Event") == "AGIExecStart" and "/overflow/announcement" in event.get("Command", "")
+        if dispatched or announced:
             caller = event.get("Channel", "").removeprefix("Local/").split("*", 1)[0]
             if caller in soak.placed:
                 found.add(caller)

@@ -85,9 +85,14 @@ class Tracker:
         if name == "VarSet":
             variable = event["Variable"].lstrip("_")
             # The dialplan sets it in CONTEXT_INCOMING; channels created later (agents, departments) inherit it elsewhere.
-            if variable == c.VAR_DIALLED and uid not in self.calls and event.get("Context") == c.CONTEXT_INCOMING:
+            opens = variable == c.VAR_DIALLED and event.get("Context") == c.CONTEXT_INCOMING
+            # LOTSE_HOPS is set on the caller's channel only: it opens a call whose start fell just before an AMI
+            # login (too early for these events, too early for the LOTSE_HOPS that adoption looks for)
+            reopens = variable == c.VAR_HOPS and f"ChanVariable({c.VAR_DIALLED})" in event
+            if (opens or reopens) and uid not in self.calls:
                 caller = event.get("CallerIDNum", "")
-                self.calls[uid] = OpenCall(uid, at, dialled=event.get("Value", ""), caller="" if caller.startswith("<") else caller)
+                dialled = event.get("Value", "") if opens else event.get(f"ChanVariable({c.VAR_DIALLED})", "")
+                self.calls[uid] = OpenCall(uid, at, dialled=dialled, caller="" if caller.startswith("<") else caller)
             call = self.calls.get(uid)
             if call is not None and variable.startswith("LOTSE_"):
                 call.variables[variable] = event.get("Value", "")

@@ -91,3 +91,18 @@ def test_malformed_events_are_counted_not_raised() -> None:
     )
     assert tracker.skipped == 2
     assert tracker.feed({"Event": "Hangup", "Uniqueid": "unknown"}, 1.0) is None  # other calls are ignored
+
+
+def test_a_call_whose_start_fell_just_before_a_login_is_opened_by_its_lotse_hops() -> None:
+    # the AMI link came up between the call's LOTSE_DIALLED and its LOTSE_HOPS: the events from there on, with the
+    # channel variables Asterisk adds to each (manager.conf channelvars), must still make its record
+    events = [json.loads(line) for line in (DATA / "answered.jsonl").read_text(encoding="utf-8").splitlines()]
+    first = next(n for n, e in enumerate(events) if e.get("Event") == "VarSet" and e.get("Variable") == "LOTSE_HOPS")
+    caller_channel = events[first]["Uniqueid"]
+    tracker, done = Tracker(), []
+    for event in events[first:]:
+        seen = {**event, "ChanVariable(LOTSE_DIALLED)": "0571890"} if event.get("Uniqueid") == caller_channel else event
+        if (record := tracker.feed(seen, 0.0)) is not None:
+            done.append(record)
+    (record,) = done
+    assert (record.uniqueid, record.dialled, record.outcome, record.tenant) == (caller_channel, "0571890", Outcome.ANSWERED, "minden")
