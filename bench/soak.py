@@ -1,6 +1,6 @@
 """Soak: calls through the lab Asterisk while lotse's dependencies fail, then nothing may be missing.
 
-    python -m bench.soak [--calls 2000] [--rate 4] [--fault-seconds 60]
+    python -m bench.soak [--calls 2000] [--rate 2] [--fault-seconds 60]
 
 Needs root and the lab (asterisk/lab provision), PostgreSQL and Redis (scripts/services).
 lotse serve (with --redis) and lotse metrics (PostgreSQL, Redis, queue_log, full caller
@@ -362,7 +362,7 @@ def run(calls: int, rate: float, fault_seconds: float) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=4.0, help="calls placed per second")
+    parser.add_argument("--rate", type=float, default=2.0, help="calls placed per second")
     parser.add_argument("--fault-seconds", type=float, default=60.0)
     args = parser.parse_args()
     failures = run(args.calls, args.rate, args.fault_seconds)
