@@ -80,6 +80,7 @@ class MetricsListener:
         self.last_event = 0.0
         self._gap_start = 0.0  # the last event before the current AMI session: recovery looks from here
         self._open_at_connect: set[str] = set()
+        self._held: list[tuple[dict[str, str], float]] | None = None  # events of those calls while recovery runs
         self._recent: deque[str] = deque()  # unique ids recorded lately (oldest first), not to record twice
         self._recent_ids: set[str] = set()  # the same ids, for a look-up per finished call
         self.written = self.reconciled = self.adopted = self.purged = self.live_dropped = 0
@@ -136,7 +137,12 @@ class MetricsListener:
         """Synchronous on purpose: a coroutine per event would cost a task per event."""
         now = time.time()
         self.last_event = now
-        record = self.tracker.feed(event, now)  # first, and in Asterisk's order: Redis never changes a record
+        if self._held is not None and event.get("Uniqueid") in self._open_at_connect:
+            # a call of the gap whose hang-up comes while recovery still reads queue_log: finish it after that
+            self._held.append((event, now))
+            record = None
+        else:
+            record = self.tracker.feed(event, now)  # first, and in Asterisk's order: Redis never changes a record
         if self.live is not None and event.get("Event", "").startswith("Queue"):
             try:
                 self._live_events.put_nowait(event)
@@ -148,13 +154,18 @@ class MetricsListener:
 
     async def _on_login(self, manager: Manager) -> None:
         """After every login, the first included: complete what the gap hid, then rebuild the live state."""
-        await self._recover(manager)
+        try:
+            await self._recover(manager)
+        finally:
+            held, self._held = self._held or [], None
+            self._done([r for event, at in held if (r := self.tracker.feed(event, at)) is not None])
         if self.live is not None:
             await self._rebuild_live(manager)
 
     def _connecting(self) -> None:
         self._gap_start = self.last_event or self._remembered_last_event()
         self._open_at_connect = set(self.tracker.calls)  # what recovery may complete; later calls are seen live
+        self._held = []
 
     async def _recover(self, manager: Manager) -> None:
         # From the last event seen (queue_log has whole seconds: 2 s earlier); calls that entered a queue before it

@@ -410,3 +410,45 @@ def test_a_call_that_began_and_ended_in_a_restart_gap_without_a_queue_comes_from
     assert (record.uniqueid, record.tenant, record.outcome, record.dialled) == ("8.1", "minden", Outcome.CALLBACK, "0571890")
     since = datetime.fromtimestamp(now - 122, CENTER.tz).strftime("%Y-%m-%d %H:%M:%S")  # the center's clock, not the host's
     assert f"AMI events missed since {since}: 1 call record(s) completed from queue_log and the journal" in caplog.text
+
+
+def test_a_gap_call_that_hangs_up_while_recovery_reads_queue_log_keeps_its_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # queued before a stop, answered while lotse metrics was stopped, hung up just after the start: found in the soak
+    async def before_the_stop(ami: FakeAmi, port: int) -> None:
+        listener = make(tmp_path, port)
+        await listener.start()
+        await asyncio.wait_for(ami.logged_in.wait(), 5)
+        for event in call_events("9.1")[:6]:  # up to QueueCallerJoin
+            await ami.event(**event)
+        await until("9.1 queued", lambda: "9.1" in listener.tracker.calls and listener.tracker.calls["9.1"].queued is not None)
+        await listener.close()
+
+    with_ami(before_the_stop)
+    now = int(time.time())
+    queue_log = tmp_path / "queue_log"
+    queue_log.write_text(
+        f"{now - 30}|9.1|buergerservice|NONE|ENTERQUEUE||057112345|1\n{now - 10}|9.1|buergerservice|Anna|CONNECT|20|9.1.a|2\n",
+        encoding="utf-8",
+    )
+    slow = MetricsListener._read_queue_log
+
+    def read_slowly(self: MetricsListener, since: float, calls: set[str]) -> dict[str, object]:
+        time.sleep(0.5)  # the hang-up arrives meanwhile
+        return slow(self, since, calls)  # type: ignore[return-value]
+
+    monkeypatch.setattr(MetricsListener, "_read_queue_log", read_slowly)
+
+    async def after_the_start(ami: FakeAmi, port: int) -> None:
+        ami.handlers["coreshowchannels"] = event_list("CoreShowChannels", [])
+        listener = make(tmp_path, port, queue_log=queue_log)
+        await listener.start()
+        await asyncio.wait_for(ami.logged_in.wait(), 5)
+        await ami.event(Event="Hangup", Uniqueid="9.1", Cause="16")
+        await until("9.1 recorded", lambda: listener.written == 1)
+        await listener.close()
+
+    with_ami(after_the_start)
+    store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
+    (record,) = store.between(0, 2e10)
+    store.close()
+    assert (record.uniqueid, record.outcome, record.agent) == ("9.1", Outcome.ANSWERED, "Anna")
