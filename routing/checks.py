@@ -127,7 +127,7 @@ def check_prompts(b: Builder, center: schema.Center | None) -> tuple[model.Promp
     With the center section broken, where the prompts are is not known: no warning about missing files.
     """
     folder = b.base_dir / (center.prompts_dir if center else "prompts")
-    recorded = recorded_prompts(folder) if center else {file for file in b.prompts}
+    recorded = recorded_prompts(folder) if center else set(b.prompts)
     synthesisable: list[str] = []
     for file, (prompt, path) in sorted(b.prompts.items()):
         unsayable = sorted({ch for ch in prompt.text or "" if not _sayable(ch)})

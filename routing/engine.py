@@ -220,6 +220,8 @@ class _Router:
         service = self.center.service_115
         assert service is not None
         ctx = ctx.with_tenant(None, Entry.SERVICE_115)
+        greeting = (service.greeting,) if service.greeting else ()
+        choice = None  # the menu of a prefix that several tenants share
         if ctx.caller is None:
             target = service.hidden_caller
             why = "caller number hidden" if is_hidden(call.caller) else "caller number unreadable"
@@ -228,33 +230,30 @@ class _Router:
             if beaten := service.prefixes.shorter(match[0]):
                 why += f" (the longest that matches; also {', '.join(beaten)})"
             if target.kind is Kind.MENU:
-                shared = service.choices[target.ref or ""]
-                why += f" is shared by {', '.join(t.ref or '' for t in shared.options.values())}: the caller chooses"
+                choice = service.choices[target.ref or ""]
+                why += f" is shared by {', '.join(t.ref or '' for t in choice.options.values())}: the caller chooses"
         else:
             target, why = service.unknown_caller, "no prefix matches the caller"
-        if target.kind is not Kind.TENANT and target.kind is not Kind.MENU and (caught := self.catching()) is not None:
+        if target.kind is not Kind.TENANT and choice is None and (caught := self.catching()) is not None:
             tenant, emergency = caught
             ctx = ctx.note(f"dialled {found}: 115; {why}: caught by the emergency line {emergency.id} of {tenant.id}, switched on")
-            return self.line_on(ctx.play(service.greeting), tenant, emergency, (service.greeting,) if service.greeting else ())
+            return self.line_on(ctx.play(*greeting), tenant, emergency, greeting)
         ctx = ctx.note(f"dialled {found}: 115; {why} -> {_describe(target)}")
-        if target.kind is Kind.MENU:  # a shared prefix: 115's greeting, then the choice of the administration
-            choice = service.choices[target.ref or ""]
+        if choice is not None:  # a shared prefix: 115's greeting, then the choice of the administration
             if not any(service.schedules[t.ref or ""].status(ctx.now, self.center.tz).open for t in choice.options.values()):
                 ctx = ctx.note(f"115 is closed for all of them: no choice, the default {_describe(choice.default)}")
-                return self.tenant_115(ctx, choice.default.ref or "", (service.greeting,))
-            ctx = ctx.play(service.greeting)
-            return _ask(ctx, choice, 1, (service.greeting,) if service.greeting else ())
+                return self.tenant_115(ctx, choice.default.ref or "", greeting)
+            return _ask(ctx.play(*greeting), choice, 1, greeting)
         if target.kind is not Kind.TENANT:
-            ctx = ctx.play(service.greeting)
-            pending = (service.greeting,) if service.greeting else ()
+            ctx = ctx.play(*greeting)
             status = service.schedule.status(ctx.now, self.center.tz)  # 115's hours hold for these calls too
             if not status.open:
-                return self.closed(ctx, status, service.closed or service.closed_unassigned, pending)
-            return self.resolve(ctx.note(f"in hours: {status.reason}"), target, pending)
+                return self.closed(ctx, status, service.closed or service.closed_unassigned, greeting)
+            return self.resolve(ctx.note(f"in hours: {status.reason}"), target, greeting)
         assert target.ref is not None
-        return self.tenant_115(ctx, target.ref, (service.greeting,))
+        return self.tenant_115(ctx, target.ref, greeting)
 
-    def tenant_115(self, ctx: Context, tenant_id: str, pending: tuple[Prompt | None, ...]) -> Step:
+    def tenant_115(self, ctx: Context, tenant_id: str, pending: tuple[Prompt, ...]) -> Step:
         """A 115 call whose tenant is known (by the caller's prefix or the caller's choice): 115's hours apply."""
         service = self.center.service_115
         assert service is not None
@@ -327,7 +326,7 @@ class _Router:
 
     def press(self, ask: Ask, key: str | None) -> Step:
         ctx = ask.ctx
-        menu = ctx.tenant.menus[ask.menu] if ctx.tenant is not None else self.choice(ask.menu)
+        menu = self.menu(ctx, ask.menu)
         target = menu.options.get(key) if key is not None else None
         if target is not None:
             return self.resolve(ctx.note(f"menu {menu.id}: key {key} -> {_describe(target)}"), target, ())
@@ -351,7 +350,7 @@ class _Router:
         kind, ref = target.kind, target.ref
         if kind is Kind.MENU:
             assert ref is not None
-            return _ask(ctx, ctx.tenant.menus[ref] if ctx.tenant is not None else self.choice(ref), 1, pending)
+            return _ask(ctx, self.menu(ctx, ref), 1, pending)
         if kind is Kind.TENANT:  # chosen by a 115 caller from a shared prefix
             assert ref is not None
             return self.tenant_115(ctx, ref, pending)
@@ -373,8 +372,10 @@ class _Router:
             return Decision(Outcome.CALLBACK, ctx.note(f"callback request ({known})"), reason, pending)
         return Decision(Outcome.HANGUP, ctx.note("hang up"), reason, pending)
 
-    def choice(self, menu_id: str) -> Menu:
-        """The menu of a shared 115 prefix (a menu without a tenant)."""
+    def menu(self, ctx: Context, menu_id: str) -> Menu:
+        """A tenant's menu; before a 115 call has a tenant, the choice menu of a shared prefix."""
+        if ctx.tenant is not None:
+            return ctx.tenant.menus[menu_id]
         service = self.center.service_115
         assert service is not None
         return service.choices[menu_id]
