@@ -123,7 +123,7 @@ class Exporter:
         within = target_within(self.center, ["tenant", "entry"], (tenant, entry))
         counts = self._today[(tenant, entry)]
         counts[0] += 1
-        counts[1] += record.queued is not None and record.answered is not None and within_target(record.queued, record.answered, within)
+        counts[1] += within_target(record, within)
         if record.in_hours:
             counts[2] += 1
             counts[3] += record.answered is not None

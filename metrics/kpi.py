@@ -27,9 +27,11 @@ def held_seconds(queued: float, answered: float) -> int:
     return int(answered) - int(queued)
 
 
-def within_target(queued: float, answered: float, within: int) -> bool:
-    """Answered within ``within`` seconds, counted as Asterisk counts (held_seconds <= within)."""
-    return held_seconds(queued, answered) <= within
+def within_target(record: CallRecord, within: int) -> bool:
+    """Answered within ``within`` seconds of joining the queue, counted as Asterisk counts (held_seconds <= within)."""
+    if record.queued is None or record.answered is None:
+        return False
+    return held_seconds(record.queued, record.answered) <= within
 
 
 class Fate(StrEnum):
@@ -99,7 +101,7 @@ def compute(records: Iterable[CallRecord], within: int, short_abandon: float = S
             wait = r.wait or 0.0
             answered += 1
             in_hours_answered += r.in_hours
-            answered_within += r.queued is not None and r.answered is not None and within_target(r.queued, r.answered, within)
+            answered_within += within_target(r, within)
             waits.append(wait)
             if r.talk is not None:
                 talks.append(r.talk)

@@ -23,6 +23,7 @@ from metrics.records import CallRecord, Outcome, bounded
 from routing.numbers import caller_key
 
 Event = Mapping[str, str]
+_DIALLED_HEADER = f"ChanVariable({c.VAR_DIALLED})"  # manager.conf channelvars: on every event of the caller's channel
 
 
 class Privacy(StrEnum):
@@ -88,10 +89,10 @@ class Tracker:
             opens = variable == c.VAR_DIALLED and event.get("Context") == c.CONTEXT_INCOMING
             # LOTSE_HOPS is set on the caller's channel only: it opens a call whose start fell just before an AMI
             # login (too early for these events, too early for the LOTSE_HOPS that adoption looks for)
-            reopens = variable == c.VAR_HOPS and f"ChanVariable({c.VAR_DIALLED})" in event
+            reopens = variable == c.VAR_HOPS and _DIALLED_HEADER in event
             if (opens or reopens) and uid not in self.calls:
                 caller = event.get("CallerIDNum", "")
-                dialled = event.get("Value", "") if opens else event.get(f"ChanVariable({c.VAR_DIALLED})", "")
+                dialled = event.get("Value", "") if opens else event[_DIALLED_HEADER]
                 self.calls[uid] = OpenCall(uid, at, dialled=dialled, caller="" if caller.startswith("<") else caller)
             call = self.calls.get(uid)
             if call is not None and variable.startswith("LOTSE_"):
