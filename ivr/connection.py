@@ -28,7 +28,7 @@ from ivr.agi import (
     parse_reply,
     reply_value,
 )
-from ivr.session import Command, Session, channel_variables
+from ivr.session import Command, Session, decision_values
 from ivr.throttle import reason
 from routing.engine import Decision, Live
 
@@ -272,7 +272,7 @@ class Connection(asyncio.Protocol):
             server.counters.calls_active -= 1
             journal, env = server.journal, self.env
             if journal is not None and env is not None:
-                variables = channel_variables(decision, "") if decision is not None else {}
+                variables = decision_values(decision, "") if decision is not None else {}
                 dialled = env.dialled if env.script == c.AGI_ROUTE else ""  # route-next's first argument is the outcome
                 journal.write(env.uniqueid, self.started, time.time(), dialled, env.caller or "", variables)  # a local append
         server.closed(self)

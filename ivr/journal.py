@@ -49,14 +49,16 @@ class Journal:
         self.failed = False
 
     def write(self, uniqueid: str, started: float, ended: float, dialled: str, caller: str, variables: dict[str, str]) -> None:
-        kept = {name: variables.get(name, variables.get("__" + name, "")) for name in KEPT} if variables else {}
+        """``variables``: the decision's contract variables by name (session.decision_values), empty without one."""
+        kept = {name: variables.get(name, "") for name in KEPT} if variables else {}
         data = {"uniqueid": uniqueid, "started": round(started, 3), "ended": round(ended, 3), "dialled": dialled, "caller": caller}
         line = json.dumps(data | {"variables": kept}, ensure_ascii=False)
         try:
-            if self.path.exists() and self.path.stat().st_size > self.max_bytes:
-                os.replace(self.path, rotated(self.path))
             with self.path.open("a", encoding="utf-8") as out:  # one write per line: whole lines, also from a crash
                 out.write(line + "\n")
+                full = out.tell() > self.max_bytes
+            if full:
+                os.replace(self.path, rotated(self.path))
         except OSError as exc:
             if not self.failed:
                 log.error("cannot write the journal %s: %s (lotse metrics cannot recover calls from it)", self.path, exc)

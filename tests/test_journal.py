@@ -13,8 +13,8 @@ from ivr.journal import Journal
 DECIDED = {
     "LOTSE_OUTCOME": "callback",
     "LOTSE_REASON": "overflow",
-    "__LOTSE_TENANT": "minden",
-    "__LOTSE_TOPIC": "ausweis",
+    "LOTSE_TENANT": "minden",
+    "LOTSE_TOPIC": "ausweis",
     "LOTSE_WHISPER": "x",
 }
 

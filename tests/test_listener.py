@@ -361,17 +361,23 @@ def test_calls_of_a_restart_gap_are_completed_and_running_calls_adopted(tmp_path
     assert records["7.2"].dialled == "05718070" and records["7.2"].queues == ("buergerservice",)
 
 
-def test_calls_in_progress_at_a_stop_are_recorded_after_the_next_start(tmp_path: Path) -> None:
-    async def before_the_stop(ami: FakeAmi, port: int) -> None:
+def stop_during_a_call(tmp_path: Path, uid: str, events: int, queued: bool = False) -> None:
+    """lotse metrics follows the first ``events`` events of a call (call_events), then stops with the call open."""
+
+    async def scenario(ami: FakeAmi, port: int) -> None:
         listener = make(tmp_path, port)
         await listener.start()
         await asyncio.wait_for(ami.logged_in.wait(), 5)
-        for event in call_events("8.1")[:5]:  # in the IVR: routed, not yet hung up (no queue: no trace in queue_log)
+        for event in call_events(uid)[:events]:
             await ami.event(**event)
-        await until("the call open", lambda: "8.1" in listener.tracker.calls)
+        await until(f"{uid} open", lambda: uid in listener.tracker.calls and (not queued or listener.tracker.calls[uid].queued is not None))
         await listener.close()
 
-    with_ami(before_the_stop)
+    with_ami(scenario)
+
+
+def test_calls_in_progress_at_a_stop_are_recorded_after_the_next_start(tmp_path: Path) -> None:
+    stop_during_a_call(tmp_path, "8.1", 5)  # in the IVR: routed, not yet hung up (no queue: no trace in queue_log)
     assert (tmp_path / "records.open").exists()
 
     async def after_the_start(ami: FakeAmi, port: int) -> None:  # the caller hung up while lotse metrics was stopped
@@ -395,7 +401,7 @@ def test_a_call_that_began_and_ended_in_a_restart_gap_without_a_queue_comes_from
     (tmp_path / "records.last-event").write_text(f"{now - 120}\n", encoding="utf-8")
     path = tmp_path / "journal"
     Journal(path).write("8.0", now - 300, now - 290, "0571890", "057112345", {"LOTSE_OUTCOME": "callback"})  # before: recorded then
-    Journal(path).write("8.1", now - 60, now - 45, "0571890", "057112345", {"LOTSE_OUTCOME": "callback", "__LOTSE_TENANT": "minden"})
+    Journal(path).write("8.1", now - 60, now - 45, "0571890", "057112345", {"LOTSE_OUTCOME": "callback", "LOTSE_TENANT": "minden"})
 
     async def scenario(ami: FakeAmi, port: int) -> None:
         listener = make(tmp_path, port, journal=path)
@@ -414,16 +420,7 @@ def test_a_call_that_began_and_ended_in_a_restart_gap_without_a_queue_comes_from
 
 def test_a_gap_call_that_hangs_up_while_recovery_reads_queue_log_keeps_its_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # queued before a stop, answered while lotse metrics was stopped, hung up just after the start: found in the soak
-    async def before_the_stop(ami: FakeAmi, port: int) -> None:
-        listener = make(tmp_path, port)
-        await listener.start()
-        await asyncio.wait_for(ami.logged_in.wait(), 5)
-        for event in call_events("9.1")[:6]:  # up to QueueCallerJoin
-            await ami.event(**event)
-        await until("9.1 queued", lambda: "9.1" in listener.tracker.calls and listener.tracker.calls["9.1"].queued is not None)
-        await listener.close()
-
-    with_ami(before_the_stop)
+    stop_during_a_call(tmp_path, "9.1", 6, queued=True)  # up to QueueCallerJoin
     now = int(time.time())
     queue_log = tmp_path / "queue_log"
     queue_log.write_text(
