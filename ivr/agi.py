@@ -129,4 +129,7 @@ def resume_from_args(args: tuple[str, ...]) -> Resume:
     if outcome not in (Outcome.QUEUE.value, Outcome.DEPARTMENT.value):
         raise ValueError(f"lotse-next: first argument must be queue or department, got {outcome!r}")
     kind = Outcome(outcome)
-    return Resume(kind, ref, tenant or None, Entry(entry) if entry in tuple(Entry) else None, topic or None, caller_key(caller))
+    if entry in tuple(Entry):
+        return Resume(kind, ref, tenant or None, Entry(entry), topic or None, caller_key(caller))
+    # a tenant's further entry (its id): the engine checks that the tenant has it
+    return Resume(kind, ref, tenant or None, Entry.OWN if entry else None, topic or None, caller_key(caller), entry or None)

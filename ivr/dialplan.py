@@ -78,8 +78,11 @@ def dialled_forms(key: str, country_code: str) -> list[str]:
 
 def extensions(center: Center, options: RenderOptions) -> str:
     lines = [f"[{c.CONTEXT_INCOMING}]", "; Calls to these numbers are routed by lotse. Include this context where calls arrive."]
-    for key, tenant_id in sorted(center.numbers.items(), key=lambda item: (item[1] or "", item[0])):
-        label = f"{center.tenants[tenant_id].name} ({tenant_id})" if tenant_id else "115"
+    numbers: dict[str, str] = {}  # with dated changes: the numbers of every period (lotse routes each by its date)
+    for version in center.versions:
+        for key, tenant_id in version.numbers.items():
+            numbers.setdefault(key, f"{version.tenants[tenant_id].name} ({tenant_id})" if tenant_id else "115")
+    for key, label in sorted(numbers.items(), key=lambda item: (item[1], item[0])):
         lines.append(f"; {label}")
         for form in dialled_forms(key, center.country_code):
             lines.append(f"exten => {form},1,Set(__{c.VAR_DIALLED}=${{EXTEN}})")
@@ -206,9 +209,12 @@ def mailboxes(center: Center) -> dict[str, set[str]]:
             box, _, context = target.ref.partition("@")
             found.setdefault(context, set()).add(box)
 
-    for tenant in center.tenants.values():
+    for tenant in (t for version in center.versions for t in version.tenants.values()):
         add(tenant.closed.then)
         add(tenant.start)
+        for entry in tenant.entries.values():
+            add(entry.start)
+            add(entry.closed.then)
         for menu in tenant.menus.values():
             for target in (*menu.options.values(), menu.default):
                 add(target)

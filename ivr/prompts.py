@@ -32,12 +32,14 @@ class BuildReport:
 
 
 def wanted(center: Center) -> list[Prompt]:
-    """Every prompt the config plays, plus the whisper prompts."""
-    prompts = list(center.prompts)
-    for tenant in center.tenants.values():
-        prompts.append(Prompt(f"whisper/tenant/{tenant.id}", tenant.name))
-        prompts += [Prompt(f"whisper/topic/{t.id}", t.name) for t in tenant.topics.values()]
-        prompts += [Prompt(f"whisper/topic/{e.id}", e.name) for e in tenant.emergencies.values()]
+    """Every prompt the config plays, plus the whisper prompts; with dated changes, those of every period."""
+    prompts: list[Prompt] = []
+    for version in center.versions:  # with dated changes: those of every period
+        prompts += version.prompts
+        for tenant in version.tenants.values():
+            prompts.append(Prompt(f"whisper/tenant/{tenant.id}", tenant.name))
+            prompts += [Prompt(f"whisper/topic/{t.id}", t.name) for t in tenant.topics.values()]
+            prompts += [Prompt(f"whisper/topic/{e.id}", e.name) for e in tenant.emergencies.values()]
     prompts.append(Prompt("whisper/tenant/115", "Behördennummer 115"))
     unique = {p.file: p for p in prompts}
     return sorted(unique.values(), key=lambda p: p.file)

@@ -100,7 +100,7 @@ def decision_values(decision: Decision, prompts: str) -> dict[str, str]:
         c.VAR_REASON: decision.reason,
         c.VAR_TENANT: tenant.id if tenant else "",
         c.VAR_TENANT_NAME: tenant.name if tenant else "115",
-        c.VAR_ENTRY: ctx.entry.value if ctx.entry else "",
+        c.VAR_ENTRY: ctx.entry_id,
         c.VAR_TOPIC: ctx.topic or "",
         c.VAR_TOPIC_NAME: ctx.topic_name or "",
         c.VAR_QUEUE: decision.queue or "",

@@ -7,7 +7,8 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -65,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a routing config and report every problem")
     validate.add_argument("path", type=Path, help="a config file or a folder of them")
     validate.add_argument("--quiet", "-q", action="store_true", help="print errors only, no warnings")
+    validate.add_argument(
+        "--at", type=_day, metavar="YYYY-MM-DD", help="check the config as it will be in force on this day (dated changes)"
+    )
     validate.add_argument("--json", action="store_true", help="print problems as JSON")
 
     simulate = commands.add_parser("simulate", help="show the path a call takes, or run routing cases")
@@ -126,8 +130,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a day; write it as YYYY-MM-DD, e.g. 2027-01-01") from None
+
+
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
     result = load(args.path)
+    if args.at is not None:  # the period in force that day: its own problems, and the numbers that stop after it
+        result = replace(result, problems=result.problems_on(args.at))
     if args.json:
         problems = [
             {
@@ -146,17 +159,28 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK if result.center else EXIT_FAILED
     report_problems(result, out, args.quiet)
     verdict = "valid" if result.center else "invalid"
+    if args.at is not None and result.center is None and not result.errors:
+        verdict = f"invalid (in another period than {args.at}: run without --at)"
     print(
         f"{args.path}: {verdict}: {len(result.errors)} error(s), {len(result.warnings)} warning(s) in {len(result.files)} file(s)", file=out
     )
     if result.center:
-        c = result.center
-        print(
-            f"  {len(c.tenants)} tenants, {len(c.numbers)} numbers, {len(c.queues)} queues, "
-            f"{len(c.departments)} departments, {sum(len(t.menus) for t in c.tenants.values())} menus",
-            file=out,
-        )
+        days = [args.at] if args.at else [start for start, _ in result.center.later]
+        if not args.at and days:
+            _summary("  until " + str(days[0] - timedelta(days=1)), result.center, out)
+        for day in days:
+            _summary(f"  on {day}" if args.at else f"  from {day} on", result.center.on(day), out)
+        if not days:
+            _summary(" ", result.center, out)
     return EXIT_OK if result.center else EXIT_FAILED
+
+
+def _summary(when: str, c: Center, out: TextIO) -> None:
+    print(
+        f"{when}: {len(c.tenants)} tenants, {len(c.numbers)} numbers, {len(c.queues)} queues, "
+        f"{len(c.departments)} departments, {sum(len(t.menus) for t in c.tenants.values())} menus",
+        file=out,
+    )
 
 
 def _simulate(args: argparse.Namespace, out: TextIO) -> int:

@@ -58,7 +58,7 @@ class CallRecord:
 WIDTHS = {
     "uniqueid": 64,
     "tenant": 40,
-    "entry": 8,
+    "entry": 40,  # own, 115, emergency, or a tenant entry's id (an id has up to 40 characters)
     "dialled": 32,
     "caller": 64,
     "topic": 40,

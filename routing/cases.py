@@ -164,7 +164,7 @@ def actual_values(decision: Decision) -> dict[str, Any]:
     return {
         "outcome": decision.outcome.value,
         "tenant": decision.tenant,
-        "entry": decision.ctx.entry.value if decision.ctx.entry else None,
+        "entry": decision.ctx.entry_id or None,
         "topic": decision.ctx.topic,
         "queue": decision.queue,
         "department": decision.department,

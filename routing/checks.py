@@ -14,7 +14,7 @@ def check_topics_reachable(b: Builder) -> None:
     for tid, tenant in b.parts.tenants.items():
         menus_seen: set[str] = set()
         topics_seen: set[str] = set()
-        pending = [tenant.start]
+        pending = [tenant.start, *(entry.start for entry in tenant.entries.values())]
         while pending:
             target = pending.pop()
             if target.topic is not None:
@@ -113,7 +113,7 @@ def check_tenants_reachable(b: Builder, service: model.Service115 | None) -> Non
             if target.ref:
                 via_115.add(target.ref)
     for tid, tenant in b.parts.tenants.items():
-        if not tenant.numbers and tid not in via_115:
+        if not tenant.numbers and not tenant.entries and tid not in via_115:
             b.source.warning(
                 ("tenants", tid),
                 f"tenant '{tid}' has no numbers and no 115 prefix",

@@ -64,12 +64,19 @@ class Context:
     topic_name: str | None = None
     played: tuple[Prompt, ...] = ()
     trace: tuple[str, ...] = ()
+    line: str | None = None  # the id of the tenant's further entry the call came in on
+
+    @property
+    def entry_id(self) -> str:
+        """What the figures count the call under: the entry's id, else own, 115 or emergency."""
+        return self.line or (self.entry.value if self.entry else "")
 
     # Explicit constructors: dataclasses.replace() introspects fields on every
     # call and was 40 % of a decision's time (bench/bench_routing.py).
 
     def note(self, line: str) -> Context:
-        return Context(self.now, self.tenant, self.entry, self.caller, self.topic, self.topic_name, self.played, (*self.trace, line))
+        trace = (*self.trace, line)
+        return Context(self.now, self.tenant, self.entry, self.caller, self.topic, self.topic_name, self.played, trace, self.line)
 
     def play(self, *prompts: Prompt | None) -> Context:
         real = tuple(p for p in prompts if p is not None)
@@ -77,13 +84,13 @@ class Context:
             return self
         lines = tuple(_play_line(p) for p in real)
         played, trace = (*self.played, *real), (*self.trace, *lines)
-        return Context(self.now, self.tenant, self.entry, self.caller, self.topic, self.topic_name, played, trace)
+        return Context(self.now, self.tenant, self.entry, self.caller, self.topic, self.topic_name, played, trace, self.line)
 
-    def with_tenant(self, tenant: Tenant | None, entry: Entry) -> Context:
-        return Context(self.now, tenant, entry, self.caller, self.topic, self.topic_name, self.played, self.trace)
+    def with_tenant(self, tenant: Tenant | None, entry: Entry, line: str | None = None) -> Context:
+        return Context(self.now, tenant, entry, self.caller, self.topic, self.topic_name, self.played, self.trace, line)
 
     def with_topic(self, topic: str, name: str) -> Context:
-        return Context(self.now, self.tenant, self.entry, self.caller, topic, name, self.played, self.trace)
+        return Context(self.now, self.tenant, self.entry, self.caller, topic, name, self.played, self.trace, self.line)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -145,12 +152,12 @@ Step = Ask | Decision
 
 def start(center: Center, call: Call, now: datetime, live: Live = Live()) -> Step:
     """The first step of a call: tenant, entry, hours, emergencies."""
-    return _Router(center, live).start(call, now)
+    return _Router(center.at(now), live).start(call, now)
 
 
 def press(center: Center, ask: Ask, key: str | None, live: Live = Live()) -> Step:
     """The caller pressed ``key`` in the menu of ``ask`` (``None``: nothing in time)."""
-    return _Router(center, live).press(ask, key)
+    return _Router(center.at(ask.ctx.now), live).press(ask, key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +170,7 @@ class Resume:
     entry: Entry | None
     topic: str | None
     caller: str | None
+    line: str | None = None  # the tenant's further entry, when the call came in on one
 
 
 def resume(center: Center, back: Resume, now: datetime, live: Live = Live()) -> Step:
@@ -170,9 +178,11 @@ def resume(center: Center, back: Resume, now: datetime, live: Live = Live()) -> 
 
     Targets are looked up in the config in force now, so a reload applies.
     """
+    center = center.at(now)
     tenant = center.tenants.get(back.tenant or "")
     topic = tenant.topics.get(back.topic or "") if tenant else None
-    ctx = Context(now, tenant, back.entry, back.caller, topic.id if topic else None, topic.name if topic else None)
+    line = back.line if tenant and back.line in tenant.entries else None
+    ctx = Context(now, tenant, back.entry, back.caller, topic.id if topic else None, topic.name if topic else None, line=line)
     router = _Router(center, live)
     if back.outcome is Outcome.QUEUE and back.ref in center.queues:
         target = center.queues[back.ref].overflow
@@ -213,6 +223,10 @@ class _Router:
         if found in center.emergency_numbers:
             return self.emergency_line(ctx, found, *center.emergency_numbers[found])
         tenant = center.tenants[tenant_id]
+        if found in center.entry_numbers:
+            entry = tenant.entries[center.entry_numbers[found][1]]
+            ctx = ctx.with_tenant(tenant, Entry.OWN, entry.id).note(f"dialled {found}: entry {entry.id} ({entry.name}) of {tenant.id}")
+            return self.opened(ctx, entry.schedule, entry.closed, (entry.greeting,), entry.start)
         ctx = ctx.with_tenant(tenant, Entry.OWN).note(f"dialled {found}: own number of {tenant.id} ({tenant.name})")
         return self.opened(ctx, tenant.schedule, tenant.closed, (tenant.greeting,))
 
@@ -295,8 +309,10 @@ class _Router:
                 return tenant, emergency
         return None
 
-    def opened(self, ctx: Context, schedule: Schedule, closed: ClosedBehaviour, greeting: tuple[Prompt | None, ...]) -> Step:
-        """Greeting, emergencies and opening hours of a call whose tenant is known."""
+    def opened(
+        self, ctx: Context, schedule: Schedule, closed: ClosedBehaviour, greeting: tuple[Prompt | None, ...], start: Target | None = None
+    ) -> Step:
+        """Greeting, emergencies and opening hours of a call whose tenant is known; then ``start`` (default: the tenant's)."""
         tenant = ctx.tenant
         assert tenant is not None
         pending = tuple(p for p in greeting if p is not None)
@@ -314,7 +330,7 @@ class _Router:
         if not status.open:
             return self.closed(ctx, status, closed, pending)
         ctx = ctx.note(f"in hours: {status.reason}")
-        return self.resolve(ctx, tenant.start, pending)
+        return self.resolve(ctx, start or tenant.start, pending)
 
     def closed(self, ctx: Context, status: Status, closed: ClosedBehaviour, pending: tuple[Prompt, ...]) -> Step:
         when = f"; opens again {status.next_open:%a %d.%m. %H:%M}" if status.next_open else ""

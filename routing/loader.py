@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path as FsPath
 from zoneinfo import ZoneInfo
 
-from routing import model, schema
+from routing import dated, model, schema
 from routing.build import HOLIDAY_CATEGORIES, Builder, targets
 from routing.checks import (
     check_overflow_cycles,
@@ -20,8 +22,13 @@ from routing.model import Kind
 from routing.numbers import NumberError, PrefixTable, normalise, normalise_prefix
 from routing.problems import ConfigError, Path, Problem, Severity
 from routing.schedule import Schedule
-from routing.validate import validate_parts
-from routing.yamlsource import read_config
+from routing.validate import Parts, validate_parts
+from routing.yamlsource import Source, read_config
+
+Checked = tuple[tuple[dated.Period, tuple[Problem, ...]], ...]  # each period of dated changes and its own problems
+
+# entry ids that lotse's figures already use for the other ways in (routing.model.Entry)
+RESERVED_ENTRIES = {"own": "tenant's own numbers", "115": "115 calls", "emergency": "calls to an emergency line"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,16 @@ class LoadResult:
     center: model.Center | None  # None when there is any error
     problems: tuple[Problem, ...]
     files: tuple[str, ...]
+    periods: Checked = ()  # with dated changes: each period's own problems
+    stops: tuple[tuple[date, Problem], ...] = ()  # warnings of numbers that stop being routed on a date
+    shared: tuple[Problem, ...] = ()  # with dated changes: the problems of reading and shape, common to all periods
+
+    def problems_on(self, day: date) -> tuple[Problem, ...]:
+        """Problems of the config in force on ``day`` (as that period's check found them), and numbers that stop later."""
+        if len(self.periods) < 2:
+            return self.problems
+        found = next(problems for span, problems in self.periods if dated.contains(span, day))
+        return _sorted([*self.shared, *found, *(p for stop, p in self.stops if stop > day)])
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -46,11 +63,65 @@ def load(path: FsPath | str, env: Mapping[str, str] | None = None) -> LoadResult
     if any(p.severity is Severity.ERROR for p in source.problems):
         return LoadResult(None, _sorted(source.problems), tuple(source.files))  # unreadable YAML: nothing to check
     parts = validate_parts(source)
-    builder = Builder(source, parts, path if path.is_dir() else path.parent)
-    center = _compile(builder)
+    base_dir = path if path.is_dir() else path.parent
+    spans = dated.periods(parts)
+    if len(spans) == 1:  # nothing dated: one config
+        center = _compile(Builder(source, parts, base_dir))
+        found: Checked = ((spans[0], ()),)
+        stops: tuple[tuple[date, Problem], ...] = ()
+        shared: tuple[Problem, ...] = ()
+    else:
+        center, found, stops, shared = _compile_periods(source, parts, base_dir, spans)
     problems = _sorted(source.problems)
     ok = center is not None and not any(p.severity is Severity.ERROR for p in problems)
-    return LoadResult(center if ok else None, problems, tuple(source.files))
+    return LoadResult(center if ok else None, problems, tuple(source.files), found, stops, shared)
+
+
+def _compile_periods(
+    source: Source, parts: Parts, base_dir: FsPath, spans: tuple[dated.Period, ...]
+) -> tuple[
+    model.Center | None, tuple[tuple[dated.Period, tuple[Problem, ...]], ...], tuple[tuple[date, Problem], ...], tuple[Problem, ...]
+]:
+    """One config per period of dated changes, each checked on its own; the first holds the others in ``later``.
+
+    Also warns of each number that stops being routed when a period begins. Returns the config, each
+    period's problems, those warnings by day, and the problems common to all periods (reading, shape, prompt files).
+    """
+    before, versions, found = source.problems, [], []
+    builders = []
+    for span in spans:
+        source.problems = []
+        builder = Builder(source, dated.on(parts, dated.a_day_in(span)), base_dir)
+        versions.append(_compile(builder, files=False))
+        builders.append(builder)
+        found.append((span, tuple(source.problems)))
+    source.problems = []
+    every = Builder(source, parts, base_dir)  # the prompts of all periods, checked once
+    for builder in builders:
+        for file, prompt in builder.prompts.items():
+            every.prompts.setdefault(file, prompt)
+    check_prompts(every, parts.center)
+    before = [*before, *source.problems]
+    stops: list[tuple[date, Problem]] = []
+    for (span, _), earlier, (center, later) in zip(found[1:], builders, itertools.pairwise(versions), strict=False):
+        if center is None or later is None or span[0] is None:
+            continue
+        for number in sorted(set(center.numbers) - set(later.numbers)):
+            source.problems = []
+            where = earlier.numbers.get(number, ())
+            source.warning(
+                where,
+                f"from {span[0]} on, {_written(source, where) or number} is no longer routed (nothing in force then holds it)",
+                "if that is meant, nothing to do; else extend the valid_until that ends it",
+            )
+            stops.append((span[0], source.problems[0]))
+    source.problems = [*before, *dated.merged(found), *(p for _, p in stops)]
+    if any(v is None for v in versions):
+        return None, tuple(found), tuple(stops), tuple(before)
+    first = versions[0]
+    assert first is not None
+    later_versions = tuple((span[0], v) for (span, _), v in zip(found[1:], versions[1:], strict=True) if span[0] and v)
+    return replace(first, later=later_versions), tuple(found), tuple(stops), tuple(before)
 
 
 def load_or_raise(path: FsPath | str, env: Mapping[str, str] | None = None) -> model.Center:
@@ -66,7 +137,21 @@ def _sorted(problems: list[Problem]) -> tuple[Problem, ...]:
     return tuple(sorted(unique, key=lambda p: (p.location is None, p.location or "", p.message)))
 
 
-def _compile(b: Builder) -> model.Center | None:
+def _written(source: Source, path: Path) -> str | None:
+    """The text written in the YAML at ``path``."""
+    value: object = source.data
+    for part in path:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            value = value[part]
+        else:
+            return None
+    return value if isinstance(value, str) else None
+
+
+def _compile(b: Builder, files: bool = True) -> model.Center | None:
+    """The config of ``b``'s parts; ``files``: check that the prompt files exist (with dated changes: once, over all periods)."""
     parts = b.parts
     center_spec = parts.center
     center_targets = targets(center_spec.targets if center_spec else None, model.Targets(None, None, None, None))
@@ -87,13 +172,17 @@ def _compile(b: Builder) -> model.Center | None:
     check_overflow_cycles(b)
     check_silent_caller_ends(b)
     check_tenants_reachable(b, service)
-    prompts = check_prompts(b, center_spec)
+    prompts = check_prompts(b, center_spec) if files else tuple(prompt for prompt, _ in b.prompts.values())
     if center_spec is None or len(tenants) != len(parts.tenants) or any(parts.broken.values()):
         return None
     numbers: dict[str, str | None] = {}
     emergency_numbers: dict[str, tuple[str, str]] = {}
+    entry_numbers: dict[str, tuple[str, str]] = {}
     for tenant in tenants.values():
         numbers.update((n, tenant.id) for n in tenant.numbers)
+        for entry in tenant.entries.values():
+            numbers.update((n, tenant.id) for n in entry.numbers)
+            entry_numbers.update((n, (tenant.id, entry.id)) for n in entry.numbers)
         for emergency in tenant.emergencies.values():
             numbers.update((n, tenant.id) for n in emergency.numbers)
             emergency_numbers.update((n, (tenant.id, emergency.id)) for n in emergency.numbers)
@@ -120,6 +209,7 @@ def _compile(b: Builder) -> model.Center | None:
         departments=departments,
         numbers=numbers,
         emergency_numbers=emergency_numbers,
+        entry_numbers=entry_numbers,
         service_115=service,
         prompts=prompts,
     )
@@ -166,6 +256,27 @@ def _tenant(b: Builder, tid: str, spec: schema.Tenant, center_targets: model.Tar
         emergencies[eid] = model.Emergency(eid, e.name, announcement, e.queue, mode, e.ignore_hours, own, when_off, e.catch_115)  # type: ignore[arg-type]
     topics = {**{k: _topic(k, t) for k, t in b.parts.topics.items()}, **{k: _topic(k, t) for k, t in spec.topics.items()}}
     closed_spec = spec.closed or (center.closed if center else schema.ClosedBehaviour())
+    closed = b.closed(closed_spec, (*path, "closed") if spec.closed else ("center", "closed"), scope)
+    entries = {}
+    for eid, line in spec.entries.items():
+        epath = (*path, "entries", eid)
+        if eid in RESERVED_ENTRIES:
+            b.source.error(
+                epath, f"'{eid}' is what lotse calls the {RESERVED_ENTRIES[eid]} in its figures", "give the entry another id", key=True
+            )
+        line_schedule = schedule
+        if line.hours is not None:
+            line_schedule = Schedule.build(b.weekly(line.hours, (*epath, "hours")), state, categories, closures)
+        greeting = b.prompt(line.greeting, (*epath, "greeting")) if line.greeting else b.prompt(spec.greeting, (*path, "greeting"))
+        entries[eid] = model.TenantEntry(
+            id=eid,
+            name=line.name,
+            numbers=tuple(k for i, n in enumerate(line.numbers) if (k := b.number(n, (*epath, "numbers", i)))),
+            schedule=line_schedule,
+            greeting=greeting,
+            closed=b.closed(line.closed, (*epath, "closed"), scope) if line.closed else closed,
+            start=b.target(line.start, (*epath, "start"), "menu", scope),
+        )
     return model.Tenant(
         id=tid,
         name=spec.name,
@@ -174,11 +285,12 @@ def _tenant(b: Builder, tid: str, spec: schema.Tenant, center_targets: model.Tar
         schedule=schedule,
         targets=targets(spec.targets, center_targets) if spec.targets else center_targets,
         greeting=b.prompt(spec.greeting, (*path, "greeting")),
-        closed=b.closed(closed_spec, (*path, "closed") if spec.closed else ("center", "closed"), scope),
+        closed=closed,
         start=b.target(spec.start, (*path, "start"), "menu", scope),
         menus=menus,
         topics=topics,
         emergencies=emergencies,
+        entries=entries,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from routing.schedule import Schedule
 
 
 class Entry(StrEnum):
-    """How a call came in."""
+    """How a call came in. A call to a tenant's further line is OWN, and counts under the line's id (Context.line)."""
 
     OWN = "own"  # one of the tenant's own numbers
     SERVICE_115 = "115"
@@ -126,6 +127,19 @@ class Emergency:
 
 
 @dataclass(frozen=True, slots=True)
+class TenantEntry:
+    """A further line of a tenant: its own numbers, start, hours; its calls count under its id as entry."""
+
+    id: str
+    name: str
+    numbers: tuple[str, ...]
+    schedule: Schedule
+    greeting: Prompt | None
+    closed: ClosedBehaviour
+    start: Target
+
+
+@dataclass(frozen=True, slots=True)
 class Tenant:
     id: str
     name: str
@@ -139,6 +153,7 @@ class Tenant:
     menus: Mapping[str, Menu]
     topics: Mapping[str, Topic]  # the tenant's own and the center-wide ones
     emergencies: Mapping[str, Emergency]
+    entries: Mapping[str, TenantEntry]  # its further lines, by id
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,5 +185,25 @@ class Center:
     departments: Mapping[str, Department]
     numbers: Mapping[str, str | None]  # number key -> tenant id, or None for a 115 number
     emergency_numbers: Mapping[str, tuple[str, str]]  # number key -> (tenant id, emergency id): an emergency line's own
+    entry_numbers: Mapping[str, tuple[str, str]]  # number key -> (tenant id, entry id): a further line's
     service_115: Service115 | None
     prompts: tuple[Prompt, ...]  # every prompt the config names, once each
+    later: tuple[tuple[date, Center], ...] = ()  # dated changes: the config in force from each day on (routing.dated)
+
+    def on(self, day: date) -> Center:
+        """The config in force on ``day`` (a date in the center's time zone)."""
+        found = self
+        for start, center in self.later:
+            if start > day:
+                break
+            found = center
+        return found
+
+    def at(self, when: datetime) -> Center:
+        """The config in force at ``when``: what the engine routes a call with."""
+        return self.on(when.astimezone(self.tz).date()) if self.later else self
+
+    @property
+    def versions(self) -> tuple[Center, ...]:
+        """The config of every period, first to last (one, when nothing is dated)."""
+        return (self, *(center for _, center in self.later))

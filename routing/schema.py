@@ -202,7 +202,20 @@ class ClosedBehaviour(Model):
     then: Target = Field(default_factory=lambda: Target(hangup=True))
 
 
-class Menu(Model):
+class Dated(Model):
+    """Something that holds only from one day or until one day: a partner that joins, a pilot that ends."""
+
+    valid_from: dt.date | None = Field(None, description="the first day it holds (the center's time zone); before it, it does not exist")
+    valid_until: dt.date | None = Field(None, description="the last day it holds; from the next day on, it does not exist")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Dated:
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValueError(f"valid_until {self.valid_until} is before valid_from {self.valid_from}")
+        return self
+
+
+class Menu(Dated):
     prompt: Prompt
     options: dict[Dtmf, Target] = Field(min_length=1)
     timeout: Annotated[int, Field(ge=1, le=60)] = 5
@@ -212,7 +225,7 @@ class Menu(Model):
     default: Target = Field(description="where the call goes after the last retry")
 
 
-class Topic(Model):
+class Topic(Dated):
     name: str = Field(description="spoken to the agent in the whisper and shown as caller name")
     queue: Id
     priority: Annotated[int, Field(ge=0, le=100)] = 0
@@ -229,9 +242,21 @@ class Emergency(Model):
     catch_115: bool = Field(False, description="while on, also 115 callers that no tenant takes (unknown or hidden number)")
 
 
-class Tenant(Model):
+class TenantEntry(Dated):
+    """A line of a tenant with its own numbers, start and hours, e.g. a school sick-note hotline from 07:00."""
+
+    name: str = Field(description="what the line is, e.g. 'Krankmeldung Schulen'; figures are split by the entry's id")
+    numbers: list[str] = Field(min_length=1)
+    hours: Hours | None = Field(None, description="default: the tenant's hours; the tenant's closures apply either way")
+    greeting: Prompt | None = Field(None, description="default: the tenant's greeting")
+    closed: ClosedBehaviour | None = Field(None, description="default: the tenant's")
+    start: Target
+
+
+class Tenant(Dated):
     name: str = Field(description="spoken in the greeting and the agent's whisper")
     numbers: list[str] = Field(default_factory=list)
+    entries: dict[Id, TenantEntry] = Field(default_factory=dict, description="further lines with their own numbers, start and hours")
     state: State | None = None
     holiday_categories: list[str] | None = None
     hours: Hours | None = None
@@ -286,7 +311,7 @@ class Center(Model):
     fallback_queue: Id | None = Field(None, description="where the dialplan sends calls when lotse cannot answer")
 
 
-class PrefixClaim(Model):
+class PrefixClaim(Dated):
     """The tenant(s) a 115 caller prefix belongs to; several: the caller chooses (e.g. a city and its county)."""
 
     model_config = ConfigDict(json_schema_extra={"description": "a tenant id, tenant ids, or {tenants, prompt, default, timeout}"})

@@ -32,8 +32,20 @@ def run(*args: str) -> tuple[int, str]:
 def test_validate_example() -> None:
     code, text = run("validate", str(EXAMPLE))
     assert code == 0
-    assert f"{EXAMPLE}: valid: 0 error(s), 1 warning(s) in 6 file(s)" in text
-    assert "5 tenants, 8 numbers, 5 queues, 3 departments, 6 menus" in text
+    assert f"{EXAMPLE}: valid: 0 error(s), 2 warning(s) in 7 file(s)" in text
+    assert (
+        "minden.yaml:25:19: warning: tenants.minden.entries.schulen.numbers.0: from 2027-08-01 on, 0571 89-444 is no longer routed" in text
+    )
+    assert "  until 2026-12-31: 5 tenants, 9 numbers, 5 queues, 3 departments, 6 menus" in text
+    assert "  from 2027-01-01 on: 6 tenants, 10 numbers, 5 queues, 3 departments, 7 menus" in text
+    assert "  from 2027-08-01 on: 6 tenants, 9 numbers, 5 queues, 3 departments, 7 menus" in text
+
+
+def test_validate_at_a_day_checks_the_config_in_force_then() -> None:
+    code, text = run("validate", "--at", "2027-09-01", str(EXAMPLE))
+    assert code == 0
+    assert "no longer routed" not in text  # that stop lies before the day
+    assert "  on 2027-09-01: 6 tenants, 9 numbers" in text
 
 
 def test_misspelt_queue_in_the_example_names_file_line_and_fix(tmp_path: Path) -> None:
@@ -126,6 +138,7 @@ def test_simulate_on_a_broken_config_reports_and_fails(write: Callable[..., Path
         (["simulate", "--config", str(EXAMPLE), "--to", "115", "--digits", "1a"], "argument --digits: key 2 ('a') is not a telephone key"),
         (["simulate", "--config", str(EXAMPLE), "--to", "115", "--agents", "kfz"], "argument --agents: 'kfz' must be QUEUE=N"),
         (["simulate", "--config", str(EXAMPLE), "--to", "115", "--emergency", "bombe"], "argument --emergency: 'bombe' must be TENANT/ID"),
+        (["validate", "--at", "2027-02-30", str(EXAMPLE)], "argument --at: '2027-02-30' is not a day; write it as YYYY-MM-DD"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )

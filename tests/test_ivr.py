@@ -147,7 +147,7 @@ def test_dialled_forms() -> None:
 
 
 def test_mailboxes_are_collected(example: Center) -> None:
-    assert mailboxes(example) == {"lotse": {"jobcenter"}}
+    assert mailboxes(example) == {"lotse": {"jobcenter", "schulen"}}  # schulen: the start of an entry
 
 
 def test_the_classic_script_needs_no_server_dependencies() -> None:

@@ -10,12 +10,12 @@ from routing.schema import json_schema
 from tests.conftest import BOMB, EXAMPLE, MINIMAL, ROOT
 
 
-def test_example_config_is_valid_with_one_prompt_warning() -> None:
+def test_example_config_is_valid_with_a_prompt_warning_and_the_pilot_end() -> None:
     result = load(EXAMPLE)
     assert result.center is not None
     assert result.errors == ()
-    assert [w.path for w in result.warnings] == [("center", "prompts_dir")]
-    assert len(result.files) == 6  # routing-cases.yaml is not config
+    assert [w.path for w in result.warnings] == [("center", "prompts_dir"), ("tenants", "minden", "entries", "schulen", "numbers", 0)]
+    assert len(result.files) == 7  # routing-cases.yaml is not config
 
 
 def test_one_file_per_tenant_merges(write: Callable[..., Path], tmp_path: Path) -> None:
