@@ -82,3 +82,10 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
     again = Store.open(url)
     assert list(again.between(0, 2e9)) == []
     again.close()
+
+
+def test_an_entry_id_of_forty_characters_is_stored_whole(store: Store) -> None:
+    record = replace(captured()[0], entry="krankmeldung-schulen-und-kitas-2027-2028")  # an id's longest: 40
+    assert store.write([record]) == 1
+    (stored,) = store.between(0, 2e9)
+    assert stored.entry == record.entry
