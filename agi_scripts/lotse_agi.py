@@ -31,7 +31,7 @@ from asterisk.agi import AGI, AGIAppError, AGIError, AGIHangup
 
 from ivr import contract as c
 from ivr.agi import CallerHungUp, command_text, environment, reply_value, resume_from_args
-from ivr.session import Session, resumed, session
+from ivr.session import Session, queue_callback, resumed, session
 from ivr.throttle import reason
 from routing.cases import parse_local
 from routing.engine import Call, Decision, Live
@@ -82,6 +82,8 @@ def run(connection: list[Any]) -> int:
         now = parse_local(pretend, center.tz)
     if env.script == c.AGI_ROUTE_NEXT:
         steps = resumed(center, resume_from_args(env.args), now, Live(), prompts)
+    elif env.script == c.AGI_ROUTE_CALLBACK:
+        steps = queue_callback(center, resume_from_args(env.args), now, prompts)
     else:
         steps = session(center, Call(env.dialled, env.caller), now, Live(), prompts)
     decision = drive(agi, steps, reply_timeout)

@@ -12,7 +12,7 @@ from typing import Any
 
 from panoramisk.utils import parse_agi_result
 
-from ivr.session import Command, SetVariable, Stream, WaitDigit
+from ivr.session import Command, GetDigits, SetVariable, Stream, WaitDigit
 from routing.engine import Outcome, Resume
 from routing.model import Entry
 from routing.numbers import caller_key
@@ -85,6 +85,8 @@ def command_text(command: Command) -> str:
         return f"STREAM FILE {_quote(command.file)} {_quote(command.escape)}"
     if isinstance(command, WaitDigit):
         return f"WAIT FOR DIGIT {command.timeout_ms}"
+    if isinstance(command, GetDigits):
+        return f"GET DATA {_quote(command.file)} {command.timeout_ms} {command.max_digits}"
     assert isinstance(command, SetVariable)
     return f"SET VARIABLE {command.name} {_quote(command.value)}"
 
@@ -98,13 +100,15 @@ def reply_value(command: Command, reply: Mapping[str, Any]) -> str | None:
     error = reply.get("error")
     if error == "AGIResultHangup":
         raise CallerHungUp(reply.get("msg", "hung up"))
-    if error == "AGIAppError" and isinstance(command, Stream | WaitDigit):
+    if error == "AGIAppError" and isinstance(command, Stream | WaitDigit | GetDigits):
         raise CallerHungUp("the channel is gone")  # result=-1: hang-up during playback or wait
     if error:
         raise AgiError(f"{command_text(command)!r} failed: {error} {reply.get('msg', '')}".strip())
     if isinstance(command, SetVariable):
         return None
     code = reply.get("result", ("0", ""))[0]
+    if isinstance(command, GetDigits):  # the keys pressed ('#' ends the input and is not included); '' for none
+        return code if code.isdigit() else ""
     return chr(int(code)) if code.isdigit() and int(code) > 0 else None
 
 

@@ -12,6 +12,7 @@ from typing import Final
 FASTAGI_PORT: Final = 4573
 AGI_ROUTE: Final = "lotse"  # agi://HOST:PORT/lotse runs the IVR for a new call
 AGI_ROUTE_NEXT: Final = "lotse-next"  # agi://HOST:PORT/lotse-next: after a queue timeout or an unanswered forward
+AGI_ROUTE_CALLBACK: Final = "lotse-callback"  # agi://HOST:PORT/lotse-callback: a waiting caller pressed the callback key
 CLASSIC_SCRIPT: Final = "lotse-agi"  # agi_scripts/lotse-agi, the same flow per process
 
 # Contexts of the generated dialplan.
@@ -21,6 +22,14 @@ CONTEXT_DISPATCH: Final = "lotse-dispatch"  # one extension per outcome
 CONTEXT_FALLBACK: Final = "lotse-fallback"  # the failure target: AGI failed or lotse is down
 CONTEXT_WHISPER: Final = "lotse-whisper"  # run on the agent's channel before bridging
 CONTEXT_UNPACK: Final = "lotse-unpack"  # Gosub after each AGI: sets the variables from LOTSE_DECISION
+CONTEXT_QUEUE_EXIT: Final = "lotse-queue-exit"  # app_queue's 'context': a waiting caller's callback key leads here
+CONTEXT_CALLBACK_QUEUE: Final = "lotse-callback-queue"  # Originate's Local channel: waits in the queue for an agent
+CONTEXT_CALLBACK_DIAL: Final = "lotse-callback-dial"  # then, the agent reserved, dials the caller back
+
+# The dialplan's durable inbox for lotse promises: files below the spool folder (RenderOptions.spool), one per
+# request or result, each one line; lotse promises takes them and deletes them (kept across restarts of both).
+SPOOL_REQUESTS: Final = "requests"  # <uniqueid>: a callback or ticket request (ivr.tickets.Request.FIELDS joined by |)
+SPOOL_RESULTS: Final = "results"  # <attempt id>: DIALSTATUS|epoch of a callback attempt
 
 # Channel variables set by lotse. Those starting with __ are inherited by the
 # channels a call creates (the agent's leg), so the whisper and CDRs see them.
@@ -42,6 +51,10 @@ VAR_DEPARTMENT: Final = "LOTSE_DEPARTMENT"
 VAR_CALLER: Final = "LOTSE_CALLER"  # the caller's number in key form; empty when hidden
 VAR_AGENT_LABEL: Final = "LOTSE_AGENT_LABEL"  # "[Stadt Minden] Abfallberatung"
 VAR_WHISPER: Final = "LOTSE_WHISPER"  # prompt files the agent hears, joined by &
+VAR_CALLBACK_NUMBER: Final = "LOTSE_CALLBACK_NUMBER"  # the number the caller confirmed or keyed in (key form); empty: none
+VAR_PROMISE: Final = "LOTSE_PROMISE"  # with a callback outcome: 'callback' (an agent calls back) or 'ticket' (a Rückmeldung)
+VAR_JOINED: Final = "LOTSE_JOINED"  # set by the dialplan before Queue(): when the caller joined (${EPOCH}), the place a callback keeps
+VAR_ATTEMPT: Final = "LOTSE_ATTEMPT"  # on a callback's channels: the attempt's id (the name of its result file)
 VAR_HOPS: Final = "LOTSE_HOPS"  # set by the dialplan on the caller's channel only (not inherited): how often lotse was asked
 
 # manager.conf's channelvars: AMI events carry these, so lotse metrics can adopt calls it did not see begin.
@@ -86,6 +99,8 @@ DECISION_FIELDS: Final = (
     VAR_CALLER,
     VAR_AGENT_LABEL,
     VAR_WHISPER,
+    VAR_CALLBACK_NUMBER,
+    VAR_PROMISE,
 )
 
 

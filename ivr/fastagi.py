@@ -30,7 +30,7 @@ from ivr.agi import (
 )
 from ivr.connection import Connection
 from ivr.journal import Journal
-from ivr.session import Session, resumed, session
+from ivr.session import Session, queue_callback, resumed, session
 from ivr.throttle import Throttle, reason
 from metrics.live import LiveState
 from routing.engine import Call, Live
@@ -215,4 +215,6 @@ class IvrServer:
             return session(center, Call(env.dialled, env.caller), now, live, prompts)
         if env.script == c.AGI_ROUTE_NEXT:
             return resumed(center, resume_from_args(env.args), now, live, prompts)
+        if env.script == c.AGI_ROUTE_CALLBACK:
+            return queue_callback(center, resume_from_args(env.args), now, prompts)
         return None

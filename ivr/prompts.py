@@ -31,6 +31,46 @@ class BuildReport:
     without_text: tuple[str, ...]
 
 
+# What a caller hears while lotse takes a callback number; the digits are read one by one (German sounds of
+# Asterisk are not needed: lotse synthesises these with the others).
+CALLBACK_PROMPTS = {
+    "your-number": Prompt("callback/your-number", "Wir rufen Sie unter dieser Nummer zurück:"),
+    "confirm": Prompt("callback/confirm", "Wenn die Nummer richtig ist, drücken Sie die 1. Für eine andere Nummer drücken Sie die 2."),
+    "enter": Prompt("callback/enter", "Bitte geben Sie Ihre Rufnummer mit Vorwahl ein und drücken Sie dann die Raute-Taste."),
+    "invalid": Prompt("callback/invalid", "Unter dieser Nummer können wir Sie leider nicht zurückrufen."),
+    "none": Prompt("callback/none", "Leider konnten wir keine Rückrufnummer aufnehmen. Bitte rufen Sie später wieder an."),
+    "callback": Prompt(
+        "callback/promise-callback",
+        "Vielen Dank. Sie behalten Ihren Platz in der Warteschlange. Wir rufen Sie zurück, sobald Sie an der Reihe sind.",
+    ),
+}
+DIGIT_WORDS = ("null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun")
+DIGIT_PROMPTS = tuple(Prompt(f"digits/{n}", word) for n, word in enumerate(DIGIT_WORDS))
+CALLBACK_WHISPER = Prompt("whisper/callback", "Rückruf")
+
+
+def promise_prompt(kind: str, hours: int) -> Prompt:
+    """What the caller hears when their request is taken: when to expect the call."""
+    if kind == "callback":
+        return CALLBACK_PROMPTS["callback"]
+    return Prompt(
+        f"callback/promise-ticket-{hours}h",
+        f"Vielen Dank. Ihr Anliegen ist aufgenommen. Wir melden uns innerhalb von {hours} Stunden unserer Servicezeiten bei Ihnen.",
+    )
+
+
+def _promise_hours(center: Center) -> set[int]:
+    hours = {center.promises.due_hours}
+    hours.update(d.due_hours for d in center.departments.values() if d.due_hours)
+    for tenant in center.tenants.values():
+        hours.update(t.due_hours for t in tenant.topics.values() if t.due_hours)
+        if tenant.due_hours:
+            hours.add(tenant.due_hours)
+    if center.service_115 is not None:
+        hours.add(center.service_115.due_hours)
+    return hours
+
+
 def wanted(center: Center) -> list[Prompt]:
     """Every prompt the config plays, plus the whisper prompts; with dated changes, those of every period."""
     prompts: list[Prompt] = []
@@ -41,6 +81,8 @@ def wanted(center: Center) -> list[Prompt]:
             prompts += [Prompt(f"whisper/topic/{t.id}", t.name) for t in tenant.topics.values()]
             prompts += [Prompt(f"whisper/topic/{e.id}", e.name) for e in tenant.emergencies.values()]
     prompts.append(Prompt("whisper/tenant/115", "Behördennummer 115"))
+    prompts += [*CALLBACK_PROMPTS.values(), *DIGIT_PROMPTS, CALLBACK_WHISPER]
+    prompts += [promise_prompt("ticket", hours) for version in center.versions for hours in _promise_hours(version)]
     unique = {p.file: p for p in prompts}
     return sorted(unique.values(), key=lambda p: p.file)
 

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ivr import contract as c
-from routing.engine import KEYS, Ask, Call, Decision, Live, Resume, Step, press, resume, start
+from ivr.prompts import CALLBACK_PROMPTS, promise_prompt
+from routing.engine import KEYS, Ask, Call, Context, Decision, Live, Outcome, Resume, Step, press, resume, start
 from routing.model import Center, Prompt
+from routing.promises import CallbackNumberError, callback_number, callback_queue, due_hours, national, promise_kind
+
+KEY_IN_ATTEMPTS = 3  # a caller who keys in a number lotse cannot call back may try this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,16 @@ class SetVariable:
     value: str
 
 
-Command = Stream | WaitDigit | SetVariable
+@dataclass(frozen=True, slots=True)
+class GetDigits:
+    """Play a file and collect up to ``max_digits`` keys, ended by # or the timeout; the result is the digits."""
+
+    file: str
+    timeout_ms: int
+    max_digits: int
+
+
+Command = Stream | WaitDigit | SetVariable | GetDigits
 Session = Generator[Command, str | None, Decision]
 
 
@@ -49,7 +62,7 @@ def session(center: Center, call: Call, now: datetime, live: Live, prompts: str)
     while isinstance(step, Ask):
         key = yield from _ask(step, prompts)
         step = press(center, step, key, live)
-    yield from _finish(step, prompts)
+    yield from _finish(center, step, prompts)
     return step
 
 
@@ -59,8 +72,19 @@ def resumed(center: Center, back: Resume, now: datetime, live: Live, prompts: st
     if isinstance(step, Ask):  # not reachable with a valid config: overflow targets are never menus
         step = press(center, step, None, live)
     assert isinstance(step, Decision)
-    yield from _finish(step, prompts)
+    yield from _finish(center, step, prompts)
     return step
+
+
+def queue_callback(center: Center, back: Resume, now: datetime, prompts: str) -> Session:
+    """A caller waiting in ``back.ref`` pressed the callback key: take the number; they keep their place."""
+    tenant = center.tenants.get(back.tenant or "")
+    topic = tenant.topics.get(back.topic or "") if tenant else None
+    ctx = Context(now, tenant, back.entry, back.caller, topic.id if topic else None, topic.name if topic else None, line=back.line)
+    ctx = ctx.note(f"queue {back.ref}: the caller pressed the callback key and keeps their place")
+    decision = Decision(Outcome.CALLBACK, ctx, "queue_callback", queue=back.ref)
+    yield from _finish(center, decision, prompts)
+    return decision
 
 
 def _ask(step: Ask, prompts: str) -> Generator[Command, str | None, str | None]:
@@ -71,12 +95,48 @@ def _ask(step: Ask, prompts: str) -> Generator[Command, str | None, str | None]:
     return (yield WaitDigit(step.timeout * 1000))
 
 
-def _finish(decision: Decision, prompts: str) -> Generator[Command, str | None, None]:
+def _finish(center: Center, decision: Decision, prompts: str) -> Generator[Command, str | None, None]:
     for prompt in decision.play:
         yield Stream(_path(prompts, prompt))
+    values = decision_values(decision, prompts)
+    if decision.outcome is Outcome.CALLBACK:
+        promise = promise_kind(decision.reason)
+        number = yield from _callback_number(decision.ctx.caller, center.country_code, prompts)
+        if number:
+            hours = due_hours(center, decision.tenant, decision.ctx.entry_id, decision.ctx.topic, decision.department)
+            yield Stream(f"{prompts.rstrip('/')}/{promise_prompt(promise, hours).file}")
+        queue = decision.queue or callback_queue(center, decision.ctx.tenant, decision.ctx.topic)
+        values |= {c.VAR_CALLBACK_NUMBER: number, c.VAR_PROMISE: promise, c.VAR_QUEUE: queue or ""}
     # One command for the whole decision: Asterisk's res_agi reads one command, answers it and drops
     # whatever else was already sent (pipelining hung calls in the lab), so every command is a round trip.
-    yield SetVariable(c.VAR_DECISION, c.pack(decision_values(decision, prompts)))
+    yield SetVariable(c.VAR_DECISION, c.pack(values))
+
+
+def _callback_number(caller: str | None, country_code: str, prompts: str) -> Generator[Command, str | None, str]:
+    """Read the caller's number back to confirm it, or take another one keyed in; '' when none could be taken."""
+    folder = prompts.rstrip("/")
+    if caller is not None:
+        try:
+            known = callback_number(national(caller, country_code), country_code)
+        except CallbackNumberError:
+            known = None  # e.g. a foreign caller ID: a German number must be keyed in
+        if known is not None:
+            yield Stream(f"{folder}/{CALLBACK_PROMPTS['your-number'].file}")
+            for digit in national(known, country_code):
+                yield Stream(f"{folder}/digits/{digit}")
+            key = yield Stream(f"{folder}/{CALLBACK_PROMPTS['confirm'].file}", "12")
+            if key is None:
+                key = yield WaitDigit(5000)
+            if key != "2":  # 1, or nothing pressed: the number is right
+                return known
+    for _ in range(KEY_IN_ATTEMPTS):
+        keyed = yield GetDigits(f"{folder}/{CALLBACK_PROMPTS['enter'].file}", 10000, 16)
+        try:
+            return callback_number(keyed or "", country_code)
+        except CallbackNumberError:
+            yield Stream(f"{folder}/{CALLBACK_PROMPTS['invalid'].file}")
+    yield Stream(f"{folder}/{CALLBACK_PROMPTS['none'].file}")
+    return ""
 
 
 def _path(prompts: str, prompt: Prompt) -> str:
@@ -113,6 +173,8 @@ def decision_values(decision: Decision, prompts: str) -> dict[str, str]:
         c.VAR_CALLER: ctx.caller or "",
         c.VAR_AGENT_LABEL: decision.agent_label,
         c.VAR_WHISPER: "&".join(f"{prompts.rstrip('/')}/{w}" for w in whisper),
+        c.VAR_CALLBACK_NUMBER: "",
+        c.VAR_PROMISE: "",
     }
     return values
 

@@ -192,7 +192,7 @@ def resume(center: Center, back: Resume, now: datetime, live: Live = Live()) -> 
     if back.outcome is Outcome.DEPARTMENT and back.ref in center.departments:
         target = center.departments[back.ref].unanswered
         ctx = ctx.note(f"department {back.ref} did not answer -> {_describe(target)}")
-        return router.resolve(ctx, target, (), "department_unanswered", 1)
+        return router.resolve(ctx, target, (), "department_unanswered", 1, back.ref)
     return router.fallback(ctx.note(f"nothing follows {back.outcome.value} {back.ref} in the config"), "unknown_resume")
 
 
@@ -357,7 +357,16 @@ class _Router:
         ctx = ctx.note(f"menu {menu.id}: {what}; playing it again (attempt {ask.attempt + 1} of {attempts})")
         return _ask(ctx, menu, ask.attempt + 1, pending)
 
-    def resolve(self, ctx: Context, target: Target, pending: tuple[Prompt, ...], reason: str = "in_hours", depth: int = 0) -> Step:
+    def resolve(
+        self,
+        ctx: Context,
+        target: Target,
+        pending: tuple[Prompt, ...],
+        reason: str = "in_hours",
+        depth: int = 0,
+        department: str | None = None,
+    ) -> Step:
+        """Where ``target`` leads; ``department``: the one that could not take the call (its ticket's)."""
         if depth > 16:
             raise RoutingError("more than 16 overflow steps; the config has a loop")
         if target.announcement is not None:
@@ -385,7 +394,7 @@ class _Router:
             return Decision(Outcome.VOICEMAIL, ctx.note(f"voicemail {ref}"), reason, pending, mailbox=ref)
         if kind is Kind.CALLBACK:
             known = "caller number known" if ctx.caller else "caller number hidden: the number must be asked for"
-            return Decision(Outcome.CALLBACK, ctx.note(f"callback request ({known})"), reason, pending)
+            return Decision(Outcome.CALLBACK, ctx.note(f"callback request ({known})"), reason, pending, department=department)
         return Decision(Outcome.HANGUP, ctx.note("hang up"), reason, pending)
 
     def menu(self, ctx: Context, menu_id: str) -> Menu:
@@ -421,7 +430,7 @@ class _Router:
             status = dept.schedule.status(ctx.now, self.center.tz)
             if not status.open:
                 ctx = ctx.note(f"department {dept.id} ({dept.name}) is closed: {status.reason} -> {_describe(dept.closed)}")
-                return self.resolve(ctx, dept.closed, pending, "department_closed", depth + 1)
+                return self.resolve(ctx, dept.closed, pending, "department_closed", depth + 1, dept.id)
         if dept.announcement is not None:
             ctx = ctx.play(dept.announcement)
             pending = (*pending, dept.announcement)

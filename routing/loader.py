@@ -212,6 +212,7 @@ def _compile(b: Builder, files: bool = True) -> model.Center | None:
         entry_numbers=entry_numbers,
         service_115=service,
         prompts=prompts,
+        promises=model.Promises(**center_spec.promises.model_dump()),
     )
 
 
@@ -291,11 +292,12 @@ def _tenant(b: Builder, tid: str, spec: schema.Tenant, center_targets: model.Tar
         topics=topics,
         emergencies=emergencies,
         entries=entries,
+        due_hours=spec.due_hours,
     )
 
 
 def _topic(tid: str, spec: schema.Topic) -> model.Topic:
-    return model.Topic(tid, spec.name, spec.queue, spec.priority)
+    return model.Topic(tid, spec.name, spec.queue, spec.priority, spec.due_hours)
 
 
 def _menu(b: Builder, scope: tuple[str, schema.Tenant], mid: str, spec: schema.Menu) -> model.Menu:
@@ -336,7 +338,16 @@ def _queue(b: Builder, qid: str, spec: schema.Queue) -> model.Queue:
         announce_position=spec.announce_position,
         announce_holdtime=spec.announce_holdtime,
         announce_frequency=spec.announce_frequency,
+        callback=_queue_callback(b, path, spec.callback) if spec.callback else None,
     )
+
+
+def _queue_callback(b: Builder, path: Path, spec: schema.QueueCallback) -> model.QueueCallback:
+    offer = b.prompt(spec.offer, (*path, "callback", "offer"))
+    assert offer is not None
+    if offer.text and f" {spec.key}" not in offer.text:
+        b.source.warning((*path, "callback", "offer"), f"the offer does not name the key {spec.key}", f"say 'drücken Sie die {spec.key}'")
+    return model.QueueCallback(spec.key, spec.offer_after, offer)
 
 
 def _department(b: Builder, did: str, spec: schema.Department, center_state: str) -> model.Department:
@@ -358,6 +369,8 @@ def _department(b: Builder, did: str, spec: schema.Department, center_state: str
         announcement=b.prompt(spec.announcement, (*path, "announcement")),
         closed=b.target(spec.closed, (*path, "closed"), "department", None),
         unanswered=b.target(spec.unanswered, (*path, "unanswered"), "department", None),
+        email=spec.email,
+        due_hours=spec.due_hours,
     )
 
 
@@ -413,6 +426,7 @@ def _service_115(b: Builder, spec: schema.Service115, tenants: Mapping[str, mode
         unknown_caller=unknown,
         hidden_caller=b.target(spec.hidden_caller, (*path, "hidden_caller"), "115", None) if spec.hidden_caller else unknown,
         closed=b.closed(spec.closed, (*path, "closed"), None) if spec.closed else None,
+        due_hours=spec.due_hours,
     )
 
 

@@ -76,6 +76,14 @@ class Topic:
     name: str
     queue: str
     priority: int
+    due_hours: int | None = None  # a ticket's Rückmeldung, in service hours; None: the tenant's
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCallback:
+    key: str
+    offer_after: int
+    offer: Prompt
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +100,7 @@ class Queue:
     announce_position: bool
     announce_holdtime: bool
     announce_frequency: int
+    callback: QueueCallback | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +113,8 @@ class Department:
     announcement: Prompt | None
     closed: Target
     unanswered: Target
+    email: str | None = None  # where its tickets are announced
+    due_hours: int | None = None  # None: the topic's, tenant's or center's
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +165,7 @@ class Tenant:
     topics: Mapping[str, Topic]  # the tenant's own and the center-wide ones
     emergencies: Mapping[str, Emergency]
     entries: Mapping[str, TenantEntry]  # its further lines, by id
+    due_hours: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +181,16 @@ class Service115:
     unknown_caller: Target
     hidden_caller: Target
     closed: ClosedBehaviour | None
+    due_hours: int = 24  # 115's promise
+
+
+@dataclass(frozen=True, slots=True)
+class Promises:
+    due_hours: int = 24
+    remind_before_hours: int = 2
+    callback_attempts: int = 3
+    callback_minutes_apart: int = 10
+    callback_ring_timeout: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +210,7 @@ class Center:
     entry_numbers: Mapping[str, tuple[str, str]]  # number key -> (tenant id, entry id): a further line's
     service_115: Service115 | None
     prompts: tuple[Prompt, ...]  # every prompt the config names, once each
+    promises: Promises = Promises()
     later: tuple[tuple[date, Center], ...] = ()  # dated changes: the config in force from each day on (routing.dated)
 
     def on(self, day: date) -> Center:

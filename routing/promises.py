@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from routing.model import Center, Entry, Tenant
 from routing.numbers import NumberError, normalise
 from routing.schedule import Schedule
 
@@ -164,3 +165,48 @@ def next_attempt(schedule: Schedule, tz: ZoneInfo, failed: datetime, attempt: in
     if schedule.status(then, tz).open:
         return then
     return schedule.next_open(then.astimezone(tz), tz)
+
+
+# -- which promise -----------------------------------------------------------------------
+
+# Reasons of a callback decision that the center cannot keep by an agent's call in the queue: a Rückmeldung.
+TICKET_REASONS = frozenset({"department_closed", "department_unanswered", "closed", "holiday", "callback_failed"})
+
+
+def promise_kind(reason: str) -> str:
+    """'ticket' when the center could not finish the call (department, hours), else 'callback' (an agent calls back)."""
+    return "ticket" if reason in TICKET_REASONS else "callback"
+
+
+def callback_queue(center: Center, tenant: Tenant | None, topic: str | None) -> str | None:
+    """The queue whose agents call back: the topic's, else the center's fallback queue."""
+    if tenant is not None and topic and topic in tenant.topics:
+        return tenant.topics[topic].queue
+    return center.fallback_queue
+
+
+def due_hours(center: Center, tenant: str | None, entry: str, topic: str | None, department: str | None) -> int:
+    """A ticket's promise in service hours: the department's, else the topic's, the tenant's, 115's, the center's."""
+    found = center.tenants.get(tenant or "")
+    dept = center.departments.get(department or "")
+    if dept is not None and dept.due_hours:
+        return dept.due_hours
+    if found is not None and topic and topic in found.topics and found.topics[topic].due_hours:
+        return found.topics[topic].due_hours or 0
+    if found is not None and found.due_hours:
+        return found.due_hours
+    if entry == Entry.SERVICE_115.value and center.service_115 is not None:
+        return center.service_115.due_hours
+    return center.promises.due_hours
+
+
+def ticket_schedule(center: Center, tenant: str | None, entry: str, department: str | None) -> Schedule | None:
+    """The hours a ticket's service hours are counted in: the department's, 115's for a 115 call, else the tenant's."""
+    dept = center.departments.get(department or "")
+    if dept is not None and dept.schedule is not None:
+        return dept.schedule
+    service = center.service_115
+    if entry == Entry.SERVICE_115.value and service is not None:
+        return service.schedules.get(tenant or "", service.schedule)
+    found = center.tenants.get(tenant or "")
+    return found.schedule if found is not None else None

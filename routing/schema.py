@@ -96,6 +96,16 @@ Hours = dict[WeekdayKey, Intervals]
 Dtmf = Annotated[str, AfterValidator(_check_dtmf)]
 Seconds = Annotated[int, Field(ge=1, le=86400)]
 Percent = Annotated[float, Field(gt=0, le=100)]
+DueHours = Annotated[int, Field(ge=1, le=2000, description="a ticket's Rückmeldung is due after this many service hours")] | None
+
+
+def _check_email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError(f"'{value}' is not an e-mail address, e.g. standesamt@minden.de")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_check_email)]
 
 
 class Model(BaseModel):
@@ -229,6 +239,7 @@ class Topic(Dated):
     name: str = Field(description="spoken to the agent in the whisper and shown as caller name")
     queue: Id
     priority: Annotated[int, Field(ge=0, le=100)] = 0
+    due_hours: DueHours = None
 
 
 class Emergency(Model):
@@ -257,6 +268,7 @@ class Tenant(Dated):
     name: str = Field(description="spoken in the greeting and the agent's whisper")
     numbers: list[str] = Field(default_factory=list)
     entries: dict[Id, TenantEntry] = Field(default_factory=dict, description="further lines with their own numbers, start and hours")
+    due_hours: DueHours = None
     state: State | None = None
     holiday_categories: list[str] | None = None
     hours: Hours | None = None
@@ -271,6 +283,19 @@ class Tenant(Dated):
     emergencies: dict[Id, Emergency] = Field(default_factory=dict)
 
 
+class QueueCallback(Model):
+    """A waiting caller may press a key to hang up and be called back, keeping their place in the line."""
+
+    key: Dtmf = "5"
+    offer_after: Annotated[int, Field(ge=5, le=3600)] = Field(60, description="seconds of waiting before the offer is first played")
+    offer: Prompt = Field(
+        default_factory=lambda: Prompt(
+            text="Wenn wir Sie zurückrufen sollen, drücken Sie die 5. Sie behalten Ihren Platz in der Warteschlange."
+        ),
+        description="played every offer_after seconds while the caller waits",
+    )
+
+
 class Queue(Model):
     name: str | None = None
     strategy: Literal[QUEUE_STRATEGIES] = "rrmemory"  # type: ignore[valid-type]
@@ -283,6 +308,7 @@ class Queue(Model):
     announce_position: bool = True
     announce_holdtime: bool = False
     announce_frequency: Annotated[int, Field(ge=0, le=3600)] = 60
+    callback: QueueCallback | None = Field(None, description="offer waiting callers a callback that keeps their place")
 
 
 class Department(Model):
@@ -294,6 +320,20 @@ class Department(Model):
     announcement: Prompt | None = None
     closed: Target = Field(default_factory=lambda: Target(callback=True))
     unanswered: Target = Field(default_factory=lambda: Target(callback=True))
+    email: Email | None = Field(None, description="where the department's tickets are announced and reminded of")
+    due_hours: DueHours = None
+
+
+class Promises(Model):
+    """How lotse keeps its promises: callbacks and tickets (Rückmeldung)."""
+
+    due_hours: Annotated[int, Field(ge=1, le=2000)] = Field(24, description="a ticket's Rückmeldung is due after this many service hours")
+    remind_before_hours: Annotated[int, Field(ge=0, le=200)] = Field(
+        2, description="the department is reminded this many service hours before"
+    )
+    callback_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    callback_minutes_apart: Annotated[int, Field(ge=1, le=1440)] = 10
+    callback_ring_timeout: Annotated[int, Field(ge=5, le=120)] = 30
 
 
 class Center(Model):
@@ -309,6 +349,7 @@ class Center(Model):
     targets: Targets = Field(default_factory=Targets)
     closed: ClosedBehaviour = Field(default_factory=ClosedBehaviour)
     fallback_queue: Id | None = Field(None, description="where the dialplan sends calls when lotse cannot answer")
+    promises: Promises = Field(default_factory=Promises)
 
 
 class PrefixClaim(Dated):
@@ -341,6 +382,7 @@ class Service115(Model):
     unknown_caller: Target
     hidden_caller: Target | None = Field(None, description="defaults to unknown_caller")
     closed: ClosedBehaviour | None = None
+    due_hours: Annotated[int, Field(ge=1, le=2000)] = Field(24, description="115's promise: a Rückmeldung within 24 service hours")
 
 
 class Config(Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ivr import contract as c
@@ -33,18 +33,24 @@ class AgiCall:
 
 
 async def agi_call(
-    port: int, caller: str = "057112345", keys: str = "", headers: Mapping[str, str] | None = None, hang_up_after: int | None = None
+    port: int,
+    caller: str = "057112345",
+    keys: str = "",
+    headers: Mapping[str, str] | None = None,
+    hang_up_after: int | None = None,
+    keyed: Sequence[str] = (),
 ) -> AgiCall:
     """Play Asterisk's side of one FastAGI call: send the environment, answer each command.
 
     ``keys`` are pressed one per prompt or digit wait (the first key on the first prompt);
-    ``hang_up_after`` hangs up (as res_agi does: 'HANGUP' then close) after that many commands.
+    ``hang_up_after`` hangs up (as res_agi does: 'HANGUP' then close) after that many commands;
+    ``keyed`` are the answers to GET DATA, one per command (a number keyed in).
     """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     env = {**HEADERS, "agi_uniqueid": f"1700000000.{next(_ids)}", "agi_callerid": caller, **(headers or {})}
     writer.write("".join(f"{k}: {v}\n" for k, v in env.items()).encode() + b"\n")
     await writer.drain()
-    call, pending = AgiCall(), list(keys)
+    call, pending, numbers = AgiCall(), list(keys), list(keyed)
     while True:
         line = await _line(reader)
         if not line:
@@ -59,6 +65,8 @@ async def agi_call(
         if command.startswith("SET VARIABLE "):
             call.variables.update(variables_set(command))
             writer.write(b"200 result=1\n")
+        elif command.startswith("GET DATA"):
+            writer.write(f"200 result={numbers.pop(0) if numbers else ''} (timeout)\n".encode())
         elif command.startswith(("STREAM FILE", "WAIT FOR DIGIT")) and pending:
             writer.write(f"200 result={ord(pending.pop(0))} endpos=100\n".encode())
         else:

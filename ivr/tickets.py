@@ -1,0 +1,352 @@
+"""The promises in SQL: callback requests, tickets (Rückmeldung) and each ticket's history.
+
+The same database as the call records (metrics.store runs the migrations).
+Every change that must happen once is a conditional UPDATE (``... WHERE
+status = 'pending'``): two workers, or one restarted mid-way, cannot start a
+callback twice or close a ticket twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Boolean, Column, Engine, Float, Integer, MetaData, String, Table, create_engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from metrics.store import migrate
+from routing.promises import Pending
+
+metadata = MetaData()
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created", Float, nullable=False),
+    Column("tenant", String(40), nullable=False),
+    Column("entry", String(40), nullable=False),
+    Column("topic", String(40), nullable=False),
+    Column("queue", String(40), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("joined", Float, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, dialling, reached, ticket, cancelled
+    Column("attempts", Integer, nullable=False),
+    Column("not_before", Float, nullable=False),
+    Column("attempt_id", String(80), nullable=False),
+    Column("attempt_started", Float),
+    Column("last_result", String(24), nullable=False),  # ANSWER, NOANSWER, BUSY, ... (Dial's DIALSTATUS) or no_agent
+    Column("reached", Float),
+    Column("updated", Float, nullable=False),
+)
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request", String(80), nullable=False, unique=True),
+    Column("created", Float, nullable=False),
+    Column("due", Float),
+    Column("tenant", String(40), nullable=False),
+    Column("entry", String(40), nullable=False),
+    Column("topic", String(40), nullable=False),
+    Column("department", String(40), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # open, in_progress, done, cancelled
+    Column("assignee", String(80), nullable=False),
+    Column("closed", Float),
+    Column("notified", Boolean, nullable=False),
+    Column("reminded", Boolean, nullable=False),
+)
+history = Table(
+    "ticket_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("action", String(24), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("note", String(400), nullable=False),
+)
+OPEN_STATES = ("open", "in_progress")
+TICKET_STATES = ("open", "in_progress", "done", "cancelled")
+
+
+class TicketError(ValueError):
+    """A ticket action that cannot be done; the message says which ticket and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A promise the dialplan took (from Asterisk's AstDB inbox): a callback in a queue, or a ticket."""
+
+    id: str  # the caller's unique id
+    kind: str  # 'callback' or 'ticket'
+    created: float
+    tenant: str
+    entry: str
+    topic: str
+    queue: str
+    department: str
+    reason: str
+    number: str
+    joined: float  # when the caller joined the queue (the place a queue callback keeps); created when unknown
+
+    FIELDS = ("kind", "created", "tenant", "entry", "topic", "queue", "department", "reason", "number", "joined")
+
+    @classmethod
+    def parse(cls, key: str, value: str) -> Request:
+        """An AstDB value 'kind|created|tenant|...'; raises ValueError naming the field that is wrong."""
+        parts = value.split("|")
+        if len(parts) != len(cls.FIELDS):
+            raise ValueError(f"request {key}: {len(parts)} fields, expected {len(cls.FIELDS)} ({'|'.join(cls.FIELDS)})")
+        data = dict(zip(cls.FIELDS, parts, strict=True))
+        if data["kind"] not in ("callback", "ticket"):
+            raise ValueError(f"request {key}: kind '{data['kind']}' is neither callback nor ticket")
+        if not data["number"]:
+            raise ValueError(f"request {key}: no number to call back")
+        try:
+            created = float(data["created"])
+            joined = float(data["joined"]) if data["joined"] else created
+        except ValueError:
+            raise ValueError(f"request {key}: created '{data['created']}' or joined '{data['joined']}' is not a time") from None
+        text = {k: data[k][:40] for k in ("tenant", "entry", "topic", "queue", "department", "reason")}
+        return cls(key[:64], data["kind"], created, number=data["number"][:64], joined=joined, **text)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: int
+    request: str
+    created: float
+    due: float | None
+    tenant: str
+    entry: str
+    topic: str
+    department: str
+    reason: str
+    number: str
+    status: str
+    assignee: str
+    closed: float | None
+    notified: bool
+    reminded: bool
+
+
+class Promises:
+    """The promise tables of one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Promises:
+        migrate(url)
+        return cls(create_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- callbacks ------------------------------------------------------------------
+
+    def add_callback(self, request: Request, now: float) -> bool:
+        """Take a callback request; False when it was taken before (the inbox may deliver it twice)."""
+        row = {
+            "id": request.id,
+            "created": request.created,
+            "tenant": request.tenant,
+            "entry": request.entry,
+            "topic": request.topic,
+            "queue": request.queue,
+            "reason": request.reason,
+            "number": request.number,
+            "joined": request.joined,
+            "status": "pending",
+            "attempts": 0,
+            "not_before": 0.0,
+            "attempt_id": "",
+            "attempt_started": None,
+            "last_result": "",
+            "reached": None,
+            "updated": now,
+        }
+        return self._insert_once(callbacks, row)
+
+    def pending(self) -> list[Pending]:
+        query = select(callbacks).where(callbacks.c.status == "pending")
+        with self.engine.connect() as conn:
+            return [Pending(r.id, r.queue, r.number, r.joined, r.not_before) for r in conn.execute(query)]
+
+    def dialling(self) -> list[dict[str, Any]]:
+        """Callbacks with an attempt in progress."""
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(callbacks).where(callbacks.c.status == "dialling"))]
+
+    def callback(self, request_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(callbacks).where(callbacks.c.id == request_id)).first()
+        return dict(row._mapping) if row is not None else None
+
+    def start_attempt(self, request_id: str, attempt_id: str, now: float) -> bool:
+        """Mark an attempt as started; False when another worker started one (exactly once)."""
+        query = (
+            update(callbacks)
+            .where(callbacks.c.id == request_id, callbacks.c.status == "pending")
+            .values(status="dialling", attempt_id=attempt_id, attempt_started=now, attempts=callbacks.c.attempts + 1, updated=now)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(query).rowcount == 1
+
+    def finish_attempt(self, attempt_id: str, result: str, now: float, retry_at: float | None) -> dict[str, Any] | None:
+        """Record an attempt's result: reached, another attempt at ``retry_at``, or (None) a ticket follows.
+
+        Returns the callback as it was, or None when that attempt was finished before.
+        """
+        with self.engine.begin() as conn:
+            row = conn.execute(select(callbacks).where(callbacks.c.attempt_id == attempt_id, callbacks.c.status == "dialling")).first()
+            if row is None:
+                return None
+            if result == "ANSWER":
+                values: dict[str, Any] = {"status": "reached", "reached": now}
+            elif retry_at is not None:
+                values = {"status": "pending", "not_before": retry_at}
+            else:
+                values = {"status": "ticket"}
+            conn.execute(
+                update(callbacks)
+                .where(callbacks.c.id == row.id, callbacks.c.attempt_id == attempt_id)
+                .values(last_result=result, updated=now, **values)
+            )
+            return dict(row._mapping)
+
+    def requeue(self, attempt_id: str, now: float, retry_at: float) -> bool:
+        """An attempt that never dialled (no agent in time, lotse stopped): pending again, the attempt not counted."""
+        query = (
+            update(callbacks)
+            .where(callbacks.c.attempt_id == attempt_id, callbacks.c.status == "dialling")
+            .values(status="pending", attempts=callbacks.c.attempts - 1, not_before=retry_at, last_result="no_agent", updated=now)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(query).rowcount == 1
+
+    # -- tickets -------------------------------------------------------------------
+
+    def add_ticket(self, request: Request, due: float | None, now: float) -> int | None:
+        """Open a ticket for a request; None when that request already has one."""
+        row = {
+            "request": request.id,
+            "created": request.created,
+            "due": due,
+            "tenant": request.tenant,
+            "entry": request.entry,
+            "topic": request.topic,
+            "department": request.department,
+            "reason": request.reason,
+            "number": request.number,
+            "status": "open",
+            "assignee": "",
+            "closed": None,
+            "notified": False,
+            "reminded": False,
+        }
+        try:
+            with self.engine.begin() as conn:
+                key = conn.execute(insert(tickets).values(**row)).inserted_primary_key
+                assert key is not None
+                ticket_id = int(key[0])
+                conn.execute(insert(history).values(ticket=ticket_id, at=now, action="opened", actor="lotse", note=request.reason))
+        except IntegrityError:
+            return None
+        return ticket_id
+
+    def tickets(self, status: str | None = None, tenant: str | None = None) -> list[Ticket]:
+        query = select(tickets).order_by(tickets.c.due.is_(None), tickets.c.due, tickets.c.id)
+        if status == "open":
+            query = query.where(tickets.c.status.in_(OPEN_STATES))
+        elif status is not None:
+            query = query.where(tickets.c.status == status)
+        if tenant is not None:
+            query = query.where(tickets.c.tenant == tenant)
+        with self.engine.connect() as conn:
+            return [Ticket(**r._mapping) for r in conn.execute(query)]
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
+        if row is None:
+            raise TicketError(f"there is no ticket {ticket_id}")
+        return Ticket(**row._mapping)
+
+    def history(self, ticket_id: int) -> list[tuple[float, str, str, str]]:
+        query = select(history.c.at, history.c.action, history.c.actor, history.c.note).where(history.c.ticket == ticket_id)
+        with self.engine.connect() as conn:
+            return [(r.at, r.action, r.actor, r.note) for r in conn.execute(query.order_by(history.c.id))]
+
+    def claim(self, ticket_id: int, actor: str, now: float) -> Ticket:
+        return self._move(ticket_id, ("open", "in_progress"), "in_progress", "claimed", actor, "", now, assignee=actor)
+
+    def done(self, ticket_id: int, actor: str, note: str, now: float) -> Ticket:
+        return self._move(ticket_id, OPEN_STATES, "done", "done", actor, note, now, closed=now)
+
+    def cancel(self, ticket_id: int, actor: str, note: str, now: float) -> Ticket:
+        return self._move(ticket_id, OPEN_STATES, "cancelled", "cancelled", actor, note, now, closed=now)
+
+    def mark(self, ticket_id: int, flag: str, now: float, note: str) -> bool:
+        """Set 'notified' or 'reminded' once; False when it was set before."""
+        column = tickets.c[flag]
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(tickets).where(tickets.c.id == ticket_id, column.is_(False)).values({flag: True})).rowcount == 1
+            if changed:
+                conn.execute(insert(history).values(ticket=ticket_id, at=now, action=flag, actor="lotse", note=note[:400]))
+        return changed
+
+    def purge_numbers(self, closed_before: float) -> int:
+        """Blank the numbers of tickets and callbacks closed before ``closed_before`` (retention)."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(tickets).where(tickets.c.closed < closed_before, tickets.c.number != "").values(number="")).rowcount
+            done += conn.execute(
+                update(callbacks)
+                .where(callbacks.c.status.in_(("reached", "ticket", "cancelled")), callbacks.c.updated < closed_before)
+                .where(callbacks.c.number != "")
+                .values(number="")
+            ).rowcount
+        return done
+
+    def counts(self) -> dict[str, int]:
+        """Callbacks and tickets by status (for /metrics)."""
+        found: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for table, name in ((callbacks, "callbacks"), (tickets, "tickets")):
+                for status, n in conn.execute(select(table.c.status, func.count()).group_by(table.c.status)):
+                    found[f"{name}_{status}"] = n
+        return found
+
+    def all_callbacks(self, since: float) -> Iterator[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(callbacks).where(callbacks.c.created >= since)):
+                yield dict(row._mapping)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _insert_once(self, table: Table, row: dict[str, Any]) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(table).values(**row))
+        except IntegrityError:
+            return False
+        return True
+
+    def _move(
+        self, ticket_id: int, allowed: tuple[str, ...], status: str, action: str, actor: str, note: str, now: float, **values: Any
+    ) -> Ticket:
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(tickets).where(tickets.c.id == ticket_id, tickets.c.status.in_(allowed)).values(status=status, **values)
+            ).rowcount
+            if changed:
+                conn.execute(insert(history).values(ticket=ticket_id, at=now, action=action, actor=actor[:80], note=note[:400]))
+        ticket = self.ticket(ticket_id)  # raises for an unknown ticket
+        if not changed:
+            raise TicketError(f"ticket {ticket_id} is {ticket.status}: it cannot be {action}")
+        return ticket
