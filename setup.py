@@ -28,7 +28,8 @@ setup(
         "uvloop>=0.19",  # a faster event loop for lotse serve and lotse metrics (BENCHMARKS.md: CPU per call)
     ],
     extras_require={
-        "dev": ["pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "types-PyYAML"],
+        # aiosmtpd: a real SMTP server for the tests of lotse promises' mail
+        "dev": ["pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "types-PyYAML", "aiosmtpd>=1.4"],
     },
     entry_points={"console_scripts": ["lotse = lotse.cli:main", "lotse-agi = agi_scripts.lotse_agi:main"]},
 )

@@ -188,6 +188,11 @@ class Promises:
             row = conn.execute(select(callbacks).where(callbacks.c.id == request_id)).first()
         return dict(row._mapping) if row is not None else None
 
+    def by_attempt(self, attempt_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(callbacks).where(callbacks.c.attempt_id == attempt_id)).first()
+        return dict(row._mapping) if row is not None else None
+
     def start_attempt(self, request_id: str, attempt_id: str, now: float) -> bool:
         """Mark an attempt as started; False when another worker started one (exactly once)."""
         query = (

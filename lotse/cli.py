@@ -25,6 +25,7 @@ from ivr.prompts import build as build_prompts
 from lotse import __version__
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, load_center, report_problems
 from lotse.metrics_command import METRIC_COMMANDS, add_metric_parsers
+from lotse.promises_command import PROMISE_COMMANDS, add_promise_parsers
 from lotse.serve import reload, serve
 from routing.cases import case_problems, check_keys, live_problems, load_cases, parse_local, run_case
 from routing.engine import Call, Decision, Live, decide
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         "asterisk": _asterisk,
         "prompts": _prompts,
         **METRIC_COMMANDS,
+        **PROMISE_COMMANDS,
     }[args.command]
     try:
         return handler(args, out)
@@ -116,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--dial", default="PJSIP/{number}@amt", help="dial string for departments; {number} is E.164")
     render.add_argument("--agents", type=Path, help="agents file: PJSIP endpoints and queue members")
     render.add_argument("--secrets", type=Path, help="secrets file: agents' passwords and the AMI secret")
+    render.add_argument("--spool", default=RenderOptions.spool, help="where the dialplan leaves promises for lotse promises")
+    render.add_argument("--prompts", default="", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
 
     prompts = commands.add_parser("prompts", help="sound files for the config's prompts")
     prompts_commands = prompts.add_subparsers(dest="prompts_command", required=True, metavar="ACTION")
@@ -124,8 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, help="prompts folder (default: the config's prompts_dir)")
 
     metric_parsers = add_metric_parsers(commands)
+    promise_parsers = add_promise_parsers(commands)
 
-    for command in (validate, simulate, schema, serve, reload, render, build, *metric_parsers):
+    for command in (validate, simulate, schema, serve, reload, render, build, *metric_parsers, *promise_parsers):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -325,7 +330,7 @@ def _asterisk(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(f"argument --fastagi: '{args.fastagi}' must be HOST:PORT, e.g. 127.0.0.1:4573")
     if "{number}" not in args.dial:
         raise UsageError(f"argument --dial: '{args.dial}' has no {{number}}, e.g. PJSIP/{{number}}@amt")
-    options = RenderOptions(agi=args.agi, fastagi_host=host, fastagi_port=int(port), dial=args.dial)
+    options = RenderOptions(agi=args.agi, fastagi_host=host, fastagi_port=int(port), dial=args.dial, spool=args.spool, prompts=args.prompts)
     try:
         files = render_dialplan(center, options, str(args.config))
     except RenderError as exc:

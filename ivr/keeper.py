@@ -1,0 +1,344 @@
+"""``lotse promises``: takes the requests the dialplan leaves, calls callers back, keeps tickets.
+
+One service, one lifecycle (``start``, ``close``, ``health``): it owns an AMI link
+for actions (QueueStatus, Originate), the promise tables and one loop that, each
+round,
+
+1. takes the request files of the spool (callbacks and tickets), each once:
+   the file is deleted only after the database has the request;
+2. takes the result files of callback attempts (Dial's DIALSTATUS): reached, an
+   attempt later (minutes apart, in opening hours) or, after the last, a ticket;
+3. starts the callbacks that the rules of routing.promises allow: an Originate of
+   a Local channel that waits in the queue ahead of later callers; when an agent
+   answers (and hears "Rückruf", tenant, topic), the dialplan dials the caller;
+4. tells departments of new tickets and reminds them before the due time (e-mail).
+
+An attempt is marked in the database before it is originated, and ends only by
+its result file (or, if none comes, after the longest time it could take):
+a restart of lotse or Asterisk never starts one callback twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from panoramisk import Manager
+
+from ivr import contract as c
+from ivr.mail import Mailer, MailError, reminder, ticket_notice
+from ivr.prompts import CALLBACK_WHISPER
+from ivr.tickets import Promises, Request
+from metrics.ami import AmiLink, AmiSettings, Event, flat
+from routing.loader import load_or_raise
+from routing.model import Center
+from routing.promises import QueueState, due, due_hours, next_attempt, service_seconds, ticket_schedule, to_start
+
+log = logging.getLogger("lotse.promises")
+PLACEHOLDER = f"@{c.CONTEXT_CALLBACK_QUEUE}"  # in a callback's own channel in the queue: Local/<attempt>@lotse-callback-queue-...
+RETRY_NO_AGENT = 30.0  # seconds before a callback that found no agent in time is tried again (not counted as an attempt)
+
+
+@dataclass(frozen=True)
+class KeeperSettings:
+    config: Path
+    db_url: str
+    spool: Path  # the dialplan's spool folder as this host sees it (RenderOptions.spool)
+    ami: AmiSettings = field(default_factory=AmiSettings)
+    mailer: Mailer | None = None
+    prompts: str = ""  # as Asterisk sees them; default: the config's prompts_dir
+    interval: float = 1.0
+    callback_wait: int = 600  # seconds a callback waits in the queue for an agent before it is tried again
+
+
+class Keeper:
+    def __init__(self, settings: KeeperSettings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.center: Center = load_or_raise(settings.config)
+        self.store: Promises | None = None
+        self.link = AmiLink(settings.ami, self._event, self._login)
+        self.rounds = 0
+        self.attempts: dict[str, int] = {}  # attempt results seen, by DIALSTATUS (for /metrics)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._ids = itertools.count(1)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self, rounds: bool = True) -> None:
+        """Open the store, start the AMI link and (``rounds``; tests drive ``round()`` themselves) the loop."""
+        for sub in (c.SPOOL_REQUESTS, c.SPOOL_RESULTS, "rejected"):
+            (self.settings.spool / sub).mkdir(parents=True, exist_ok=True)
+        self.store = await asyncio.to_thread(Promises.open, self.settings.db_url)
+        self.link.start()
+        if rounds:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.link.close()
+        if self.store is not None:
+            self.store.close()
+
+    def health(self) -> dict[str, Any]:
+        return {"ami": self.link.state, "rounds": self.rounds, "attempts": dict(self.attempts)}
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.round()
+            except Exception:  # one bad round must not end the service: log it, go on
+                log.exception("promises round failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):  # woken early by a request's or a result's UserEvent
+                await asyncio.wait_for(self._wake.wait(), self.settings.interval)
+
+    def _event(self, event: Event) -> None:
+        if event.get("Event") == "UserEvent" and event.get("UserEvent") in ("LotsePromise", "LotseCallbackResult"):
+            self._wake.set()
+        elif event.get("Event") == "OriginateResponse" and event.get("Response") == "Failure":
+            attempt = event.get("Exten", "")
+            if attempt and self.store is not None:  # no agent within the wait, or the queue refused: try again later
+                asyncio.get_running_loop().create_task(self._no_agent(attempt, event.get("Reason", "")))
+
+    async def _login(self, manager: Manager) -> None:
+        self._wake.set()
+
+    async def _no_agent(self, attempt: str, why: str) -> None:
+        assert self.store is not None
+        now = self.clock()
+        if await asyncio.to_thread(self.store.requeue, attempt, now, now + RETRY_NO_AGENT):
+            log.info(
+                "callback attempt %s found no agent in time (Originate reason %s); trying again in %.0f s", attempt, why, RETRY_NO_AGENT
+            )
+
+    # -- one round ---------------------------------------------------------------------
+
+    async def round(self) -> None:
+        now = self.clock()
+        await self.take_requests(now)
+        await self.take_results(now)
+        await self.requeue_stale(now)
+        if self.link.up and self.link.manager is not None:
+            await self.dispatch(self.link.manager, now)
+        await self.mail(now)
+        self.rounds += 1
+
+    async def take_requests(self, now: float) -> int:
+        """Each request file into the database, then deleted; a file that cannot be read is set aside, named in the log."""
+        assert self.store is not None
+        taken = 0
+        for path in sorted((self.settings.spool / c.SPOOL_REQUESTS).iterdir()):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if not text.endswith("\n"):
+                continue  # Asterisk is still writing it
+            try:
+                request = Request.parse(path.name, text.strip())
+            except ValueError as exc:
+                log.error("request file %s set aside in %s: %s", path, path.parent.parent / "rejected", exc)
+                path.rename(path.parent.parent / "rejected" / path.name)
+                continue
+            if request.kind == "callback":
+                fresh = await asyncio.to_thread(self.store.add_callback, request, now)
+            else:
+                fresh = await asyncio.to_thread(self.store.add_ticket, request, self.due(request), now) is not None
+            log.info(
+                "%s %s for %s (%s) taken%s", request.kind, request.id, request.tenant or "-", request.reason, "" if fresh else " before"
+            )
+            path.unlink(missing_ok=True)
+            taken += 1
+        return taken
+
+    def due(self, request: Request) -> float | None:
+        schedule = ticket_schedule(self.center, request.tenant, request.entry, request.department)
+        if schedule is None:
+            return None
+        hours = due_hours(self.center, request.tenant, request.entry, request.topic, request.department)
+        found = due(schedule, self.center.tz, datetime.fromtimestamp(request.created, UTC), hours)
+        return found.timestamp() if found else None
+
+    async def take_results(self, now: float) -> None:
+        assert self.store is not None
+        promises = self.center.promises
+        for path in sorted((self.settings.spool / c.SPOOL_RESULTS).iterdir()):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if not text.endswith("\n"):
+                continue
+            status = text.strip().split("|")[0] or "CANCEL"
+            row = await asyncio.to_thread(self.store.by_attempt, path.name)
+            retry = None
+            if row is not None and status != "ANSWER":
+                schedule = ticket_schedule(self.center, row["tenant"], row["entry"], None)
+                if schedule is not None:
+                    failed = datetime.fromtimestamp(now, UTC)
+                    found = next_attempt(
+                        schedule, self.center.tz, failed, row["attempts"], promises.callback_attempts, promises.callback_minutes_apart
+                    )
+                    retry = found.timestamp() if found else None
+            before = await asyncio.to_thread(self.store.finish_attempt, path.name, status, now, retry)
+            self.attempts[status] = self.attempts.get(status, 0) + 1
+            if before is not None:
+                verdict = "reached" if status == "ANSWER" else f"again at {retry:.0f}" if retry else "a ticket follows"
+                log.info("callback %s attempt %s: %s, %s", before["id"], path.name, status, verdict)
+                if status != "ANSWER" and retry is None:
+                    await self._ticket_for_failed(before, now)
+            path.unlink(missing_ok=True)
+
+    async def _ticket_for_failed(self, row: dict[str, Any], now: float) -> None:
+        assert self.store is not None
+        request = Request(
+            f"{row['id']}:callback",
+            "ticket",
+            row["created"],
+            row["tenant"],
+            row["entry"],
+            row["topic"],
+            row["queue"],
+            "",
+            "callback_failed",
+            row["number"],
+            row["joined"],
+        )
+        await asyncio.to_thread(self.store.add_ticket, request, self.due(request), now)
+
+    async def requeue_stale(self, now: float) -> None:
+        """An attempt without result for longer than it could take (lotse or Asterisk stopped): pending again."""
+        assert self.store is not None
+        longest = self.settings.callback_wait + self.center.promises.callback_ring_timeout + 120
+        for row in await asyncio.to_thread(self.store.dialling):
+            started = row["attempt_started"] or 0.0
+            stale = now - started > longest and not (self.settings.spool / c.SPOOL_RESULTS / row["attempt_id"]).exists()
+            if stale and await asyncio.to_thread(self.store.requeue, row["attempt_id"], now, now):
+                log.warning(
+                    "callback %s: attempt %s has no result after %.0f s; pending again", row["id"], row["attempt_id"], now - started
+                )
+
+    async def dispatch(self, manager: Manager, now: float) -> list[str]:
+        """Start the callbacks the rules allow; returns their attempt ids."""
+        assert self.store is not None
+        pending = await asyncio.to_thread(self.store.pending)
+        if not pending:
+            return []
+        dialling = await asyncio.to_thread(self.store.dialling)
+        states = {}
+        for queue in sorted({p.queue for p in pending}):
+            state = await queue_state(manager, queue, now)
+            if state is not None:
+                in_progress = sum(1 for row in dialling if row["queue"] == queue)
+                states[queue] = QueueState(state.waiting, state.free_agents, in_progress)
+        started = []
+        for request in to_start(pending, states, [row["number"] for row in dialling], now):
+            attempt = f"{int(now * 1000)}{next(self._ids) % 100:02d}"
+            if not await asyncio.to_thread(self.store.start_attempt, request.id, attempt, now):
+                continue  # started by someone else in the meantime
+            row = await asyncio.to_thread(self.store.callback, request.id)
+            assert row is not None
+            try:  # as_list=False: the first answer ('queued'); panoramisk would wait for OriginateResponse (minutes)
+                reply = await asyncio.wait_for(manager.send_action(self.originate(row, attempt), as_list=False), 10.0)
+            except (TimeoutError, OSError) as exc:
+                reply = {"Message": f"no answer ({exc!r})"}
+            if not getattr(reply, "success", False):
+                log.error("callback %s: Originate refused: %s", request.id, flat(reply).get("Message", "no answer"))
+                await asyncio.to_thread(self.store.requeue, attempt, now, now + RETRY_NO_AGENT)
+                continue
+            log.info("callback %s: attempt %s waits in queue %s for an agent", request.id, attempt, request.queue)
+            started.append(attempt)
+        return started
+
+    def originate(self, row: dict[str, Any], attempt: str) -> dict[str, Any]:
+        tenant = self.center.tenants.get(row["tenant"])
+        topic = tenant.topics.get(row["topic"]) if tenant else None
+        prompts = (self.settings.prompts or self.center.prompts_dir).rstrip("/")
+        whisper = [f"{prompts}/{CALLBACK_WHISPER.file}", f"{prompts}/whisper/tenant/{tenant.id if tenant else '115'}"]
+        if topic is not None:
+            whisper.append(f"{prompts}/whisper/topic/{topic.id}")
+        label = f"[{tenant.name if tenant else '115'}] {topic.name if topic else ''}".rstrip()
+        variables = {
+            c.VAR_QUEUE: row["queue"],
+            c.VAR_CALLBACK_NUMBER: row["number"],
+            c.VAR_RING_TIMEOUT: str(self.center.promises.callback_ring_timeout),
+            "LOTSE_CALLBACK_WAIT": str(self.settings.callback_wait),
+            f"__{c.VAR_WHISPER}": "&".join(whisper),
+            f"__{c.VAR_AGENT_LABEL}": label,
+            f"__{c.VAR_TENANT}": row["tenant"],
+            f"__{c.VAR_TOPIC}": row["topic"],
+        }
+        return {
+            "Action": "Originate",
+            "Channel": f"Local/{attempt}@{c.CONTEXT_CALLBACK_QUEUE}/n",
+            "Context": c.CONTEXT_CALLBACK_DIAL,
+            "Exten": attempt,
+            "Priority": "1",
+            "Async": "true",
+            "Timeout": str((self.settings.callback_wait + 5) * 1000),
+            "CallerID": f'"Rückruf" <{attempt}>',
+            "Variable": [f"{k}={v}" for k, v in variables.items()],
+        }
+
+    async def mail(self, now: float) -> None:
+        """Tell departments of their new tickets, and remind them before the due time."""
+        mailer, store = self.settings.mailer, self.store
+        if mailer is None or store is None:
+            return
+        for ticket in await asyncio.to_thread(store.tickets, "open"):
+            department = self.center.departments.get(ticket.department)
+            if department is None or not department.email:
+                continue
+            try:
+                if not ticket.notified:
+                    await asyncio.to_thread(mailer.send, department.email, *ticket_notice(self.center, ticket))
+                    await asyncio.to_thread(store.mark, ticket.id, "notified", now, department.email)
+                elif (
+                    not ticket.reminded
+                    and ticket.due is not None
+                    and self._remind(ticket.department, ticket.entry, ticket.tenant, now, ticket.due)
+                ):
+                    await asyncio.to_thread(mailer.send, department.email, *reminder(self.center, ticket))
+                    await asyncio.to_thread(store.mark, ticket.id, "reminded", now, department.email)
+            except MailError as exc:
+                log.warning("ticket %d: mail to %s not sent, trying again next round: %s", ticket.id, department.email, exc)
+                return
+
+    def _remind(self, department: str, entry: str, tenant: str, now: float, due_at: float) -> bool:
+        """Whether fewer service hours than remind_before_hours are left before the due time."""
+        schedule = ticket_schedule(self.center, tenant, entry, department)
+        if schedule is None:
+            return False
+        left = service_seconds(schedule, self.center.tz, datetime.fromtimestamp(now, UTC), datetime.fromtimestamp(due_at, UTC))
+        return left <= self.center.promises.remind_before_hours * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    waiting: tuple[float, ...]
+    free_agents: int
+
+
+async def queue_state(manager: Manager, queue: str, now: float) -> _Seen | None:
+    """Who waits in ``queue`` (join times, callbacks' own channels left out) and how many agents are free; None if unknown."""
+    try:
+        answer = await asyncio.wait_for(manager.send_action({"Action": "QueueStatus", "Queue": queue}), 5.0)
+    except (TimeoutError, OSError) as exc:
+        log.warning("QueueStatus %s not answered: %s", queue, exc)
+        return None
+    messages = [flat(m) for m in (answer if isinstance(answer, list) else [answer])]
+    if not any(m.get("Event") == "QueueParams" for m in messages):
+        return None
+    waiting, free = [], 0
+    for m in messages:
+        if m.get("Event") == "QueueEntry" and PLACEHOLDER not in m.get("Channel", ""):
+            waiting.append(now - float(m.get("Wait", "0") or 0))
+        elif m.get("Event") == "QueueMember" and m.get("Paused") == "0" and m.get("Status") == "1" and m.get("InCall", "0") == "0":
+            free += 1  # Status 1: AST_DEVICE_NOT_INUSE
+    return _Seen(tuple(waiting), free)

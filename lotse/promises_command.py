@@ -1,0 +1,198 @@
+"""``lotse promises`` (the service that keeps callbacks and tickets) and ``lotse tickets`` (the admin's view)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ivr.keeper import Keeper, KeeperSettings
+from ivr.mail import Mailer
+from ivr.tickets import TICKET_STATES, Promises, Ticket, TicketError
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, load_center, run_async
+from lotse.metrics_command import DB_HELP, _db
+from metrics.ami import AmiSettings
+from metrics.store import DEFAULT_URL
+from routing.model import Center
+from routing.promises import national
+
+
+def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
+    promises = commands.add_parser("promises", help="take callback and ticket requests from the dialplan, call back, mail departments")
+    promises.add_argument("--config", type=Path, required=True)
+    promises.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
+    promises.add_argument("--spool", type=Path, required=True, help="the dialplan's spool folder (lotse asterisk render --spool)")
+    promises.add_argument("--prompts", default="", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
+    promises.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT")
+    promises.add_argument("--ami-user", default="lotse-promises", help="needs write = originate,reporting (see docs/callbacks.md)")
+    promises.add_argument("--smtp", metavar="HOST:PORT", help="mail server for departments' ticket notices; none: no mail")
+    promises.add_argument("--mail-from", default="lotse@localhost")
+    promises.add_argument("--listen", default="127.0.0.1:9571", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9571)")
+    promises.add_argument("--callback-wait", type=int, default=600, metavar="SECONDS", help="how long a callback waits for an agent")
+    promises.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+
+    tickets = commands.add_parser("tickets", help="list, show, claim, close tickets (Rückmeldungen)")
+    tickets.add_argument("action", choices=("list", "show", "claim", "done", "cancel"))
+    tickets.add_argument("id", nargs="?", type=int, help="the ticket (for show, claim, done, cancel)")
+    tickets.add_argument("--config", type=Path, required=True, help="for the time zone and the names")
+    tickets.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
+    tickets.add_argument("--status", choices=("open", *TICKET_STATES), help="list only these (open: open and in progress)")
+    tickets.add_argument("--by", default=os.environ.get("USER", "admin"), help="who claims or closes (default: $USER)")
+    tickets.add_argument("--note", default="", help="what was done (for done and cancel)")
+    tickets.add_argument("--json", action="store_true")
+    return promises, tickets
+
+
+def _host_port(text: str, argument: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise UsageError(f"argument {argument}: '{text}' must be HOST:PORT")
+    return host, int(port)
+
+
+def _promises(args: argparse.Namespace, out: TextIO) -> int:
+    center = load_center(args.config, out)
+    if center is None:
+        return EXIT_FAILED
+    ami_host, ami_port = _host_port(args.ami, "--ami")
+    listen = _host_port(args.listen, "--listen")
+    mailer = None
+    if args.smtp:
+        mailer = Mailer(*_host_port(args.smtp, "--smtp"), sender=args.mail_from)
+    settings = KeeperSettings(
+        config=args.config,
+        db_url=_db(args.db),
+        spool=args.spool,
+        ami=AmiSettings(ami_host, ami_port, args.ami_user, os.environ.get("LOTSE_AMI_SECRET", "")),
+        mailer=mailer,
+        prompts=args.prompts,
+        callback_wait=args.callback_wait,
+    )
+    configure_logging().tz = center.tz
+    return run_async(_run(settings, listen), args.loop)
+
+
+async def _run(settings: KeeperSettings, listen: tuple[str, int]) -> int:
+    keeper = Keeper(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await keeper.start()
+    registry = CollectorRegistry()
+    registry.register(PromiseCollector(keeper))
+    start_http_server(listen[1], listen[0], registry=registry)
+    try:
+        await stop.wait()
+    finally:
+        await keeper.close()
+    return EXIT_OK
+
+
+class PromiseCollector(Collector):
+    """/metrics of lotse promises: callbacks and tickets by status, overdue tickets, attempts by result."""
+
+    def __init__(self, keeper: Keeper) -> None:
+        self.keeper = keeper
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        store = self.keeper.store
+        up = GaugeMetricFamily("lotse_promises_ami_up", "1 while lotse promises is logged in to the AMI")
+        up.add_metric([], 1.0 if self.keeper.link.up else 0.0)
+        yield up
+        attempts = GaugeMetricFamily("lotse_callback_attempts", "Callback attempts finished since start, by Dial result", labels=["result"])
+        for result, n in sorted(self.keeper.attempts.items()):
+            attempts.add_metric([result], n)
+        yield attempts
+        if store is None:
+            return
+        counts = store.counts()
+        callbacks = GaugeMetricFamily("lotse_callbacks", "Callback requests by status", labels=["status"])
+        tickets = GaugeMetricFamily("lotse_tickets", "Tickets (Rückmeldungen) by status", labels=["status"])
+        for status in ("pending", "dialling", "reached", "ticket", "cancelled"):
+            callbacks.add_metric([status], counts.get(f"callbacks_{status}", 0))
+        for status in TICKET_STATES:
+            tickets.add_metric([status], counts.get(f"tickets_{status}", 0))
+        overdue = GaugeMetricFamily("lotse_tickets_overdue", "Open tickets past their due time", labels=["tenant"])
+        now = time.time()
+        late: dict[str, int] = {}
+        for ticket in store.tickets("open"):
+            if ticket.due is not None and ticket.due < now:
+                late[ticket.tenant] = late.get(ticket.tenant, 0) + 1
+        for tenant, n in sorted(late.items()):
+            overdue.add_metric([tenant or "-"], n)
+        yield from (callbacks, tickets, overdue)
+
+
+def _tickets(args: argparse.Namespace, out: TextIO) -> int:
+    center = load_center(args.config, out)
+    if center is None:
+        return EXIT_FAILED
+    if args.action != "list" and args.id is None:
+        raise UsageError(f"tickets {args.action} needs the ticket's id, e.g. lotse tickets {args.action} 17")
+    store = Promises.open(_db(args.db))
+    now = time.time()
+    try:
+        if args.action == "list":
+            found = store.tickets(args.status)
+            if args.json:
+                json.dump([_as_dict(t) for t in found], out, ensure_ascii=False, indent=2)
+                print(file=out)
+            else:
+                print(_table(center, found, now) if found else "no tickets", file=out)
+            return EXIT_OK
+        if args.action == "show":
+            ticket = store.ticket(args.id)
+        elif args.action == "claim":
+            ticket = store.claim(args.id, args.by, now)
+        elif args.action == "done":
+            ticket = store.done(args.id, args.by, args.note, now)
+        else:
+            ticket = store.cancel(args.id, args.by, args.note, now)
+        if args.json:
+            json.dump(_as_dict(ticket) | {"history": store.history(ticket.id)}, out, ensure_ascii=False, indent=2)
+            print(file=out)
+        else:
+            print(_table(center, [ticket], now), file=out)
+            for at, action, actor, note in store.history(ticket.id):
+                print(f"  {_when(center, at)}  {action:<11} {actor}{': ' + note if note else ''}", file=out)
+    except TicketError as exc:
+        print(f"lotse tickets {args.action}: {exc}", file=out)
+        return EXIT_FAILED
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _as_dict(ticket: Ticket) -> dict[str, Any]:
+    return {name: getattr(ticket, name) for name in ticket.__slots__}
+
+
+def _when(center: Center, stamp: float | None) -> str:
+    return datetime.fromtimestamp(stamp, center.tz).strftime("%Y-%m-%d %H:%M") if stamp is not None else "-"
+
+
+def _table(center: Center, found: list[Ticket], now: float) -> str:
+    lines = [f"{'id':>5}  {'status':<11} {'due':<16} {'tenant':<12} {'topic':<14} {'department':<20} {'number':<14} reason"]
+    for t in found:
+        late = " OVERDUE" if t.due is not None and t.due < now and t.status in ("open", "in_progress") else ""
+        number = national(t.number, center.country_code) if t.number else "-"
+        lines.append(
+            f"{t.id:>5}  {t.status:<11} {_when(center, t.due):<16} {t.tenant or '-':<12} {t.topic or '-':<14} "
+            f"{t.department or '-':<20} {number:<14} {t.reason}{late}"
+        )
+    return "\n".join(lines)
+
+
+PROMISE_COMMANDS = {"promises": _promises, "tickets": _tickets}

@@ -1,0 +1,276 @@
+"""lotse promises in-process: the spool, a fake AMI (QueueStatus, Originate), SQLite and a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from ivr import contract as c
+from ivr.keeper import Keeper, KeeperSettings
+from ivr.mail import Mailer
+from ivr.tickets import Promises
+from metrics.ami import AmiSettings
+from tests.conftest import EXAMPLE, at
+from tests.fakes import FakeAmi, event_list
+
+MONDAY = at("2026-11-23 10:00").timestamp()
+NUMBER = "+495714711"
+
+
+def request_line(kind: str, created: float, **fields: str) -> str:
+    values = {"tenant": "minden", "entry": "own", "topic": "ausweis", "queue": "buergerservice", "department": "", "reason": "overflow"}
+    values |= fields
+    joined = fields.get("joined", str(int(created)))
+    order = ("tenant", "entry", "topic", "queue", "department", "reason")
+    return "|".join([kind, str(int(created)), *(values[k] for k in order), fields.get("number", NUMBER), joined]) + "\n"
+
+
+def queue_status(members: int, waiting: list[float], now: float) -> Callable[[dict[str, str]], list[dict[str, Any]]]:
+    events: list[dict[str, Any]] = [{"Event": "QueueParams", "Queue": "buergerservice"}]
+    events += [{"Event": "QueueMember", "Name": f"a{n}", "Status": "1", "Paused": "0", "InCall": "0"} for n in range(members)]
+    events += [
+        {"Event": "QueueEntry", "Channel": f"Local/c{n}@lotse-lab-inbound-0;2", "Wait": str(int(now - j))} for n, j in enumerate(waiting)
+    ]
+    return event_list("QueueStatus", events)
+
+
+class Lab:
+    """A keeper against a fake AMI, on a temporary spool and database."""
+
+    def __init__(self, tmp_path: Path, ami: FakeAmi, port: int, mailer: Mailer | None = None) -> None:
+        self.spool = tmp_path / "spool"
+        self.db = f"sqlite:///{tmp_path / 'promises.db'}"
+        self.settings = KeeperSettings(
+            config=EXAMPLE, db_url=self.db, spool=self.spool, ami=AmiSettings("127.0.0.1", port, "lotse", "s3cret"), mailer=mailer
+        )
+        self.now = MONDAY
+        self.ami = ami
+        self.originated: list[dict[str, str]] = []
+        ami.handlers["originate"] = self._originate
+
+    def _originate(self, action: dict[str, str]) -> list[dict[str, Any]]:
+        self.originated.append(action)
+        return [{"Response": "Success", "Message": "Originate successfully queued"}]
+
+    def keeper(self) -> Keeper:
+        return Keeper(self.settings, clock=lambda: self.now)
+
+    def request(self, name: str, line: str) -> None:
+        folder = self.spool / c.SPOOL_REQUESTS
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(line, encoding="utf-8")
+
+    def result(self, attempt: str, status: str) -> None:
+        (self.spool / c.SPOOL_RESULTS / attempt).write_text(f"{status}|{int(self.now)}\n", encoding="utf-8")
+
+    def store(self) -> Promises:
+        return Promises.open(self.db)
+
+
+def run(tmp_path: Path, scenario: Callable[[Lab], Awaitable[None]], mailer: Mailer | None = None) -> None:
+    async def main() -> None:
+        ami = FakeAmi()
+        port = await ami.start()
+        try:
+            await scenario(Lab(tmp_path, ami, port, mailer))
+        finally:
+            await ami.stop()
+
+    asyncio.run(main())
+
+
+async def started(lab: Lab) -> Keeper:
+    keeper = lab.keeper()
+    await keeper.start(rounds=False)
+    await asyncio.wait_for(keeper.link.ready.wait(), 5)
+    return keeper
+
+
+def test_requests_are_taken_once_and_a_bad_file_is_set_aside_with_the_reason(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(lab: Lab) -> None:
+        lab.request("1700000000.1", request_line("callback", MONDAY))
+        lab.request("1700000000.2", request_line("ticket", MONDAY, department="standesamt-minden", reason="department_closed", topic=""))
+        lab.request("1700000000.3", "callback|oops\n")
+        lab.request("1700000000.4", request_line("callback", MONDAY).rstrip("\n"))  # still being written
+        keeper = await started(lab)
+        try:
+            assert await keeper.take_requests(lab.now) == 2
+            lab.request("1700000000.1", request_line("callback", MONDAY))  # delivered again: taken once
+            assert await keeper.take_requests(lab.now) == 1
+        finally:
+            await keeper.close()
+        store = lab.store()
+        assert [p.id for p in store.pending()] == ["1700000000.1"]
+        (ticket,) = store.tickets()
+        assert (ticket.department, ticket.reason, ticket.number) == ("standesamt-minden", "department_closed", NUMBER)
+        # the Standesamt promises 10 of its own service hours (08-12): Mon 10-12, Tue 08-12, Wed 08-12
+        assert ticket.due == at("2026-11-25 12:00").timestamp()
+        assert (lab.spool / "rejected" / "1700000000.3").exists()
+        assert (lab.spool / c.SPOOL_REQUESTS / "1700000000.4").exists()  # not complete yet: left for the next round
+        assert "request file" in caplog.text and "2 fields, expected 10" in caplog.text
+
+    run(tmp_path, scenario)
+
+
+def test_a_callback_waits_for_earlier_callers_then_is_originated_once(tmp_path: Path) -> None:
+    async def scenario(lab: Lab) -> None:
+        lab.request("1700000000.1", request_line("callback", MONDAY - 60, joined=str(int(MONDAY - 120))))
+        lab.ami.handlers["queuestatus"] = queue_status(members=1, waiting=[MONDAY - 200], now=MONDAY)  # joined before it
+        keeper = await started(lab)
+        try:
+            await keeper.round()
+            assert lab.originated == []  # a caller who joined earlier still waits
+            lab.ami.handlers["queuestatus"] = queue_status(members=1, waiting=[MONDAY - 30], now=MONDAY)  # only a later one
+            await keeper.round()
+            await keeper.round()  # the callback is in progress: not again
+        finally:
+            await keeper.close()
+        (originate,) = lab.originated
+        assert originate["Channel"].endswith("@lotse-callback-queue/n") and originate["Context"] == "lotse-callback-dial"
+        assert originate["Exten"] == originate["Channel"].split("/")[1].split("@")[0]
+        row = lab.store().callback("1700000000.1")
+        assert row is not None and (row["status"], row["attempts"], row["attempt_id"]) == ("dialling", 1, originate["Exten"])
+
+    run(tmp_path, scenario)
+
+
+def test_attempts_end_in_reached_or_minutes_later_or_a_ticket(tmp_path: Path) -> None:
+    async def scenario(lab: Lab) -> None:
+        lab.request("1700000000.1", request_line("callback", MONDAY))
+        lab.ami.handlers["queuestatus"] = queue_status(members=1, waiting=[], now=MONDAY)
+        keeper = await started(lab)
+        try:
+            for attempt in range(1, 4):
+                await keeper.round()
+                row = lab.store().callback("1700000000.1")
+                assert row is not None and row["status"] == "dialling" and row["attempts"] == attempt
+                lab.result(row["attempt_id"], "NOANSWER")
+                await keeper.round()
+                row = lab.store().callback("1700000000.1")
+                assert row is not None
+                if attempt < 3:
+                    assert (row["status"], row["not_before"]) == ("pending", lab.now + 600)  # 10 minutes apart
+                    lab.now += 600
+            assert row is not None and row["status"] == "ticket"
+        finally:
+            await keeper.close()
+        (ticket,) = lab.store().tickets()
+        assert (ticket.request, ticket.reason, ticket.status, ticket.number) == ("1700000000.1:callback", "callback_failed", "open", NUMBER)
+        assert len(lab.originated) == 3
+
+    run(tmp_path, scenario)
+
+
+def test_a_restart_with_a_callback_in_progress_never_dials_it_twice(tmp_path: Path) -> None:
+    async def scenario(lab: Lab) -> None:
+        lab.request("1700000000.1", request_line("callback", MONDAY))
+        lab.ami.handlers["queuestatus"] = queue_status(members=2, waiting=[], now=MONDAY)
+        first = await started(lab)
+        await first.round()
+        await first.close()  # lotse promises stops while the callback waits for an agent
+        second = await started(lab)
+        try:
+            lab.now += 60
+            await second.round()
+            assert len(lab.originated) == 1  # still in progress: not originated again
+            attempt = lab.originated[0]["Exten"]
+            lab.result(attempt, "ANSWER")  # the dialplan left the result while lotse was away
+            await second.round()
+            await second.round()
+        finally:
+            await second.close()
+        row = lab.store().callback("1700000000.1")
+        assert row is not None and (row["status"], row["reached"], row["attempts"]) == ("reached", lab.now, 1)
+        assert len(lab.originated) == 1
+
+    run(tmp_path, scenario)
+
+
+def test_an_attempt_that_found_no_agent_is_tried_again_without_counting(tmp_path: Path) -> None:
+    async def scenario(lab: Lab) -> None:
+        lab.request("1700000000.1", request_line("callback", MONDAY))
+        lab.ami.handlers["queuestatus"] = queue_status(members=1, waiting=[], now=MONDAY)
+        keeper = await started(lab)
+        try:
+            await keeper.round()
+            attempt = lab.originated[0]["Exten"]
+            await lab.ami.event(Event="OriginateResponse", Response="Failure", Exten=attempt, Reason="0")
+            for _ in range(50):
+                row = lab.store().callback("1700000000.1")
+                if row is not None and row["status"] == "pending":
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            await keeper.close()
+        assert row is not None and (row["status"], row["attempts"], row["last_result"]) == ("pending", 0, "no_agent")
+
+    run(tmp_path, scenario)
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's name
+        assert isinstance(envelope.content, bytes)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+def test_departments_are_mailed_once_per_ticket_and_reminded_before_it_is_due(tmp_path: Path) -> None:
+    inbox = Inbox()
+    with socket.socket() as probe:  # a free port for the SMTP server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        mailer = Mailer("127.0.0.1", port, sender="lotse@center.example")
+
+        async def scenario(lab: Lab) -> None:
+            line = request_line("ticket", MONDAY, department="standesamt-minden", reason="department_unanswered")
+            lab.request("1700000000.9", line)
+            keeper = await started(lab)
+            try:
+                await keeper.round()
+                await keeper.round()
+                assert len(inbox.messages) == 1  # the notice, once
+                lab.now = at("2026-11-25 10:30").timestamp()  # 1.5 of the 10 service hours left (due Wed 12:00)
+                await keeper.round()
+                await keeper.round()
+            finally:
+                await keeper.close()
+
+        run(tmp_path, scenario, mailer)
+    finally:
+        smtp.stop()
+    notice, remind = inbox.messages
+    assert notice["To"] == "standesamt@minden.example"
+    assert notice["Subject"] == "Rückmeldung 1 fällig bis 25.11.2026 12:00"
+    body = notice.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert "Verwaltung:  Stadt Minden" in body and "Rückruf an:  05714711" in body and "Abteilung hat nicht angenommen" in body
+    assert remind["Subject"].startswith("Erinnerung: Rückmeldung 1")
+
+
+def test_mail_down_is_retried_and_nothing_is_marked(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(lab: Lab) -> None:
+        lab.request("1700000000.9", request_line("ticket", MONDAY, department="standesamt-minden", reason="department_closed"))
+        keeper = await started(lab)
+        try:
+            await keeper.round()
+        finally:
+            await keeper.close()
+        (ticket,) = lab.store().tickets()
+        assert not ticket.notified
+
+    run(tmp_path, scenario, Mailer("127.0.0.1", 9, timeout=1))  # nothing listens on port 9
+    assert "mail to standesamt@minden.example not sent, trying again next round" in caplog.text
