@@ -150,5 +150,14 @@ def manager_user(secret: str) -> str:
             "read = system,call,agent,user,dialplan,reporting",
             "write = reporting",
             "",
+            "; lotse promises' user: QueueStatus and Originate of callbacks (a Local channel into lotse's own contexts).",
+            "; 'originate' cannot run System() without 'system', and dangerous functions stay off (live_dangerously = no).",
+            "[lotse-promises]",
+            f"secret = {secret}",
+            "deny = 0.0.0.0/0.0.0.0",
+            "permit = 127.0.0.1/255.255.255.255",
+            "read = call,user,reporting",
+            "write = originate,reporting",
+            "",
         ]
     )

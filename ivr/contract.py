@@ -30,6 +30,7 @@ CONTEXT_CALLBACK_DIAL: Final = "lotse-callback-dial"  # then, the agent reserved
 # request or result, each one line; lotse promises takes them and deletes them (kept across restarts of both).
 SPOOL_REQUESTS: Final = "requests"  # <uniqueid>: a callback or ticket request (ivr.tickets.Request.FIELDS joined by |)
 SPOOL_RESULTS: Final = "results"  # <attempt id>: DIALSTATUS|epoch of a callback attempt
+SPOOL_END: Final = "|end"  # the last characters of a complete file (FILE() writes no newline; a file without it is half written)
 
 # Channel variables set by lotse. Those starting with __ are inherited by the
 # channels a call creates (the agent's leg), so the whisper and CDRs see them.

@@ -140,11 +140,11 @@ class Keeper:
         assert self.store is not None
         taken = 0
         for path in sorted((self.settings.spool / c.SPOOL_REQUESTS).iterdir()):
-            text = path.read_text(encoding="utf-8", errors="replace")
-            if not text.endswith("\n"):
+            text = path.read_text(encoding="utf-8", errors="replace").strip()
+            if not text.endswith(c.SPOOL_END):
                 continue  # Asterisk is still writing it
             try:
-                request = Request.parse(path.name, text.strip())
+                request = Request.parse(path.name, text.removesuffix(c.SPOOL_END))
             except ValueError as exc:
                 log.error("request file %s set aside in %s: %s", path, path.parent.parent / "rejected", exc)
                 path.rename(path.parent.parent / "rejected" / path.name)
@@ -172,10 +172,10 @@ class Keeper:
         assert self.store is not None
         promises = self.center.promises
         for path in sorted((self.settings.spool / c.SPOOL_RESULTS).iterdir()):
-            text = path.read_text(encoding="utf-8", errors="replace")
-            if not text.endswith("\n"):
+            text = path.read_text(encoding="utf-8", errors="replace").strip()
+            if not text.endswith(c.SPOOL_END):
                 continue
-            status = text.strip().split("|")[0] or "CANCEL"
+            status = text.split("|")[0] or "CANCEL"
             row = await asyncio.to_thread(self.store.by_attempt, path.name)
             retry = None
             if row is not None and status != "ANSWER":
@@ -263,7 +263,7 @@ class Keeper:
         whisper = [f"{prompts}/{CALLBACK_WHISPER.file}", f"{prompts}/whisper/tenant/{tenant.id if tenant else '115'}"]
         if topic is not None:
             whisper.append(f"{prompts}/whisper/topic/{topic.id}")
-        label = f"[{tenant.name if tenant else '115'}] {topic.name if topic else ''}".rstrip()
+        label = f"[{tenant.name if tenant else '115'}] Rückruf {topic.name if topic else ''}".rstrip()  # the agent sees it is one
         variables = {
             c.VAR_QUEUE: row["queue"],
             c.VAR_CALLBACK_NUMBER: row["number"],

@@ -31,7 +31,7 @@ def request_line(kind: str, created: float, **fields: str) -> str:
     values |= fields
     joined = fields.get("joined", str(int(created)))
     order = ("tenant", "entry", "topic", "queue", "department", "reason")
-    return "|".join([kind, str(int(created)), *(values[k] for k in order), fields.get("number", NUMBER), joined]) + "\n"
+    return "|".join([kind, str(int(created)), *(values[k] for k in order), fields.get("number", NUMBER), joined]) + c.SPOOL_END
 
 
 def queue_status(members: int, waiting: list[float], now: float) -> Callable[[dict[str, str]], list[dict[str, Any]]]:
@@ -70,7 +70,7 @@ class Lab:
         (folder / name).write_text(line, encoding="utf-8")
 
     def result(self, attempt: str, status: str) -> None:
-        (self.spool / c.SPOOL_RESULTS / attempt).write_text(f"{status}|{int(self.now)}\n", encoding="utf-8")
+        (self.spool / c.SPOOL_RESULTS / attempt).write_text(f"{status}|{int(self.now)}{c.SPOOL_END}", encoding="utf-8")
 
     def store(self) -> Promises:
         return Promises.open(self.db)
@@ -99,8 +99,8 @@ def test_requests_are_taken_once_and_a_bad_file_is_set_aside_with_the_reason(tmp
     async def scenario(lab: Lab) -> None:
         lab.request("1700000000.1", request_line("callback", MONDAY))
         lab.request("1700000000.2", request_line("ticket", MONDAY, department="standesamt-minden", reason="department_closed", topic=""))
-        lab.request("1700000000.3", "callback|oops\n")
-        lab.request("1700000000.4", request_line("callback", MONDAY).rstrip("\n"))  # still being written
+        lab.request("1700000000.3", "callback|oops" + c.SPOOL_END)
+        lab.request("1700000000.4", request_line("callback", MONDAY).removesuffix(c.SPOOL_END))  # still being written
         keeper = await started(lab)
         try:
             assert await keeper.take_requests(lab.now) == 2
