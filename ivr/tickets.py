@@ -327,10 +327,20 @@ class Promises:
                     found[f"{name}_{status}"] = n
         return found
 
-    def all_callbacks(self, since: float) -> Iterator[dict[str, Any]]:
+    def all_callbacks(self, since: float, until: float = float("inf")) -> Iterator[dict[str, Any]]:
+        """Callback requests made in [since, until)."""
+        query = select(callbacks).where(callbacks.c.created >= since)
+        if until != float("inf"):
+            query = query.where(callbacks.c.created < until)
         with self.engine.connect() as conn:
-            for row in conn.execute(select(callbacks).where(callbacks.c.created >= since)):
+            for row in conn.execute(query):
                 yield dict(row._mapping)
+
+    def tickets_between(self, since: float, until: float) -> list[Ticket]:
+        """Tickets opened in [since, until)."""
+        query = select(tickets).where(tickets.c.created >= since, tickets.c.created < until)
+        with self.engine.connect() as conn:
+            return [Ticket(**r._mapping) for r in conn.execute(query)]
 
     # -- helpers ---------------------------------------------------------------------
 

@@ -15,11 +15,14 @@ from typing import Any, TextIO
 import redis
 from prometheus_client import start_http_server
 
+from ivr.tickets import Promises
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, load_center, run_async
 from metrics.exporter import STANDARD_BUCKETS, Exporter
 from metrics.html import render_html
 from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
 from metrics.live import LiveState
+from metrics.promise_kpis import promise_figures
+from metrics.promise_kpis import render_table as render_promises
 from metrics.report import DIMENSIONS, INTERVALS, answer_time_distribution, group_sql
 from metrics.report import render as render_report
 from metrics.store import DEFAULT_URL, Store, StoreError, database_url, shown, sqlite_file
@@ -137,6 +140,8 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
         if args.format == "html":
             daily = [(day, kpis) for day, _, kpis in group_sql(store, center, start, end, [], "day")]
             distribution = answer_time_distribution(store, center, start, end, STANDARD_BUCKETS)
+        promises = Promises(store.engine)
+        kept = promise_figures(promises.all_callbacks(start, end), promises.tickets_between(start, end), time.time())
     finally:
         store.close()
     if not rows and args.format == "table":
@@ -148,6 +153,8 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
         out.write(render_html(title, rows, by, daily, center.targets.service_level_percent, distribution))
     else:
         out.write(render_report(rows, by, args.format))
+    if kept and args.format == "table":
+        print("\n" + render_promises(kept), file=out)
     return EXIT_OK
 
 

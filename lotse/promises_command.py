@@ -23,6 +23,7 @@ from ivr.tickets import TICKET_STATES, Promises, Ticket, TicketError
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, load_center, run_async
 from lotse.metrics_command import DB_HELP, _db
 from metrics.ami import AmiSettings
+from metrics.promise_kpis import promise_figures
 from metrics.store import DEFAULT_URL
 from routing.model import Center
 from routing.promises import national
@@ -132,7 +133,16 @@ class PromiseCollector(Collector):
                 late[ticket.tenant] = late.get(ticket.tenant, 0) + 1
         for tenant, n in sorted(late.items()):
             overdue.add_metric([tenant or "-"], n)
-        yield from (callbacks, tickets, overdue)
+        within = GaugeMetricFamily(
+            "lotse_tickets_within_promise_percent",
+            "Tickets of the last 30 days done by their due time / those done or overdue (docs/metrics.md)",
+            labels=["tenant"],
+        )
+        month = promise_figures(store.all_callbacks(now - 30 * 86400), store.tickets_between(now - 30 * 86400, now + 1), now)
+        for scope, figures in sorted(month.items()):
+            if scope != "*" and figures.within_promise is not None:
+                within.add_metric([scope or "-"], figures.within_promise)
+        yield from (callbacks, tickets, overdue, within)
 
 
 def _tickets(args: argparse.Namespace, out: TextIO) -> int:

@@ -6,19 +6,29 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 
+from ivr.keeper import Keeper, KeeperSettings
+from ivr.tickets import Promises
+from lotse.promises_command import PromiseCollector
 from metrics.exporter import Exporter
 from routing.model import Center
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLE, ROOT
 
 RULES = ROOT / "metrics" / "prometheus" / "lotse-alerts.yml"
 DASHBOARD = ROOT / "metrics" / "grafana" / "lotse-dashboard.json"
 
 
-def exported_names(center: Center) -> set[str]:
+def exported_names(center: Center, tmp_path: Path) -> set[str]:
+    """What lotse metrics and lotse promises export."""
     text = generate_latest(Exporter(center).registry).decode()
+    keeper = Keeper(KeeperSettings(config=EXAMPLE, db_url=f"sqlite:///{tmp_path / 'p.db'}", spool=tmp_path))
+    keeper.store = Promises.open(keeper.settings.db_url)
+    registry = CollectorRegistry()
+    registry.register(PromiseCollector(keeper))
+    text += generate_latest(registry).decode()
     names = set(re.findall(r"^# TYPE (\w+) ", text, re.MULTILINE))
     return names | {f"{n}_total" for n in names} | {f"{n}_bucket" for n in names}
 
@@ -28,11 +38,11 @@ def test_promtool_accepts_the_rules() -> None:
     assert promtool, "promtool is installed by scripts/services (Debian's prometheus package)"
     result = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 4 rules found" in result.stdout
+    assert "SUCCESS: 6 rules found" in result.stdout
 
 
-def test_rules_and_dashboard_use_only_exported_metrics(example: Center) -> None:
-    names = exported_names(example)
+def test_rules_and_dashboard_use_only_exported_metrics(example: Center, tmp_path: Path) -> None:
+    names = exported_names(example, tmp_path)
     used = set(re.findall(r"\blotse_\w+", RULES.read_text(encoding="utf-8")))
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     for panel in dashboard["panels"]:
