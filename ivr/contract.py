@@ -55,6 +55,7 @@ VAR_WHISPER: Final = "LOTSE_WHISPER"  # prompt files the agent hears, joined by 
 VAR_CALLBACK_NUMBER: Final = "LOTSE_CALLBACK_NUMBER"  # the number the caller confirmed or keyed in (key form); empty: none
 VAR_PROMISE: Final = "LOTSE_PROMISE"  # with a callback outcome: 'callback' (an agent calls back) or 'ticket' (a Rückmeldung)
 VAR_JOINED: Final = "LOTSE_JOINED"  # set by the dialplan before Queue(): when the caller joined (${EPOCH}), the place a callback keeps
+VAR_MESSAGE_FIELDS: Final = "LOTSE_MESSAGE_FIELDS"  # a message intake's keyed-in fields, 'Schulnummer=123456; ...'
 VAR_ATTEMPT: Final = "LOTSE_ATTEMPT"  # on a callback's channels: the attempt's id (the name of its result file)
 VAR_HOPS: Final = "LOTSE_HOPS"  # set by the dialplan on the caller's channel only (not inherited): how often lotse was asked
 
@@ -102,6 +103,7 @@ DECISION_FIELDS: Final = (
     VAR_WHISPER,
     VAR_CALLBACK_NUMBER,
     VAR_PROMISE,
+    VAR_MESSAGE_FIELDS,
 )
 
 

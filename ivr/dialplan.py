@@ -121,7 +121,8 @@ def extensions(center: Center, options: RenderOptions) -> str:
         ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
         " same => n,Goto(next,1)",
         " same => n(done),Hangup()",
-        f"exten => voicemail,1,VoiceMail(${{{c.VAR_MAILBOX}}},u)",
+        f"exten => voicemail,1,Set(VM_CATEGORY=${{{c.VAR_MESSAGE_FIELDS}}})",  # kept in the message's .txt (message intakes)
+        f" same => n,VoiceMail(${{{c.VAR_MAILBOX}}},u)",
         " same => n,Hangup()",
         f"exten => callback,1,UserEvent(LotseCallback,Tenant: ${{{c.VAR_TENANT}}},Entry: ${{{c.VAR_ENTRY}}},Topic: ${{{c.VAR_TOPIC}}},"
         f"Reason: ${{{c.VAR_REASON}}})",

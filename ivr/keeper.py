@@ -35,6 +35,7 @@ from panoramisk import Manager
 
 from ivr import contract as c
 from ivr.mail import Mailer, MailError, reminder, ticket_notice
+from ivr.messages import batch_mail, last_batch, recorded
 from ivr.prompts import CALLBACK_WHISPER
 from ivr.tickets import Promises, Request
 from metrics.ami import AmiLink, AmiSettings, Event, flat
@@ -57,6 +58,7 @@ class KeeperSettings:
     prompts: str = ""  # as Asterisk sees them; default: the config's prompts_dir
     interval: float = 1.0
     callback_wait: int = 600  # seconds a callback waits in the queue for an agent before it is tried again
+    voicemail: Path | None = None  # app_voicemail's spool (<astspooldir>/voicemail) as this host sees it: message intakes
 
 
 class Keeper:
@@ -68,6 +70,7 @@ class Keeper:
         self.link = AmiLink(settings.ami, self._event, self._login)
         self.rounds = 0
         self.attempts: dict[str, int] = {}  # attempt results seen, by DIALSTATUS (for /metrics)
+        self.undelivered: dict[str, int] = {}  # messages of a due batch that could not be sent, by intake (for /metrics)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
@@ -133,6 +136,7 @@ class Keeper:
         if self.link.up and self.link.manager is not None:
             await self.dispatch(self.link.manager, now)
         await self.mail(now)
+        await self.deliver(now)
         self.rounds += 1
 
     async def take_requests(self, now: float) -> int:
@@ -285,6 +289,35 @@ class Keeper:
             "CallerID": f'"Rückruf" <{attempt}>',
             "Variable": [f"{k}={v}" for k, v in variables.items()],
         }
+
+    async def deliver(self, now: float) -> int:
+        """The due batches of every message intake, one e-mail per recipient; returns the messages sent."""
+        mailer, store, voicemail = self.settings.mailer, self.store, self.settings.voicemail
+        if mailer is None or store is None or voicemail is None:
+            return 0
+        sent = 0
+        for intake in self.center.messages.values():
+            batch = last_batch(intake.times, now, self.center.tz)
+            if batch is None:
+                continue
+            waiting = [m for m in await asyncio.to_thread(recorded, voicemail, intake) if m.recorded < batch]
+            for recipient in intake.to:
+                done = await asyncio.to_thread(store.delivered, intake.id, recipient)
+                due_now = [m for m in waiting if m.msg_id not in done]
+                if not due_now:
+                    continue
+                mail = batch_mail(self.center, intake, due_now, batch, mailer.sender, recipient)
+                try:
+                    await asyncio.to_thread(mailer.deliver, mail)
+                except MailError as exc:
+                    self.undelivered[intake.id] = len(due_now)
+                    log.warning("messages of %s: batch to %s not sent, trying again next round: %s", intake.id, recipient, exc)
+                    continue
+                await asyncio.to_thread(store.log_delivery, intake.id, recipient, due_now, batch, now)
+                self.undelivered.pop(intake.id, None)
+                log.info("messages of %s: %d delivered to %s", intake.id, len(due_now), recipient)
+                sent += len(due_now)
+        return sent
 
     async def mail(self, now: float) -> None:
         """Tell departments of their new tickets, and remind them before the due time."""

@@ -107,6 +107,12 @@ def _finish(center: Center, decision: Decision, prompts: str) -> Generator[Comma
             yield Stream(f"{prompts.rstrip('/')}/{promise_prompt(promise, hours).file}")
         queue = decision.queue or callback_queue(center, decision.ctx.tenant, decision.ctx.topic)
         values |= {c.VAR_CALLBACK_NUMBER: number, c.VAR_PROMISE: promise, c.VAR_QUEUE: queue or ""}
+    elif decision.outcome is Outcome.VOICEMAIL and (intake := center.intake(decision.mailbox)) is not None:
+        keyed = []
+        for field in intake.fields:  # e.g. the school's number, before the message is recorded
+            digits = yield GetDigits(_path(prompts, field.prompt), 10000, field.max_digits)
+            keyed.append(f"{field.name}={digits or '-'}")
+        values[c.VAR_MESSAGE_FIELDS] = "; ".join(keyed)
     # One command for the whole decision: Asterisk's res_agi reads one command, answers it and drops
     # whatever else was already sent (pipelining hung calls in the lab), so every command is a round trip.
     yield SetVariable(c.VAR_DECISION, c.pack(values))
@@ -175,6 +181,7 @@ def decision_values(decision: Decision, prompts: str) -> dict[str, str]:
         c.VAR_WHISPER: "&".join(f"{prompts.rstrip('/')}/{w}" for w in whisper),
         c.VAR_CALLBACK_NUMBER: "",
         c.VAR_PROMISE: "",
+        c.VAR_MESSAGE_FIELDS: "",
     }
     return values
 

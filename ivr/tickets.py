@@ -8,7 +8,7 @@ callback twice or close a ticket twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,19 @@ history = Table(
     Column("action", String(24), nullable=False),
     Column("actor", String(80), nullable=False),
     Column("note", String(400), nullable=False),
+)
+deliveries = Table(
+    "message_deliveries",
+    metadata,
+    Column("msg_id", String(80), primary_key=True),
+    Column("recipient", String(120), primary_key=True),
+    Column("intake", String(40), nullable=False),
+    Column("recorded", Float, nullable=False),
+    Column("caller", String(64), nullable=False),
+    Column("fields", String(400), nullable=False),
+    Column("duration", Integer, nullable=False),
+    Column("batch", Float, nullable=False),
+    Column("delivered", Float, nullable=False),
 )
 OPEN_STATES = ("open", "in_progress")
 TICKET_STATES = ("open", "in_progress", "done", "cancelled")
@@ -341,6 +354,38 @@ class Promises:
         query = select(tickets).where(tickets.c.created >= since, tickets.c.created < until)
         with self.engine.connect() as conn:
             return [Ticket(**r._mapping) for r in conn.execute(query)]
+
+    # -- message deliveries ------------------------------------------------------------
+
+    def delivered(self, intake: str, recipient: str) -> set[str]:
+        """The msg_ids of ``intake`` already delivered to ``recipient``."""
+        query = select(deliveries.c.msg_id).where(deliveries.c.intake == intake, deliveries.c.recipient == recipient)
+        with self.engine.connect() as conn:
+            return {row[0] for row in conn.execute(query)}
+
+    def log_delivery(self, intake: str, recipient: str, messages: Iterable[Any], batch: float, now: float) -> None:
+        rows = [
+            {
+                "msg_id": m.msg_id[:80],
+                "recipient": recipient[:120],
+                "intake": intake,
+                "recorded": m.recorded,
+                "caller": m.caller[:64],
+                "fields": m.fields[:400],
+                "duration": m.duration,
+                "batch": batch,
+                "delivered": now,
+            }
+            for m in messages
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(deliveries), rows)
+
+    def deliveries_between(self, since: float, until: float) -> list[dict[str, Any]]:
+        query = select(deliveries).where(deliveries.c.recorded >= since, deliveries.c.recorded < until)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
 
     # -- helpers ---------------------------------------------------------------------
 

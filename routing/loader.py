@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -21,7 +22,7 @@ from routing.checks import (
 from routing.model import Kind
 from routing.numbers import NumberError, PrefixTable, normalise, normalise_prefix
 from routing.problems import ConfigError, Path, Problem, Severity
-from routing.schedule import Schedule
+from routing.schedule import Schedule, parse_clock
 from routing.validate import Parts, validate_parts
 from routing.yamlsource import Source, read_config
 
@@ -213,7 +214,25 @@ def _compile(b: Builder, files: bool = True) -> model.Center | None:
         service_115=service,
         prompts=prompts,
         promises=model.Promises(**center_spec.promises.model_dump()),
+        messages=_intakes(b, center_spec.messages),
     )
+
+
+def _intakes(b: Builder, specs: Mapping[str, schema.MessageIntake]) -> dict[str, model.MessageIntake]:
+    found: dict[str, model.MessageIntake] = {}
+    for mid, spec in specs.items():
+        path = ("center", "messages", mid)
+        if not re.fullmatch(r"[0-9a-z_-]+@[0-9a-z_-]+", spec.mailbox):
+            b.source.error((*path, "mailbox"), f"'{spec.mailbox}' is not a mailbox", "write it as box@context, e.g. schulen@lotse")
+        if spec.mailbox in (m.mailbox for m in found.values()):
+            b.source.error((*path, "mailbox"), f"{spec.mailbox} is already the mailbox of another intake", "one intake per mailbox")
+        fields = tuple(
+            model.MessageField(f.name, b.prompt(f.prompt, (*path, "fields", n, "prompt")) or model.Prompt("", None), f.max_digits)
+            for n, f in enumerate(spec.fields)
+        )
+        times = tuple(sorted(parse_clock(t) for t in spec.times))
+        found[mid] = model.MessageIntake(mid, spec.name, spec.mailbox, tuple(spec.to), times, fields)
+    return found
 
 
 def _tenant(b: Builder, tid: str, spec: schema.Tenant, center_targets: model.Targets) -> model.Tenant:

@@ -7,7 +7,7 @@ precomputed so that a routing decision is a handful of dict look-ups.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -185,6 +185,23 @@ class Service115:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageField:
+    name: str
+    prompt: Prompt
+    max_digits: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageIntake:
+    id: str
+    name: str
+    mailbox: str  # box@context
+    to: tuple[str, ...]
+    times: tuple[int, ...]  # seconds after local midnight, sorted
+    fields: tuple[MessageField, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Promises:
     due_hours: int = 24
     remind_before_hours: int = 2
@@ -211,6 +228,12 @@ class Center:
     service_115: Service115 | None
     prompts: tuple[Prompt, ...]  # every prompt the config names, once each
     promises: Promises = Promises()
+    messages: Mapping[str, MessageIntake] = field(default_factory=dict)  # message intakes by id
+
+    def intake(self, mailbox: str | None) -> MessageIntake | None:
+        """The message intake that records into ``mailbox``."""
+        return next((m for m in self.messages.values() if m.mailbox == mailbox), None)
+
     later: tuple[tuple[date, Center], ...] = ()  # dated changes: the config in force from each day on (routing.dated)
 
     def on(self, day: date) -> Center:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from routing.schedule import GERMAN_STATES, parse_interval, parse_weekdays
+from routing.schedule import GERMAN_STATES, parse_clock, parse_interval, parse_weekdays
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 DTMF_KEYS = "0123456789*#"
@@ -106,6 +106,11 @@ def _check_email(value: str) -> str:
 
 
 Email = Annotated[str, AfterValidator(_check_email)]
+
+
+def _check_clock(value: str) -> str:
+    parse_clock(value)
+    return value
 
 
 class Model(BaseModel):
@@ -324,6 +329,22 @@ class Department(Model):
     due_hours: DueHours = None
 
 
+class MessageField(Model):
+    name: str = Field(description="what the caller keys in, e.g. Schulnummer; shown in the delivery")
+    prompt: Prompt = Field(description="asks for it, e.g. 'Bitte geben Sie die Schulnummer ein und drücken Sie die Raute-Taste.'")
+    max_digits: Annotated[int, Field(ge=1, le=20)] = 10
+
+
+class MessageIntake(Model):
+    """Messages left on a voicemail box, delivered to recipients in batches at set times (e.g. sick notes to schools)."""
+
+    name: str
+    mailbox: str = Field(description="the voicemail box the config's {voicemail: ...} targets record into, e.g. schulen@lotse")
+    to: list[Email] = Field(min_length=1, description="recipients of each batch")
+    times: list[Annotated[str, AfterValidator(_check_clock)]] = Field(min_length=1, description="local times of the batches, e.g. 08:30")
+    fields: list[MessageField] = Field(default_factory=list, description="keyed in by the caller before the message")
+
+
 class Promises(Model):
     """How lotse keeps its promises: callbacks and tickets (Rückmeldung)."""
 
@@ -350,6 +371,7 @@ class Center(Model):
     closed: ClosedBehaviour = Field(default_factory=ClosedBehaviour)
     fallback_queue: Id | None = Field(None, description="where the dialplan sends calls when lotse cannot answer")
     promises: Promises = Field(default_factory=Promises)
+    messages: dict[Id, MessageIntake] = Field(default_factory=dict, description="message intakes with batch delivery")
 
 
 class PrefixClaim(Dated):

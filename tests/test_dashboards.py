@@ -38,7 +38,7 @@ def test_promtool_accepts_the_rules() -> None:
     assert promtool, "promtool is installed by scripts/services (Debian's prometheus package)"
     result = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 6 rules found" in result.stdout
+    assert "SUCCESS: 7 rules found" in result.stdout
 
 
 def test_rules_and_dashboard_use_only_exported_metrics(example: Center, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import email
 import email.policy
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from ivr import contract as c
 from ivr.keeper import Keeper, KeeperSettings
 from ivr.mail import Mailer
+from ivr.messages import last_batch
 from ivr.tickets import Promises
 from metrics.ami import AmiSettings
-from tests.conftest import EXAMPLE, at
+from tests.conftest import BERLIN, EXAMPLE, at
 from tests.fakes import FakeAmi, event_list
 
 MONDAY = at("2026-11-23 10:00").timestamp()
@@ -274,3 +276,57 @@ def test_mail_down_is_retried_and_nothing_is_marked(tmp_path: Path, caplog: pyte
 
     run(tmp_path, scenario, Mailer("127.0.0.1", 9, timeout=1))  # nothing listens on port 9
     assert "mail to standesamt@minden.example not sent, trying again next round" in caplog.text
+
+
+def test_the_last_batch_is_the_latest_set_time_before_now() -> None:
+    times = (8 * 3600 + 1800, 10 * 3600 + 1800, 12 * 3600 + 1800)
+    assert last_batch(times, at("2026-11-23 10:29").timestamp(), BERLIN) == at("2026-11-23 08:30").timestamp()
+    assert last_batch(times, at("2026-11-23 10:30").timestamp(), BERLIN) == at("2026-11-23 10:30").timestamp()
+    assert last_batch(times, at("2026-11-23 07:00").timestamp(), BERLIN) == at("2026-11-22 12:30").timestamp()  # yesterday's last
+
+
+def voicemail_message(folder: Path, n: int, recorded: float, fields: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"msg{n:04d}.txt").write_text(
+        f'[message]\norigmailbox=schulen\ncallerid="Anna" <05714711>\norigtime={int(recorded)}\n'
+        f"category={fields}\nduration=7\nmsg_id={int(recorded)}-0000000{n}\n",
+        encoding="utf-8",
+    )
+    (folder / f"msg{n:04d}.wav").write_bytes(b"RIFF....WAVEfmt ")
+
+
+def test_messages_are_delivered_in_their_batch_once_with_the_recordings(tmp_path: Path) -> None:
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    voicemail = tmp_path / "voicemail"
+    folder = voicemail / "lotse" / "schulen" / "INBOX"
+    voicemail_message(folder, 0, at("2026-11-23 07:10").timestamp(), "Schulnummer=123456")
+    voicemail_message(folder, 1, at("2026-11-23 08:40").timestamp(), "Schulnummer=654321")  # after the 08:30 batch
+    try:
+
+        async def scenario(lab: Lab) -> None:
+            lab.settings = replace(lab.settings, voicemail=voicemail)
+            lab.now = at("2026-11-23 09:00").timestamp()
+            keeper = await started(lab)
+            try:
+                assert await keeper.deliver(lab.now) == 1
+                assert await keeper.deliver(lab.now) == 0  # delivered once
+                lab.now = at("2026-11-23 10:31").timestamp()
+                assert await keeper.deliver(lab.now) == 1  # the 10:30 batch: the second message only
+            finally:
+                await keeper.close()
+
+        run(tmp_path, scenario, Mailer("127.0.0.1", port, sender="lotse@center.example"))
+    finally:
+        smtp.stop()
+    first, second = inbox.messages
+    assert first["To"] == "schulamt@minden.example"
+    assert first["Subject"] == "Krankmeldungen Schulen: 1 Nachricht(en) bis 23.11.2026 08:30"
+    body = first.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Anrufer 05714711, 7 s; Schulnummer=123456" in body
+    assert [part.get_filename() for part in first.iter_attachments()] == ["nachricht-1.wav"]
+    assert "Schulnummer=654321" in second.get_body(("plain",)).get_content()  # type: ignore[union-attr]
