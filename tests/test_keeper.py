@@ -8,6 +8,7 @@ import email.policy
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -220,11 +221,13 @@ def test_an_attempt_that_found_no_agent_is_tried_again_without_counting(tmp_path
 
 class Inbox:
     def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
+        self.messages: list[EmailMessage] = []
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's name
         assert isinstance(envelope.content, bytes)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
         return "250 OK"
 
 
@@ -326,7 +329,13 @@ def test_messages_are_delivered_in_their_batch_once_with_the_recordings(tmp_path
     first, second = inbox.messages
     assert first["To"] == "schulamt@minden.example"
     assert first["Subject"] == "Krankmeldungen Schulen: 1 Nachricht(en) bis 23.11.2026 08:30"
-    body = first.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = _text(first)
     assert "Anrufer 05714711, 7 s; Schulnummer=123456" in body
     assert [part.get_filename() for part in first.iter_attachments()] == ["nachricht-1.wav"]
-    assert "Schulnummer=654321" in second.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Schulnummer=654321" in _text(second)
+
+
+def _text(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
