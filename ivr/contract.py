@@ -30,6 +30,7 @@ CONTEXT_CALLBACK_DIAL: Final = "lotse-callback-dial"  # then, the agent reserved
 # request or result, each one line; lotse promises takes them and deletes them (kept across restarts of both).
 SPOOL_REQUESTS: Final = "requests"  # <uniqueid>: a callback or ticket request (ivr.tickets.Request.FIELDS joined by |)
 SPOOL_RESULTS: Final = "results"  # <attempt id>: DIALSTATUS|epoch of a callback attempt
+SPOOL_MESSAGES: Final = "messages"  # <uniqueid>.msg (intake|epoch|caller|fields|end), .wav, .done: a message intake's
 SPOOL_END: Final = "|end"  # the last characters of a complete file (FILE() writes no newline; a file without it is half written)
 
 # Channel variables set by lotse. Those starting with __ are inherited by the
@@ -56,6 +57,7 @@ VAR_CALLBACK_NUMBER: Final = "LOTSE_CALLBACK_NUMBER"  # the number the caller co
 VAR_PROMISE: Final = "LOTSE_PROMISE"  # with a callback outcome: 'callback' (an agent calls back) or 'ticket' (a Rückmeldung)
 VAR_JOINED: Final = "LOTSE_JOINED"  # set by the dialplan before Queue(): when the caller joined (${EPOCH}), the place a callback keeps
 VAR_MESSAGE_FIELDS: Final = "LOTSE_MESSAGE_FIELDS"  # a message intake's keyed-in fields, 'Schulnummer=123456; ...'
+VAR_MESSAGE_INTAKE: Final = "LOTSE_MESSAGE_INTAKE"  # with a voicemail outcome: the intake that records it (not app_voicemail)
 VAR_ATTEMPT: Final = "LOTSE_ATTEMPT"  # on a callback's channels: the attempt's id (the name of its result file)
 VAR_HOPS: Final = "LOTSE_HOPS"  # set by the dialplan on the caller's channel only (not inherited): how often lotse was asked
 
@@ -104,6 +106,7 @@ DECISION_FIELDS: Final = (
     VAR_CALLBACK_NUMBER,
     VAR_PROMISE,
     VAR_MESSAGE_FIELDS,
+    VAR_MESSAGE_INTAKE,
 )
 
 

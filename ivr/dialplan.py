@@ -121,9 +121,18 @@ def extensions(center: Center, options: RenderOptions) -> str:
         ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
         " same => n,Goto(next,1)",
         " same => n(done),Hangup()",
-        f"exten => voicemail,1,Set(VM_CATEGORY=${{{c.VAR_MESSAGE_FIELDS}}})",  # kept in the message's .txt (message intakes)
+        f'exten => voicemail,1,GotoIf($["${{{c.VAR_MESSAGE_INTAKE}}}" != ""]?message)',
         f" same => n,VoiceMail(${{{c.VAR_MAILBOX}}},u)",
         " same => n,Hangup()",
+        "; A message intake's message: recorded into the spool with its facts; lotse promises delivers it in the next batch.",
+        f" same => n(message),Set(LOTSE_MESSAGE_FILE={options.spool}/{c.SPOOL_MESSAGES}/${{UNIQUEID}})",
+        f" same => n,Set(FILE(${{LOTSE_MESSAGE_FILE}}.msg)=${{{c.VAR_MESSAGE_INTAKE}}}|${{EPOCH}}|${{CALLERID(num)}}"
+        f"|${{{c.VAR_MESSAGE_FIELDS}}}{c.SPOOL_END})",
+        " same => n,Record(${LOTSE_MESSAGE_FILE}.wav,5,180,kqx)",  # ends after 5 s of silence, 3 minutes, or the hang-up
+        " same => n,Hangup()",
+        "; The recording is complete once the caller has gone: then the .done file.",
+        'exten => h,1,ExecIf($["${LOTSE_MESSAGE_FILE}" != ""]?Set(FILE(${LOTSE_MESSAGE_FILE}.done)=${RECORD_STATUS}|${EPOCH}'
+        f"{c.SPOOL_END}))",
         f"exten => callback,1,UserEvent(LotseCallback,Tenant: ${{{c.VAR_TENANT}}},Entry: ${{{c.VAR_ENTRY}}},Topic: ${{{c.VAR_TOPIC}}},"
         f"Reason: ${{{c.VAR_REASON}}})",
         "; The request is left in a file (kept across restarts) until lotse promises has taken it.",

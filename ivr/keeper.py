@@ -35,7 +35,7 @@ from panoramisk import Manager
 
 from ivr import contract as c
 from ivr.mail import Mailer, MailError, reminder, ticket_notice
-from ivr.messages import batch_mail, last_batch, recorded
+from ivr.messages import batch_mail, last_batch, recorded, set_aside
 from ivr.prompts import CALLBACK_WHISPER
 from ivr.tickets import Promises, Request
 from metrics.ami import AmiLink, AmiSettings, Event, flat
@@ -58,7 +58,6 @@ class KeeperSettings:
     prompts: str = ""  # as Asterisk sees them; default: the config's prompts_dir
     interval: float = 1.0
     callback_wait: int = 600  # seconds a callback waits in the queue for an agent before it is tried again
-    voicemail: Path | None = None  # app_voicemail's spool (<astspooldir>/voicemail) as this host sees it: message intakes
 
 
 class Keeper:
@@ -79,7 +78,7 @@ class Keeper:
 
     async def start(self, rounds: bool = True) -> None:
         """Open the store, start the AMI link and (``rounds``; tests drive ``round()`` themselves) the loop."""
-        for sub in (c.SPOOL_REQUESTS, c.SPOOL_RESULTS, "rejected"):
+        for sub in (c.SPOOL_REQUESTS, c.SPOOL_RESULTS, c.SPOOL_MESSAGES, "rejected"):
             (self.settings.spool / sub).mkdir(parents=True, exist_ok=True)
         self.store = await asyncio.to_thread(Promises.open, self.settings.db_url)
         self.link.start()
@@ -292,15 +291,15 @@ class Keeper:
 
     async def deliver(self, now: float) -> int:
         """The due batches of every message intake, one e-mail per recipient; returns the messages sent."""
-        mailer, store, voicemail = self.settings.mailer, self.store, self.settings.voicemail
-        if mailer is None or store is None or voicemail is None:
+        mailer, store = self.settings.mailer, self.store
+        if mailer is None or store is None:
             return 0
         sent = 0
         for intake in self.center.messages.values():
             batch = last_batch(intake.times, now, self.center.tz)
             if batch is None:
                 continue
-            waiting = [m for m in await asyncio.to_thread(recorded, voicemail, intake) if m.recorded < batch]
+            waiting = [m for m in await asyncio.to_thread(recorded, self.settings.spool, intake) if m.recorded < batch]
             for recipient in intake.to:
                 done = await asyncio.to_thread(store.delivered, intake.id, recipient)
                 due_now = [m for m in waiting if m.msg_id not in done]
@@ -317,6 +316,8 @@ class Keeper:
                 self.undelivered.pop(intake.id, None)
                 log.info("messages of %s: %d delivered to %s", intake.id, len(due_now), recipient)
                 sent += len(due_now)
+            everyone = [await asyncio.to_thread(store.delivered, intake.id, r) for r in intake.to]
+            await asyncio.to_thread(set_aside, self.settings.spool, [m for m in waiting if all(m.msg_id in d for d in everyone)])
         return sent
 
     async def mail(self, now: float) -> None:

@@ -1,4 +1,4 @@
-"""Message intakes: the messages app_voicemail recorded, and when their batch is due. The batch rule is pure.
+"""Message intakes: the messages the dialplan recorded into the spool, and when their batch is due (a pure rule).
 
 A batch at 10:30 carries every message recorded before 10:30 that no earlier
 batch carried. lotse promises delivers a batch as one e-mail per recipient, with
@@ -8,23 +8,26 @@ send (SMTP down) goes out as soon as the mail server is back, nothing is lost.
 
 from __future__ import annotations
 
-import configparser
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ivr import contract as c
 from routing.model import Center, MessageIntake
+from routing.numbers import caller_key
 from routing.promises import national
+
+BYTES_PER_SECOND = 16000  # Record()'s .wav: 8 kHz, 16 bit, mono
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    msg_id: str
-    recorded: float  # origtime
-    caller: str  # the caller ID as app_voicemail stored it
-    fields: str  # VM_CATEGORY: the keyed-in fields
+    msg_id: str  # the call's unique id
+    recorded: float
+    caller: str  # the caller's number as Asterisk had it; empty when hidden
+    fields: str  # the keyed-in fields, 'Schulnummer=123456'
     duration: int
     sound: Path | None
 
@@ -44,30 +47,40 @@ def _wall(day: date, second: int, tz: ZoneInfo) -> float:
     return (datetime.combine(day, time()) + timedelta(seconds=second)).replace(tzinfo=tz).timestamp()
 
 
-def inbox(voicemail: Path, mailbox: str) -> Path:
-    """app_voicemail's folder of a box: <spool>/voicemail/<context>/<box>/INBOX."""
-    box, _, context = mailbox.partition("@")
-    return voicemail / (context or "default") / box / "INBOX"
+def recorded(spool: Path, intake: MessageIntake) -> list[Message]:
+    """The intake's complete messages in the spool (those whose caller has hung up: a .done file), oldest first.
 
-
-def recorded(voicemail: Path, intake: MessageIntake) -> list[Message]:
-    """The intake's messages in app_voicemail's INBOX, oldest first; a .txt that cannot be read is skipped (it is still being written)."""
+    Each message is <uniqueid>.msg ('intake|epoch|caller|fields|end', written before the recording), .wav and .done.
+    """
     found = []
-    folder = inbox(voicemail, intake.mailbox)
-    if not folder.is_dir():
-        return []
-    for txt in sorted(folder.glob("msg*.txt")):
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read_string(txt.read_text(encoding="utf-8", errors="replace"))
-            info = parser["message"]
-            stamp = float(info.get("origtime", ""))
-        except (configparser.Error, KeyError, ValueError):
+    for meta in sorted((spool / c.SPOOL_MESSAGES).glob("*.msg")):
+        text = meta.read_text(encoding="utf-8", errors="replace").strip()
+        done = meta.with_suffix(".done")
+        if not text.endswith(c.SPOOL_END) or not done.exists():
+            continue  # being recorded
+        parts = text.removesuffix(c.SPOOL_END).split("|")
+        if len(parts) != 4 or parts[0] != intake.id:
             continue
-        sound = next((p for p in txt.parent.glob(f"{txt.stem}.*") if p.suffix.lower() in (".wav", ".gsm", ".mp3")), None)
-        msg_id = info.get("msg_id", "") or f"{intake.mailbox}/{txt.stem}/{int(stamp)}"
-        found.append(Message(msg_id, stamp, info.get("callerid", ""), info.get("category", ""), int(info.get("duration", "0") or 0), sound))
+        try:
+            stamp = float(parts[1])
+        except ValueError:
+            continue
+        sound = meta.with_suffix(".wav")
+        size = sound.stat().st_size if sound.exists() else 0
+        seconds = max(0, size - 44) // BYTES_PER_SECOND  # 8 kHz, 16 bit, mono, after the WAV header
+        found.append(Message(meta.stem, stamp, parts[2], parts[3], seconds, sound if size else None))
     return sorted(found, key=lambda m: m.recorded)
+
+
+def set_aside(spool: Path, messages: list[Message]) -> None:
+    """Move messages delivered to every recipient to messages/delivered/ (kept there for the retention period)."""
+    folder = spool / c.SPOOL_MESSAGES / "delivered"
+    folder.mkdir(parents=True, exist_ok=True)
+    for message in messages:
+        for suffix in (".msg", ".wav", ".done"):
+            path = spool / c.SPOOL_MESSAGES / f"{message.msg_id}{suffix}"
+            if path.exists():
+                path.rename(folder / path.name)
 
 
 def batch_mail(center: Center, intake: MessageIntake, messages: list[Message], batch: float, sender: str, to: str) -> EmailMessage:
@@ -78,8 +91,8 @@ def batch_mail(center: Center, intake: MessageIntake, messages: list[Message], b
     lines = [f"Guten Tag,\n\nhier sind die Nachrichten für {intake.name} bis {when}:\n"]
     for n, m in enumerate(messages, 1):
         at = datetime.fromtimestamp(m.recorded, center.tz).strftime("%d.%m.%Y %H:%M")
-        number = m.caller.rsplit("<", 1)[-1].rstrip(">") if "<" in m.caller else m.caller
-        lines.append(f"{n}. {at}, Anrufer {national(number, center.country_code) or '(unterdrückt)'}, {m.duration} s; {m.fields or '-'}")
+        caller = national(caller_key(m.caller, center.country_code) or "", center.country_code) or "(unterdrückt)"
+        lines.append(f"{n}. {at}, Anrufer {caller}, {m.duration} s; {m.fields or '-'}")
     mail.set_content("\n".join(lines) + "\n\nDie Aufnahmen sind angehängt.\n")
     for n, m in enumerate(messages, 1):
         if m.sound is not None and m.sound.is_file():

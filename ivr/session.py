@@ -113,6 +113,7 @@ def _finish(center: Center, decision: Decision, prompts: str) -> Generator[Comma
             digits = yield GetDigits(_path(prompts, field.prompt), 10000, field.max_digits)
             keyed.append(f"{field.name}={digits or '-'}")
         values[c.VAR_MESSAGE_FIELDS] = "; ".join(keyed)
+        values[c.VAR_MESSAGE_INTAKE] = intake.id
     # One command for the whole decision: Asterisk's res_agi reads one command, answers it and drops
     # whatever else was already sent (pipelining hung calls in the lab), so every command is a round trip.
     yield SetVariable(c.VAR_DECISION, c.pack(values))
@@ -182,6 +183,7 @@ def decision_values(decision: Decision, prompts: str) -> dict[str, str]:
         c.VAR_CALLBACK_NUMBER: "",
         c.VAR_PROMISE: "",
         c.VAR_MESSAGE_FIELDS: "",
+        c.VAR_MESSAGE_INTAKE: "",
     }
     return values
 

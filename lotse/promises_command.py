@@ -40,7 +40,6 @@ def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     promises.add_argument("--smtp", metavar="HOST:PORT", help="mail server for departments' ticket notices; none: no mail")
     promises.add_argument("--mail-from", default="lotse@localhost")
     promises.add_argument("--listen", default="127.0.0.1:9571", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9571)")
-    promises.add_argument("--voicemail", type=Path, help="app_voicemail's spool folder (<astspooldir>/voicemail): message intakes")
     promises.add_argument("--callback-wait", type=int, default=600, metavar="SECONDS", help="how long a callback waits for an agent")
     promises.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
 
@@ -80,7 +79,6 @@ def _promises(args: argparse.Namespace, out: TextIO) -> int:
         mailer=mailer,
         prompts=args.prompts,
         callback_wait=args.callback_wait,
-        voicemail=args.voicemail,
     )
     configure_logging().tz = center.tz
     return run_async(_run(settings, listen), args.loop)

@@ -173,6 +173,7 @@ def _compile(b: Builder, files: bool = True) -> model.Center | None:
     check_overflow_cycles(b)
     check_silent_caller_ends(b)
     check_tenants_reachable(b, service)
+    messages = _intakes(b, center_spec.messages) if center_spec else {}
     prompts = check_prompts(b, center_spec) if files else tuple(prompt for prompt, _ in b.prompts.values())
     if center_spec is None or len(tenants) != len(parts.tenants) or any(parts.broken.values()):
         return None
@@ -214,7 +215,7 @@ def _compile(b: Builder, files: bool = True) -> model.Center | None:
         service_115=service,
         prompts=prompts,
         promises=model.Promises(**center_spec.promises.model_dump()),
-        messages=_intakes(b, center_spec.messages),
+        messages=messages,
     )
 
 

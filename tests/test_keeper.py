@@ -7,7 +7,6 @@ import email
 import email.policy
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -288,14 +287,14 @@ def test_the_last_batch_is_the_latest_set_time_before_now() -> None:
     assert last_batch(times, at("2026-11-23 07:00").timestamp(), BERLIN) == at("2026-11-22 12:30").timestamp()  # yesterday's last
 
 
-def voicemail_message(folder: Path, n: int, recorded: float, fields: str) -> None:
+def spool_message(spool: Path, uniqueid: str, recorded: float, fields: str, done: bool = True) -> None:
+    """A message as the dialplan leaves it: .msg before the recording, .wav, .done once the caller has gone."""
+    folder = spool / c.SPOOL_MESSAGES
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"msg{n:04d}.txt").write_text(
-        f'[message]\norigmailbox=schulen\ncallerid="Anna" <05714711>\norigtime={int(recorded)}\n'
-        f"category={fields}\nduration=7\nmsg_id={int(recorded)}-0000000{n}\n",
-        encoding="utf-8",
-    )
-    (folder / f"msg{n:04d}.wav").write_bytes(b"RIFF....WAVEfmt ")
+    (folder / f"{uniqueid}.msg").write_text(f"krankmeldung|{int(recorded)}|05714711|{fields}{c.SPOOL_END}", encoding="utf-8")
+    (folder / f"{uniqueid}.wav").write_bytes(b"RIFF" + bytes(40) + bytes(16000 * 7))  # 7 s
+    if done:
+        (folder / f"{uniqueid}.done").write_text(f"DTMF|{int(recorded) + 8}{c.SPOOL_END}", encoding="utf-8")
 
 
 def test_messages_are_delivered_in_their_batch_once_with_the_recordings(tmp_path: Path) -> None:
@@ -305,14 +304,13 @@ def test_messages_are_delivered_in_their_batch_once_with_the_recordings(tmp_path
         port = probe.getsockname()[1]
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
-    voicemail = tmp_path / "voicemail"
-    folder = voicemail / "lotse" / "schulen" / "INBOX"
-    voicemail_message(folder, 0, at("2026-11-23 07:10").timestamp(), "Schulnummer=123456")
-    voicemail_message(folder, 1, at("2026-11-23 08:40").timestamp(), "Schulnummer=654321")  # after the 08:30 batch
+    spool = tmp_path / "spool"
+    spool_message(spool, "1796100000.1", at("2026-11-23 07:10").timestamp(), "Schulnummer=123456")
+    spool_message(spool, "1796100000.2", at("2026-11-23 08:40").timestamp(), "Schulnummer=654321")  # after the 08:30 batch
+    spool_message(spool, "1796100000.3", at("2026-11-23 07:20").timestamp(), "Schulnummer=1", done=False)  # still recording
     try:
 
         async def scenario(lab: Lab) -> None:
-            lab.settings = replace(lab.settings, voicemail=voicemail)
             lab.now = at("2026-11-23 09:00").timestamp()
             keeper = await started(lab)
             try:

@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 
 from ivr.tickets import Promises, Ticket
 from tests.integration.conftest import Lab
@@ -23,10 +28,12 @@ AMI_SECRET = "lab-ami-2026-secret"  # asterisk/secrets.example.yaml
 
 
 @contextmanager
-def lotse_promises(asterisk: Lab, db: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def lotse_promises(
+    asterisk: Lab, db: str, log: Path, config: Path = EXAMPLE, extra: Sequence[str] = ()
+) -> Iterator[subprocess.Popen[bytes]]:
     spool = asterisk.root / "var/spool/lotse-lab/promises"
-    argv = [str(LOTSE), "promises", "--config", str(EXAMPLE), "--db", db, "--spool", str(spool), "--prompts", PROMPTS_IN_ASTERISK]
-    argv += ["--listen", "127.0.0.1:9581", "--callback-wait", "120"]
+    argv = [str(LOTSE), "promises", "--config", str(config), "--db", db, "--spool", str(spool), "--prompts", PROMPTS_IN_ASTERISK]
+    argv += ["--listen", "127.0.0.1:9581", "--callback-wait", "120", *extra]
     with log.open("ab") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "LOTSE_AMI_SECRET": AMI_SECRET})
     try:
@@ -34,6 +41,27 @@ def lotse_promises(asterisk: Lab, db: str, log: Path) -> Iterator[subprocess.Pop
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
+
+
+@contextmanager
+def smtp_server(folder: Path) -> Iterator[int]:
+    """A real SMTP server (aiosmtpd) that keeps each mail as a file in ``folder``."""
+
+    class Keep:
+        async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's name
+            assert isinstance(envelope.content, bytes)
+            (folder / f"{len(list(folder.iterdir())):04d}.eml").write_bytes(envelope.content)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
 
 
 def wait_until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -140,3 +168,45 @@ def _tickets(db: str) -> list[Ticket]:
         return store.tickets()
     finally:
         store.close()
+
+
+def test_a_message_with_its_keyed_in_field_is_delivered_in_the_next_batch(asterisk: Lab, serve_log: Path, tmp_path: Path) -> None:
+    caller = new_caller("0571")
+    config = tmp_path / "config"
+    shutil.copytree(EXAMPLE, config)
+    every_minute = ", ".join(f'"{h:02d}:{m:02d}"' for h in range(24) for m in range(60))  # the next batch within a minute
+    center = config / "center.yaml"
+    center.write_text(center.read_text(encoding="utf-8").replace('["08:30", "10:30", "12:30"]', f"[{every_minute}]"), encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+
+    async def scenario() -> None:
+        async with Ami() as ami:
+            await ami.call("057189444", caller, "123456#", context="lotse-lab-message-caller")  # Krankmeldung Schulen
+            decision = await ami.decision(caller)
+            assert (decision["LOTSE_OUTCOME"], decision["LOTSE_MAILBOX"], decision["LOTSE_ENTRY"]) == (
+                "voicemail",
+                "schulen@lotse",
+                "schulen",
+            )
+            assert decision["LOTSE_MESSAGE_FIELDS"] == "Schulnummer=123456"
+            await ami.wait_for("the caller's hang-up", of(caller, "Hangup"), 60)
+
+    with lotse_serve(EXAMPLE, "2026-11-23 07:15", serve_log):
+        asyncio.run(scenario())
+    messages = asterisk.root / "var/spool/lotse-lab/promises/messages"
+    assert any(caller[1:] in p.read_text() for p in messages.glob("*.msg"))
+    with (
+        smtp_server(inbox) as port,
+        lotse_promises(
+            asterisk,
+            f"sqlite:///{tmp_path / 'p.db'}",
+            tmp_path / "promises.log",
+            config,
+            ["--smtp", f"127.0.0.1:{port}"],
+        ),
+    ):
+        wait_until("the batch delivered", lambda: any(caller[1:] in p.read_text(errors="replace") for p in inbox.iterdir()), 90)
+    (mail,) = [p for p in inbox.iterdir() if caller[1:] in p.read_text(errors="replace")]
+    text = mail.read_text(errors="replace")
+    assert "To: schulamt@minden.example" in text and "Schulnummer=123456" in text and 'filename="nachricht-' in text
