@@ -58,6 +58,7 @@ class KeeperSettings:
     prompts: str = ""  # as Asterisk sees them; default: the config's prompts_dir
     interval: float = 1.0
     callback_wait: int = 600  # seconds a callback waits in the queue for an agent before it is tried again
+    retention_days: int | None = None  # numbers of closed tickets and callbacks are blanked this many days after closing
 
 
 class Keeper:
@@ -73,6 +74,7 @@ class Keeper:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
+        self._purged = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -136,7 +138,19 @@ class Keeper:
             await self.dispatch(self.link.manager, now)
         await self.mail(now)
         await self.deliver(now)
+        await self.purge(now)
         self.rounds += 1
+
+    async def purge(self, now: float) -> int:
+        """Once an hour: blank the numbers of promises closed longer ago than the retention period."""
+        days = self.settings.retention_days
+        if days is None or self.store is None or now - self._purged < 3600:
+            return 0
+        self._purged = now
+        blanked = await asyncio.to_thread(self.store.purge_numbers, now - days * 86400)
+        if blanked:
+            log.info("retention: %d number(s) of promises closed more than %d days ago blanked", blanked, days)
+        return blanked
 
     async def take_requests(self, now: float) -> int:
         """Each request file into the database, then deleted; a file that cannot be read is set aside, named in the log."""

@@ -41,6 +41,7 @@ def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     promises.add_argument("--mail-from", default="lotse@localhost")
     promises.add_argument("--listen", default="127.0.0.1:9571", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9571)")
     promises.add_argument("--callback-wait", type=int, default=600, metavar="SECONDS", help="how long a callback waits for an agent")
+    promises.add_argument("--retention-days", type=int, metavar="N", help="blank the numbers of promises closed N days ago")
     promises.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
 
     tickets = commands.add_parser("tickets", help="list, show, claim, close tickets (Rückmeldungen)")
@@ -79,6 +80,7 @@ def _promises(args: argparse.Namespace, out: TextIO) -> int:
         mailer=mailer,
         prompts=args.prompts,
         callback_wait=args.callback_wait,
+        retention_days=args.retention_days,
     )
     configure_logging().tz = center.tz
     return run_async(_run(settings, listen), args.loop)

@@ -337,3 +337,24 @@ def _text(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
     assert part is not None
     return str(part.get_content())
+
+
+def test_numbers_of_closed_promises_are_blanked_after_the_retention_period(tmp_path: Path) -> None:
+    async def scenario(lab: Lab) -> None:
+        lab.request("1700000000.5", request_line("ticket", MONDAY, department="standesamt-minden", reason="department_closed"))
+        lab.settings = KeeperSettings(**{**lab.settings.__dict__, "retention_days": 30})
+        keeper = await started(lab)
+        try:
+            await keeper.round()
+            store = lab.store()
+            (ticket,) = store.tickets()
+            store.done(ticket.id, "standesamt", "zurückgerufen", lab.now)
+            lab.now += 31 * 86400
+            assert await keeper.purge(lab.now) == 1
+            assert await keeper.purge(lab.now + 60) == 0  # once an hour
+        finally:
+            await keeper.close()
+        (ticket,) = lab.store().tickets()
+        assert (ticket.number, ticket.status) == ("", "done")
+
+    run(tmp_path, scenario)
