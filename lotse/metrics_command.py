@@ -141,7 +141,7 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
             daily = [(day, kpis) for day, _, kpis in group_sql(store, center, start, end, [], "day")]
             distribution = answer_time_distribution(store, center, start, end, STANDARD_BUCKETS)
         promises = Promises(store.engine)
-        kept = promise_figures(promises.all_callbacks(start, end), promises.tickets_between(start, end), time.time())
+        kept = promise_figures(promises.all_callbacks(start, end), promises.tickets_between(start, end), time.time(), by)
     finally:
         store.close()
     if not rows and args.format == "table":
@@ -154,7 +154,7 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(render_report(rows, by, args.format))
     if kept and args.format == "table":
-        print("\n" + render_promises(kept), file=out)
+        print("\n" + render_promises(kept, by), file=out)
     return EXIT_OK
 
 

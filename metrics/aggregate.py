@@ -15,7 +15,13 @@ from metrics.kpi import SHORT_ABANDON, Kpis
 from metrics.store import Store, calls
 
 BUCKET_LENGTH = {"15min": 16, "hour": 13, "day": 10, "month": 7}
-_COLUMNS = {"tenant": calls.c.tenant, "entry": calls.c.entry, "topic": calls.c.topic, "queue": calls.c.queue}
+_COLUMNS = {
+    "tenant": calls.c.tenant,
+    "entry": calls.c.entry,
+    "topic": calls.c.topic,
+    "queue": calls.c.queue,
+    "department": calls.c.department,
+}
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:

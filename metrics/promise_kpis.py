@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +38,18 @@ class PromiseFigures:
         return 100.0 * self.tickets_in_time / known if known else None
 
 
-def promise_figures(callbacks: Iterable[Mapping[str, Any]], tickets: Iterable[Ticket], now: float) -> dict[str, PromiseFigures]:
-    """Figures per tenant ('' for calls no tenant took) and for all ('*')."""
+PROMISE_DIMENSIONS = ("tenant", "entry", "topic", "department")
+
+
+def promise_figures(
+    callbacks: Iterable[Mapping[str, Any]], tickets: Iterable[Ticket], now: float, by: Sequence[str] = ("tenant",)
+) -> dict[str, PromiseFigures]:
+    """Figures per value of ``by`` (of PROMISE_DIMENSIONS, joined by ' / '; '' for none) and for all ('*')."""
+    dims = [d for d in by if d in PROMISE_DIMENSIONS]
+
+    def scope_of(values: Mapping[str, Any]) -> str:
+        return " / ".join(str(values.get(d) or "-") for d in dims)
+
     waits: dict[str, list[float]] = {}
     counts: dict[str, dict[str, int]] = {}
 
@@ -49,7 +59,7 @@ def promise_figures(callbacks: Iterable[Mapping[str, Any]], tickets: Iterable[Ti
             counts[scope][key] += 1
 
     for row in callbacks:
-        tenant = row["tenant"]
+        tenant = scope_of(row)
         add(tenant, "callbacks_requested")
         if row["status"] == "reached" and row["reached"] is not None:
             add(tenant, "callbacks_reached")
@@ -58,15 +68,16 @@ def promise_figures(callbacks: Iterable[Mapping[str, Any]], tickets: Iterable[Ti
         elif row["status"] == "ticket":
             add(tenant, "callbacks_to_ticket")
     for ticket in tickets:
-        add(ticket.tenant, "tickets_opened")
+        scope = scope_of({d: getattr(ticket, d) for d in dims})
+        add(scope, "tickets_opened")
         if ticket.status in ("done", "cancelled"):
-            add(ticket.tenant, "tickets_closed")
+            add(scope, "tickets_closed")
         if ticket.due is None or ticket.status == "cancelled":
             continue
         if ticket.status == "done" and ticket.closed is not None and ticket.closed <= ticket.due:
-            add(ticket.tenant, "tickets_in_time")
+            add(scope, "tickets_in_time")
         elif ticket.status == "done" or ticket.due < now:
-            add(ticket.tenant, "tickets_overdue")
+            add(scope, "tickets_overdue")
     found = {}
     for scope, values in counts.items():
         times = sorted(waits.get(scope, []))
@@ -75,9 +86,10 @@ def promise_figures(callbacks: Iterable[Mapping[str, Any]], tickets: Iterable[Ti
     return found
 
 
-def render_table(figures: Mapping[str, PromiseFigures]) -> str:
+def render_table(figures: Mapping[str, PromiseFigures], by: Sequence[str] = ("tenant",)) -> str:
+    label = " / ".join(d for d in by if d in PROMISE_DIMENSIONS) or "center"
     header = (
-        f"{'tenant':<14} {'cb requested':>12} {'cb reached':>10} {'cb->ticket':>10} {'median s':>8} "
+        f"{label:<30} {'cb requested':>12} {'cb reached':>10} {'cb->ticket':>10} {'median s':>8} "
         f"{'tickets':>7} {'closed':>6} {'overdue':>7} {'in time %':>9}"
     )
     lines = ["Promises (callbacks and tickets opened in the period)", header]
@@ -85,9 +97,9 @@ def render_table(figures: Mapping[str, PromiseFigures]) -> str:
         f = figures[scope]
         median = f"{f.callback_median_s:.0f}" if f.callback_median_s is not None else "-"
         rate = f"{f.within_promise:.1f}" if f.within_promise is not None else "-"
-        name = "all" if scope == "*" else scope or "(115, none)"
+        name = "all" if scope == "*" else scope or "-"
         lines.append(
-            f"{name:<14} {f.callbacks_requested:>12} {f.callbacks_reached:>10} {f.callbacks_to_ticket:>10} {median:>8} "
+            f"{name:<30} {f.callbacks_requested:>12} {f.callbacks_reached:>10} {f.callbacks_to_ticket:>10} {median:>8} "
             f"{f.tickets_opened:>7} {f.tickets_closed:>6} {f.tickets_overdue:>7} {rate:>9}"
         )
     return "\n".join(lines)

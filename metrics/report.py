@@ -16,7 +16,7 @@ from metrics.records import CallRecord
 from metrics.store import Store, slot_of
 from routing.model import Center
 
-DIMENSIONS = ("tenant", "entry", "topic", "queue")
+DIMENSIONS = ("tenant", "entry", "topic", "queue", "department")
 INTERVALS = ("15min", "hour", "day", "month", "all")
 COLUMNS = (  # column name -> the Kpis field it shows
     ("calls", "calls"),
@@ -48,7 +48,13 @@ def interval_start(stamp: float, interval: str, tz: ZoneInfo) -> str:
 
 
 def key_of(record: CallRecord, by: Sequence[str]) -> tuple[str, ...]:
-    values = {"tenant": record.tenant, "entry": record.entry, "topic": record.topic, "queue": record.queues[0] if record.queues else ""}
+    values = {
+        "tenant": record.tenant,
+        "entry": record.entry,
+        "topic": record.topic,
+        "queue": record.queues[0] if record.queues else "",
+        "department": record.department,
+    }
     return tuple(values[d] or "-" for d in by)
 
 

@@ -56,7 +56,14 @@ def month_of_calls(count: int = 600) -> list[CallRecord]:
 
 @pytest.mark.parametrize(
     ("by", "interval"),
-    [((), "all"), (("tenant",), "day"), (("tenant", "entry"), "month"), (("topic", "queue"), "hour"), (("queue",), "15min")],
+    [
+        ((), "all"),
+        (("tenant",), "day"),
+        (("tenant", "entry"), "month"),
+        (("topic", "queue"), "hour"),
+        (("queue",), "15min"),
+        (("department",), "day"),
+    ],
 )
 def test_sql_aggregation_equals_the_call_by_call_computation(store: Store, example: Center, by: tuple[str, ...], interval: str) -> None:  # noqa: F811
     records = month_of_calls()
