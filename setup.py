@@ -26,6 +26,8 @@ setup(
         "prometheus-client>=0.20",  # the /metrics endpoint of lotse metrics
         "redis>=5",  # live state shared by lotse processes: agents, waiting callers, emergency switch
         "uvloop>=0.19",  # a faster event loop for lotse serve and lotse metrics (BENCHMARKS.md: CPU per call)
+        "starlette>=0.37",  # the tickets' HTTP API (routing, requests, JSON) instead of a hand-written HTTP parser
+        "uvicorn>=0.29",  # serves it inside lotse promises' event loop
     ],
     extras_require={
         # aiosmtpd: a real SMTP server for the tests of lotse promises' mail

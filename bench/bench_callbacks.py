@@ -5,8 +5,10 @@
 Callers to Stadt Minden press 1 (Personalausweis, queue buergerservice); every
 third of them also presses the callback key 5 while waiting (when lotse's prompts
 have ended, about 11 s after joining). The same arrivals run twice: once with
-nobody pressing 5 (the baseline), once with the callbacks; lotse serve and lotse
-promises run from the working tree, agents are Local channels that talk 8 s.
+nobody pressing 5 (the baseline), once with the callbacks, in which lotse promises
+is killed (SIGKILL) after two thirds of the callers and started again 10 s later.
+lotse serve and lotse promises run from the working tree; agents are Local channels
+that talk 8 s.
 
 Reported, from Asterisk's AMI events and lotse promises' database:
 
@@ -59,17 +61,26 @@ async def one_run(callers: int, rate: float, agents: int, with_callbacks: bool, 
     argv = [str(LOTSE), "promises", "--config", str(CONFIG), "--db", db, "--spool", str(spool), "--prompts", PROMPTS_IN_ASTERISK,
             "--listen", "127.0.0.1:0", "--callback-wait", "600"]  # fmt: skip
     log = workdir / f"promises-{with_callbacks}.log"
-    with log.open("ab") as out:
-        keeper = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "LOTSE_AMI_SECRET": AMI_SECRET})
+
+    def start() -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "LOTSE_AMI_SECRET": AMI_SECRET})
+
+    keeper = start()
     numbers = [f"0571{7_000_000 + n:07d}" for n in range(callers)]
     pressing = {numbers[n] for n in range(2, callers, 3)} if with_callbacks else set()
     try:
         async with Ami() as ami:
             await staff(ami, agents, "QueueAdd")
             try:
-                for number in numbers:
+                for n, number in enumerate(numbers):
                     await ami.call("0571890", number, "15" if number in pressing else "1")
                     await asyncio.sleep(1 / rate)
+                    if with_callbacks and n == 2 * callers // 3:  # a crash with callbacks pending and in progress
+                        keeper.kill()
+                        keeper.wait()
+                        await asyncio.sleep(10)
+                        keeper = start()
                 await asyncio.sleep(20)
                 await until_quiet(ami)
                 await asyncio.sleep(3)

@@ -25,7 +25,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import Any
 from panoramisk import Manager
 
 from ivr import contract as c
+from ivr import ticket_api
 from ivr.mail import Mailer, MailError, reminder, ticket_notice
 from ivr.messages import batch_mail, last_batch, recorded, set_aside
 from ivr.prompts import CALLBACK_WHISPER
@@ -59,6 +60,8 @@ class KeeperSettings:
     interval: float = 1.0
     callback_wait: int = 600  # seconds a callback waits in the queue for an agent before it is tried again
     retention_days: int | None = None  # numbers of closed tickets and callbacks are blanked this many days after closing
+    api: tuple[str, int] | None = None  # where the tickets' HTTP API listens (ivr/ticket_api.py)
+    api_tokens: Mapping[str, str] = field(default_factory=dict)  # token -> client name
 
 
 class Keeper:
@@ -75,6 +78,8 @@ class Keeper:
         self._task: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
         self._purged = 0.0
+        self.api: ticket_api.Server | None = None
+        self._api_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -84,10 +89,20 @@ class Keeper:
             (self.settings.spool / sub).mkdir(parents=True, exist_ok=True)
         self.store = await asyncio.to_thread(Promises.open, self.settings.db_url)
         self.link.start()
+        if self.settings.api is not None:
+            self.api = ticket_api.server(ticket_api.app(lambda: self.store, self.settings.api_tokens, self.health), *self.settings.api)
+            self._api_task = asyncio.get_running_loop().create_task(self.api.serve())
+            while not self.api.started and not self._api_task.done():
+                await asyncio.sleep(0.02)
+            if self._api_task.done():
+                self._api_task.result()  # raises why it could not start (e.g. the port is taken)
         if rounds:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def close(self) -> None:
+        if self.api is not None and self._api_task is not None:
+            self.api.should_exit = True
+            await asyncio.gather(self._api_task, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

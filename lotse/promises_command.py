@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from ivr.keeper import Keeper, KeeperSettings
 from ivr.mail import Mailer
+from ivr.ticket_api import TokenError, read_tokens
 from ivr.tickets import TICKET_STATES, Promises, Ticket, TicketError
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, load_center, run_async
 from lotse.metrics_command import DB_HELP, _db
@@ -41,6 +42,8 @@ def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     promises.add_argument("--mail-from", default="lotse@localhost")
     promises.add_argument("--listen", default="127.0.0.1:9571", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9571)")
     promises.add_argument("--callback-wait", type=int, default=600, metavar="SECONDS", help="how long a callback waits for an agent")
+    promises.add_argument("--api", metavar="HOST:PORT", help="serve the tickets' JSON API here (needs --api-tokens)")
+    promises.add_argument("--api-tokens", type=Path, metavar="FILE", help="'name token' lines: the API's clients (chmod 600)")
     promises.add_argument("--retention-days", type=int, metavar="N", help="blank the numbers of promises closed N days ago")
     promises.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
 
@@ -69,6 +72,15 @@ def _promises(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
     ami_host, ami_port = _host_port(args.ami, "--ami")
     listen = _host_port(args.listen, "--listen")
+    api, tokens = None, {}
+    if args.api:
+        if args.api_tokens is None:
+            raise UsageError("argument --api needs --api-tokens FILE ('name token' lines): the API has no anonymous access")
+        api = _host_port(args.api, "--api")
+        try:
+            tokens = read_tokens(args.api_tokens)
+        except (OSError, TokenError) as exc:
+            raise UsageError(f"argument --api-tokens: {exc}") from None
     mailer = None
     if args.smtp:
         mailer = Mailer(*_host_port(args.smtp, "--smtp"), sender=args.mail_from)
@@ -81,6 +93,8 @@ def _promises(args: argparse.Namespace, out: TextIO) -> int:
         prompts=args.prompts,
         callback_wait=args.callback_wait,
         retention_days=args.retention_days,
+        api=api,
+        api_tokens=tokens,
     )
     configure_logging().tz = center.tz
     return run_async(_run(settings, listen), args.loop)

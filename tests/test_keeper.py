@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import socket
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,6 +22,7 @@ from ivr import contract as c
 from ivr.keeper import Keeper, KeeperSettings
 from ivr.mail import Mailer
 from ivr.messages import last_batch
+from ivr.ticket_api import TokenError, read_tokens
 from ivr.tickets import Promises
 from metrics.ami import AmiSettings
 from tests.conftest import BERLIN, EXAMPLE, at
@@ -358,3 +362,59 @@ def test_numbers_of_closed_promises_are_blanked_after_the_retention_period(tmp_p
         assert (ticket.number, ticket.status) == ("", "done")
 
     run(tmp_path, scenario)
+
+
+def http(method: str, url: str, token: str | None = None, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_tickets_api_needs_a_token_and_names_who_closed(tmp_path: Path) -> None:
+    token = "t0k3n-for-the-standesamt-2026"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+
+    async def scenario(lab: Lab) -> None:
+        lab.request("1700000000.7", request_line("ticket", MONDAY, department="standesamt-minden", reason="department_closed"))
+        lab.settings = KeeperSettings(**{**lab.settings.__dict__, "api": ("127.0.0.1", port), "api_tokens": {token: "standesamt"}})
+        keeper = await started(lab)
+        try:
+            await keeper.round()
+            assert await asyncio.to_thread(http, "GET", f"{base}/api/tickets") == (
+                401,
+                {"error": "missing or unknown token (Authorization: Bearer <token>)"},
+            )
+            status, found = await asyncio.to_thread(http, "GET", f"{base}/api/tickets?status=open", token)
+            assert status == 200 and [t["department"] for t in found] == ["standesamt-minden"]
+            ticket = found[0]["id"]
+            assert (await asyncio.to_thread(http, "GET", f"{base}/api/tickets?status=late", token))[0] == 400
+            status, done = await asyncio.to_thread(http, "POST", f"{base}/api/tickets/{ticket}/done", token, {"note": "zurückgerufen"})
+            assert status == 200 and done["status"] == "done"
+            status, again = await asyncio.to_thread(http, "POST", f"{base}/api/tickets/{ticket}/claim", token, {})
+            assert (status, again) == (409, {"error": f"ticket {ticket} is done: it cannot be claimed"})
+            assert (await asyncio.to_thread(http, "GET", f"{base}/api/tickets/999", token))[0] == 404
+            status, shown = await asyncio.to_thread(http, "GET", f"{base}/api/tickets/{ticket}", token)
+            assert [h[1:3] for h in shown["history"]] == [["opened", "lotse"], ["done", "standesamt"]]
+            assert (await asyncio.to_thread(http, "GET", f"{base}/health"))[1]["rounds"] == 1
+        finally:
+            await keeper.close()
+
+    run(tmp_path, scenario)
+
+
+def test_a_tokens_file_with_a_short_token_or_a_bad_line_is_refused_with_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "tokens"
+    path.write_text("# clients of the API\nstandesamt 0123456789abcdef0123456789\nwebapp short\n", encoding="utf-8")
+    with pytest.raises(TokenError, match=r"tokens:3: the token of 'webapp' has 5 characters; use at least 24"):
+        read_tokens(path)
+    path.write_text("standesamt\n", encoding="utf-8")
+    with pytest.raises(TokenError, match=r"tokens:1: expected 'name token', got 1 words"):
+        read_tokens(path)

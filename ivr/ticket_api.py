@@ -1,0 +1,154 @@
+"""The tickets' JSON HTTP API of lotse promises: list, show, claim, close; every request authenticated.
+
+    GET  /api/tickets[?status=open|in_progress|done|cancelled]
+    GET  /api/tickets/{id}                 the ticket and its history
+    POST /api/tickets/{id}/claim           {}                     -> in progress, assigned to the caller of the API
+    POST /api/tickets/{id}/done            {"note": "..."}
+    POST /api/tickets/{id}/cancel          {"note": "..."}
+    GET  /health                           no authentication: AMI state, rounds
+
+Each client has a name and a token (a file of 'name token' lines, --api-tokens);
+requests carry 'Authorization: Bearer <token>', and the name is who claimed or
+closed a ticket in its history. Errors are JSON {"error": "..."} with 400, 401,
+404 or 409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ivr.tickets import TICKET_STATES, Promises, Ticket, TicketError
+
+MIN_TOKEN = 24  # characters: a token shorter than this is refused when the file is read
+
+
+class TokenError(ValueError):
+    """The tokens file cannot be used; the message names the line and why."""
+
+
+def read_tokens(path: Path) -> dict[str, str]:
+    """token -> client name, from 'name token' lines ('#' comments)."""
+    found: dict[str, str] = {}
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise TokenError(f"{path}:{n}: expected 'name token', got {len(parts)} words")
+        name, token = parts
+        if len(token) < MIN_TOKEN:
+            raise TokenError(f"{path}:{n}: the token of '{name}' has {len(token)} characters; use at least {MIN_TOKEN}")
+        found[token] = name
+    if not found:
+        raise TokenError(f"{path}: no tokens")
+    return found
+
+
+def _ticket(ticket: Ticket) -> dict[str, Any]:
+    return {name: getattr(ticket, name) for name in ticket.__slots__}
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def app(store: Callable[[], Promises | None], tokens: Mapping[str, str], health: Callable[[], dict[str, Any]]) -> Starlette:
+    """The API over the store (a callable: the keeper opens it at start)."""
+
+    def client(request: Request) -> str | None:
+        header = request.headers.get("authorization", "")
+        given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        for token, name in tokens.items():
+            if given and hmac.compare_digest(given.encode(), token.encode()):
+                return name
+        return None
+
+    def open_store() -> Promises:
+        found = store()
+        if found is None:
+            raise TicketError("lotse promises is starting: the store is not open yet")
+        return found
+
+    async def listing(request: Request) -> JSONResponse:
+        if client(request) is None:
+            return _error(401, "missing or unknown token (Authorization: Bearer <token>)")
+        status = request.query_params.get("status")
+        if status is not None and status not in ("open", *TICKET_STATES):
+            return _error(400, f"status '{status}' is not one of open, {', '.join(TICKET_STATES)}")
+        found = await asyncio.to_thread(open_store().tickets, status)
+        return JSONResponse([_ticket(t) for t in found])
+
+    async def show(request: Request) -> JSONResponse:
+        if client(request) is None:
+            return _error(401, "missing or unknown token (Authorization: Bearer <token>)")
+        try:
+            ticket_id = int(request.path_params["id"])
+            promises = open_store()
+            ticket = await asyncio.to_thread(promises.ticket, ticket_id)
+            events = await asyncio.to_thread(promises.history, ticket_id)
+        except TicketError as exc:
+            return _error(404, str(exc))
+        return JSONResponse(_ticket(ticket) | {"history": events})
+
+    async def act(request: Request) -> JSONResponse:
+        name = client(request)
+        if name is None:
+            return _error(401, "missing or unknown token (Authorization: Bearer <token>)")
+        action = request.path_params["action"]
+        if action not in ("claim", "done", "cancel"):
+            return _error(404, f"'{action}' is not an action: claim, done or cancel")
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except json.JSONDecodeError as exc:
+            return _error(400, f"the body is not JSON: {exc}")
+        if not isinstance(body, dict) or not isinstance(body.get("note", ""), str):
+            return _error(400, 'the body must be an object, e.g. {"note": "zurückgerufen"}')
+        promises, ticket_id, now = open_store(), int(request.path_params["id"]), time.time()
+        try:
+            if action == "claim":
+                ticket = await asyncio.to_thread(promises.claim, ticket_id, name, now)
+            elif action == "done":
+                ticket = await asyncio.to_thread(promises.done, ticket_id, name, body.get("note", ""), now)
+            else:
+                ticket = await asyncio.to_thread(promises.cancel, ticket_id, name, body.get("note", ""), now)
+        except TicketError as exc:
+            return _error(404 if "there is no ticket" in str(exc) else 409, str(exc))
+        return JSONResponse(_ticket(ticket))
+
+    async def healthy(request: Request) -> JSONResponse:
+        return JSONResponse(health())
+
+    return Starlette(
+        routes=[
+            Route("/api/tickets", listing),
+            Route("/api/tickets/{id:int}", show),
+            Route("/api/tickets/{id:int}/{action:str}", act, methods=["POST"]),
+            Route("/health", healthy),
+        ]
+    )
+
+
+class Server(uvicorn.Server):
+    """uvicorn inside lotse promises' loop: lotse promises handles SIGTERM and SIGINT itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def server(application: Starlette, host: str, port: int) -> Server:
+    return Server(uvicorn.Config(application, host=host, port=port, log_level="warning", lifespan="off", access_log=False))
