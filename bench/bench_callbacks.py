@@ -29,9 +29,9 @@ import os
 import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
+from bench.soak import until_quiet
 from ivr.tickets import Promises
 from tests.integration.lab import LOTSE, PROMPTS_IN_ASTERISK, ROOT, Ami, lab, lab_root, lotse_serve
 
@@ -44,16 +44,6 @@ async def staff(ami: Ami, agents: int, action: str) -> None:
     for n in range(agents):
         member = {"Action": action, "Queue": "buergerservice", "Interface": f"Local/bench{n:02d}@lotse-lab-agents/n"}
         await ami.manager.send_action(member, as_list=False)
-
-
-async def until_quiet(ami: Ami, timeout: float = 900) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        answer = await ami.manager.send_action({"Action": "CoreShowChannels"})
-        if not [m for m in (answer if isinstance(answer, list) else [answer]) if m.get("Event") == "CoreShowChannel"]:
-            return
-        await asyncio.sleep(2)
-    raise TimeoutError(f"calls still running after {timeout} s")
 
 
 async def one_run(callers: int, rate: float, agents: int, with_callbacks: bool, db: str, workdir: Path) -> dict[str, object]:
