@@ -100,10 +100,12 @@ def pjsip(agents: Agents) -> str:
             f"; {agent.name}",
             f"[{agent.id}]",
             "type = endpoint",
-            "context = lotse-agents",
+            "context = lotse-agents",  # extensions_agents_lotse.conf: feature codes and colleagues
             "disallow = all",
             "allow = g722,alaw,ulaw",
             "dtmf_mode = rfc4733",
+            "direct_media = no",  # media stays with Asterisk: no re-INVITE to phones behind NAT or an SBC after the whisper
+            "language = de",
             f"auth = {agent.id}",
             f"aors = {agent.id}",
             f'callerid = "{agent.name}" <{agent.id}>',
@@ -118,20 +120,9 @@ def pjsip(agents: Agents) -> str:
             "type = aor",
             "max_contacts = 1",
             "remove_existing = yes",
+            "qualify_frequency = 30",  # a phone that went away is noticed within 30 s: callers are not rung at it
             "",
         ]
-    return "\n".join(lines)
-
-
-def queue_members(center: Center, agents: Agents) -> str:
-    """Each queue's static members: the agents in any of its groups."""
-    lines = []
-    for queue in center.queues.values():
-        members = [a for a in agents.agents if set(a.groups) & set(queue.members)]
-        if members:
-            lines.append(f"[{queue.id}](+)")
-            lines += [f"member => PJSIP/{a.id},{a.penalty},{a.name},PJSIP/{a.id}" for a in members]
-            lines.append("")
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.agent_codes import AGENT_PROMPTS
 from routing.checks import recorded_prompts
 from routing.model import Center, Prompt
 from routing.problems import LotseError
@@ -81,7 +82,7 @@ def wanted(center: Center) -> list[Prompt]:
             prompts += [Prompt(f"whisper/topic/{t.id}", t.name) for t in tenant.topics.values()]
             prompts += [Prompt(f"whisper/topic/{e.id}", e.name) for e in tenant.emergencies.values()]
     prompts.append(Prompt("whisper/tenant/115", "Behördennummer 115"))
-    prompts += [*CALLBACK_PROMPTS.values(), *DIGIT_PROMPTS, CALLBACK_WHISPER]
+    prompts += [*CALLBACK_PROMPTS.values(), *DIGIT_PROMPTS, CALLBACK_WHISPER, *AGENT_PROMPTS.values()]
     prompts += [promise_prompt("ticket", hours) for version in center.versions for hours in _promise_hours(version)]
     unique = {p.file: p for p in prompts}
     return sorted(unique.values(), key=lambda p: p.file)

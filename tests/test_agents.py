@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.agents import load_agents, manager_user, pjsip, queue_members
+from ivr.agent_codes import render as agent_dialplan
+from ivr.agents import load_agents, manager_user, pjsip
 from routing.model import Center
 from routing.problems import ConfigError
 from tests.conftest import ROOT
@@ -18,11 +19,16 @@ def test_example_agents_with_secrets(example: Center) -> None:
     agents = load_agents(AGENTS, SECRETS, example)
     assert [a.id for a in agents.agents] == ["anna", "ben", "clara", "deniz"]
     assert agents.ami_secret == "lab-ami-2026-secret" and agents.warnings == ()
-    members = queue_members(example, agents)
-    assert "[kfz](+)\nmember => PJSIP/anna,0,Anna Schmidt,PJSIP/anna\nmember => PJSIP/clara,0,Clara Wolff,PJSIP/clara\n" in members
-    assert "member => PJSIP/deniz,1,Deniz Kaya,PJSIP/deniz" in members
+    dialplan = agent_dialplan(example, agents, "/p")
+    login = dialplan.split("[lotse-agent-login]")[1].split("\n\n")[0]
+    assert "exten => anna,1,NoOp(Anna Schmidt: buergerservice, kfz, buergertelefon, zentrale)" in login  # her groups' queues
+    assert " same => n,AddQueueMember(kfz,PJSIP/clara,0,,Clara Wolff,PJSIP/clara)" in login
+    assert " same => n,AddQueueMember(jobcenter,PJSIP/deniz,1,,Deniz Kaya,PJSIP/deniz)" in login  # with her penalty
+    assert "exten => _*21[1-4],1,Set(REASON=${EXTEN:3})" in dialplan
+    assert " same => n,PauseQueueMember(,PJSIP/${CALLERID(num)},,${REASON})" in dialplan
     endpoints = pjsip(agents)
     assert "[deniz]\ntype = auth\nauth_type = userpass\nusername = deniz\npassword = lab-deniz-2026-secret" in endpoints
+    assert "direct_media = no\nlanguage = de" in endpoints and "qualify_frequency = 30" in endpoints
     assert "secret = s3cret-value\n" in manager_user("s3cret-value")
 
 
