@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.integration.conftest import Lab
@@ -23,9 +24,40 @@ def test_rendered_endpoints_are_loaded(asterisk: Lab) -> None:
     endpoints = lab("cli", "pjsip show endpoints")
     for agent in ("anna", "ben", "clara", "deniz"):
         assert f"Endpoint:  {agent}/{agent}" in endpoints
-    members = lab("cli", "queue show kfz")
-    assert "Anna Schmidt (PJSIP/anna)" in members and "Clara Wolff (PJSIP/clara)" in members
-    assert "Ben Yilmaz" not in members  # ben is not in team-kfz
+    assert "PJSIP/" not in lab("cli", "queue show kfz")  # agents log in with *11
+
+
+async def dial_code(ami: Ami, agent: str, code: str) -> None:
+    """The agent's phone dials a feature code (a Local channel with the endpoint's caller ID)."""
+    originate = {"Action": "Originate", "Channel": f"Local/{code}@lotse-agents", "Application": "Wait", "Data": "6"}
+    await ami.manager.send_action({**originate, "CallerID": f"<{agent}>", "Async": "true"}, as_list=False)
+
+
+def member(name: str, **fields: str) -> Callable[[dict[str, str]], bool]:
+    """A queue member event of clara's phone with the given fields."""
+    return lambda e: e.get("Event") == name and e.get("Interface") == "PJSIP/clara" and all(e.get(k) == v for k, v in fields.items())
+
+
+def test_an_agent_logs_in_pauses_with_a_reason_is_ready_again_and_logs_out_by_feature_codes(asterisk: Lab) -> None:
+    async def scenario() -> None:
+        async with Ami() as ami:
+            await dial_code(ami, "clara", "*11")
+            added = await ami.wait_for("clara logged in to kfz", member("QueueMemberAdded", Queue="kfz"), 20)
+            assert added["MemberName"] == "Clara Wolff"
+            said = await ami.wait_for(
+                "the confirmation", lambda e: e.get("Event") == "Newexten" and "agents/logged-in" in e.get("AppData", "")
+            )
+            assert said["Application"] == "Playback"
+            await dial_code(ami, "clara", "*213")
+            paused = await ami.wait_for("clara paused", member("QueueMemberPause", Queue="kfz", Paused="1"), 20)
+            assert paused.get("PausedReason", paused.get("Reason")) == "3"  # Schulung
+            await dial_code(ami, "clara", "*22")
+            await ami.wait_for("clara ready", member("QueueMemberPause", Queue="kfz", Paused="0"), 20)
+            await dial_code(ami, "clara", "*12")
+            await ami.wait_for("clara logged out", member("QueueMemberRemoved", Queue="kfz"), 20)
+        assert "PJSIP/clara" not in lab("cli", "queue show kfz")
+
+    asyncio.run(scenario())
 
 
 def test_an_agent_registers_with_the_right_password_only(asterisk: Lab) -> None:
