@@ -263,6 +263,7 @@ def queues(center: Center, prompts: str) -> str:
             "joinempty = invalid,unavailable",
             "leavewhenempty = invalid,unavailable",
             "ringinuse = no",
+            f"autopause = {queue.autopause}",  # an unanswered ring pauses the agent (docs/agents.md: *22 ends it)
             "setinterfacevar = yes",
             "setqueueentryvar = yes",
             *(

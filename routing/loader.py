@@ -359,6 +359,7 @@ def _queue(b: Builder, qid: str, spec: schema.Queue) -> model.Queue:
         announce_holdtime=spec.announce_holdtime,
         announce_frequency=spec.announce_frequency,
         callback=_queue_callback(b, path, spec.callback) if spec.callback else None,
+        autopause=spec.autopause,
     )
 
 

@@ -101,6 +101,7 @@ class Queue:
     announce_holdtime: bool
     announce_frequency: int
     callback: QueueCallback | None = None
+    autopause: str = "no"  # app_queue's autopause: no, yes (this queue), all
 
 
 @dataclass(frozen=True, slots=True)

@@ -314,6 +314,9 @@ class Queue(Model):
     announce_holdtime: bool = False
     announce_frequency: Annotated[int, Field(ge=0, le=3600)] = 60
     callback: QueueCallback | None = Field(None, description="offer waiting callers a callback that keeps their place")
+    autopause: Literal["no", "yes", "all"] = Field(
+        "no", description="pause an agent whose phone rang unanswered: yes (in this queue), all (in every queue)"
+    )
 
 
 class Department(Model):

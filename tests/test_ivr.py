@@ -134,6 +134,10 @@ def test_render_contains_every_number_form_and_the_fallback(example: Center) -> 
     assert " same => n(join),Queue(zentrale)" in dialplan
     assert "[buergerservice]\n; Bürgerservice; agent groups: team-buergerservice\nstrategy = rrmemory" in files["queues_lotse.conf"]
     assert "jobcenter => ,jobcenter@lotse" in files["voicemail_lotse.conf"]
+    queues = files["queues_lotse.conf"]
+    buergerservice, kfz = queues.split("[buergerservice]")[1].split("[kfz]")
+    assert "autopause = yes" in buergerservice and "autopause = no" in kfz  # the example pauses unanswered agents there
+    assert "context = lotse-queue-exit\nperiodic-announce = " in buergerservice and "periodic-announce-frequency = 45" in buergerservice
     classic = render(example, RenderOptions(agi="classic"), "config")["extensions_lotse.conf"]
     assert "AGI(lotse-agi,lotse,${LOTSE_DIALLED})" in classic
 
