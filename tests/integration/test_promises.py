@@ -23,7 +23,8 @@ from tests.integration.conftest import Lab
 from tests.integration.lab import LOTSE, PROMPTS_IN_ASTERISK, ROOT, Ami, lotse_serve, new_caller, of
 
 EXAMPLE = ROOT / "config"
-AGENTS = ("Local/anna@lotse-lab-agents/n", "Local/ben@lotse-lab-agents/n")
+AGENTS = ("Local/anna@lotse-lab-agents/n", "Local/ben@lotse-lab-agents/n")  # the lab's, talk 8 s: paused for the test
+LONG = ("Local/lena@lotse-lab-long-agents/n", "Local/lars@lotse-lab-long-agents/n")  # talk 40 s: whisper and dial fit in
 AMI_SECRET = "lab-ami-2026-secret"  # asterisk/secrets.example.yaml
 
 
@@ -73,10 +74,16 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> N
     raise AssertionError(f"{what} not within {timeout} s")
 
 
-async def pause(ami: Ami, paused: bool) -> None:
-    for agent in AGENTS:
+async def pause(ami: Ami, paused: bool, agents: tuple[str, ...] = LONG) -> None:
+    for agent in agents:
         action = {"Action": "QueuePause", "Queue": "buergerservice", "Interface": agent, "Paused": str(paused).lower()}
         await ami.manager.send_action(action)
+
+
+async def long_agents(ami: Ami, action: str) -> None:
+    for agent in LONG:
+        fields = {"Action": action, "Queue": "buergerservice", "Interface": agent}
+        await ami.manager.send_action({**fields, "Paused": "true"} if action == "QueueAdd" else fields, as_list=False)
 
 
 def test_a_waiting_caller_presses_the_key_keeps_the_place_and_is_called_back(asterisk: Lab, serve_log: Path, tmp_path: Path) -> None:
@@ -85,7 +92,8 @@ def test_a_waiting_caller_presses_the_key_keeps_the_place_and_is_called_back(ast
 
     async def scenario() -> None:
         async with Ami() as ami:
-            await pause(ami, True)  # no agent free: both callers wait
+            await pause(ami, True, AGENTS)  # the lab's agents stay paused; the long-talking ones join paused: both callers wait
+            await long_agents(ami, "QueueAdd")
             try:
                 await ami.call("0571890", earlier, "1")
                 await ami.wait_for("the earlier caller's join", of(earlier, "QueueCallerJoin", Queue="buergerservice"))
@@ -110,7 +118,8 @@ def test_a_waiting_caller_presses_the_key_keeps_the_place_and_is_called_back(ast
                     assert dialled["DialStatus"] == "ANSWER"
                     wait_until("the callback reached", lambda: (_callback(db, later) or {}).get("status") == "reached", 60)
             finally:
-                await pause(ami, False)
+                await long_agents(ami, "QueueRemove")
+                await pause(ami, False, AGENTS)
         row = _callback(db, later)
         assert row is not None and (row["attempts"], row["number"], row["queue"], row["tenant"]) == (1, number, "buergerservice", "minden")
         assert row["joined"] <= row["created"]  # the place it kept: when it joined the queue
