@@ -24,7 +24,7 @@ from ivr.fastagi import LOOPBACK, ServerSettings, parse_allow
 from ivr.prompts import PromptError
 from ivr.prompts import build as build_prompts
 from lotse import __version__
-from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, load_center, report_problems
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, host_port, load_center, report_problems
 from lotse.metrics_command import METRIC_COMMANDS, add_metric_parsers
 from lotse.promises_command import PROMISE_COMMANDS, add_promise_parsers
 from lotse.serve import reload, serve
@@ -326,12 +326,10 @@ def _asterisk(args: argparse.Namespace, out: TextIO) -> int:
     center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
-    host, sep, port = args.fastagi.rpartition(":")
-    if not sep or not port.isdigit():
-        raise UsageError(f"argument --fastagi: '{args.fastagi}' must be HOST:PORT, e.g. 127.0.0.1:4573")
+    host, port = host_port(args.fastagi, "--fastagi", f"127.0.0.1:{FASTAGI_PORT}")
     if "{number}" not in args.dial:
         raise UsageError(f"argument --dial: '{args.dial}' has no {{number}}, e.g. PJSIP/{{number}}@amt")
-    options = RenderOptions(agi=args.agi, fastagi_host=host, fastagi_port=int(port), dial=args.dial, spool=args.spool, prompts=args.prompts)
+    options = RenderOptions(agi=args.agi, fastagi_host=host, fastagi_port=port, dial=args.dial, spool=args.spool, prompts=args.prompts)
     try:
         files = render_dialplan(center, options, str(args.config))
     except RenderError as exc:

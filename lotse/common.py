@@ -69,3 +69,11 @@ def configure_logging() -> LocalTimeFormatter:
     handler.setFormatter(formatter)
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     return formatter
+
+
+def host_port(text: str, argument: str, example: str) -> tuple[str, int]:
+    """HOST:PORT of a command-line argument; a UsageError names the argument and gives an example."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise UsageError(f"argument {argument}: '{text}' must be HOST:PORT, e.g. {example}")
+    return host, int(port)

@@ -16,7 +16,7 @@ import redis
 from prometheus_client import start_http_server
 
 from ivr.tickets import Promises
-from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, load_center, run_async
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, host_port, load_center, run_async
 from metrics.exporter import STANDARD_BUCKETS, Exporter
 from metrics.html import render_html
 from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
@@ -84,19 +84,15 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
 
 
 def _metrics(args: argparse.Namespace, out: TextIO) -> int:
-    host, sep, port = args.ami.rpartition(":")
-    if not sep or not port.isdigit():
-        raise UsageError(f"argument --ami: '{args.ami}' must be HOST:PORT, e.g. 127.0.0.1:5038")
-    listen_host, sep, listen_port = args.listen.rpartition(":")
-    if not sep or not listen_port.isdigit():
-        raise UsageError(f"argument --listen: '{args.listen}' must be HOST:PORT, e.g. 127.0.0.1:9570")
+    host, port = host_port(args.ami, "--ami", "127.0.0.1:5038")
+    listen = host_port(args.listen, "--listen", "127.0.0.1:9570")
     secret = os.environ.get("LOTSE_AMI_SECRET", "")
     if not secret:
         raise UsageError("the AMI secret comes from the environment: set LOTSE_AMI_SECRET")
     center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
-    ami = AmiSettings(host, int(port), args.ami_user, secret)
+    ami = AmiSettings(host, port, args.ami_user, secret)
     if args.retention_days is not None and args.retention_days < 1:
         raise UsageError("argument --retention-days: keep at least 1 day")
     db_url = _db(args.db)
@@ -112,7 +108,7 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
         journal=args.journal,
         retention_days=args.retention_days,
     )
-    return run_metrics(ami, settings, center, (listen_host, int(listen_port)), args.redis, args.loop)
+    return run_metrics(ami, settings, center, listen, args.redis, args.loop)
 
 
 def _report_command(args: argparse.Namespace, out: TextIO) -> int:

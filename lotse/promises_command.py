@@ -21,7 +21,7 @@ from ivr.keeper import Keeper, KeeperSettings
 from ivr.mail import Mailer
 from ivr.ticket_api import TokenError, read_tokens
 from ivr.tickets import TICKET_STATES, Promises, Ticket, TicketError
-from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, load_center, run_async
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, host_port, load_center, run_async
 from lotse.metrics_command import DB_HELP, _db
 from metrics.ami import AmiSettings
 from metrics.promise_kpis import promise_figures
@@ -59,31 +59,24 @@ def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     return promises, tickets
 
 
-def _host_port(text: str, argument: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise UsageError(f"argument {argument}: '{text}' must be HOST:PORT")
-    return host, int(port)
-
-
 def _promises(args: argparse.Namespace, out: TextIO) -> int:
     center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
-    ami_host, ami_port = _host_port(args.ami, "--ami")
-    listen = _host_port(args.listen, "--listen")
+    ami_host, ami_port = host_port(args.ami, "--ami", "127.0.0.1:5038")
+    listen = host_port(args.listen, "--listen", "127.0.0.1:9571")
     api, tokens = None, {}
     if args.api:
         if args.api_tokens is None:
             raise UsageError("argument --api needs --api-tokens FILE ('name token' lines): the API has no anonymous access")
-        api = _host_port(args.api, "--api")
+        api = host_port(args.api, "--api", "127.0.0.1:9572")
         try:
             tokens = read_tokens(args.api_tokens)
         except (OSError, TokenError) as exc:
             raise UsageError(f"argument --api-tokens: {exc}") from None
     mailer = None
     if args.smtp:
-        mailer = Mailer(*_host_port(args.smtp, "--smtp"), sender=args.mail_from)
+        mailer = Mailer(*host_port(args.smtp, "--smtp", "mail.example:25"), sender=args.mail_from)
     settings = KeeperSettings(
         config=args.config,
         db_url=_db(args.db),
