@@ -9,7 +9,7 @@ send (SMTP down) goes out as soon as the mail server is back, nothing is lost.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from ivr import contract as c
 from routing.model import Center, MessageIntake
 from routing.numbers import caller_key
 from routing.promises import national
+from routing.schedule import wall
 
 BYTES_PER_SECOND = 16000  # Record()'s .wav: 8 kHz, 16 bit, mono
 
@@ -37,14 +38,10 @@ def last_batch(times: tuple[int, ...], now: float, tz: ZoneInfo) -> float | None
     local = datetime.fromtimestamp(now, tz)
     for day in (local.date(), local.date() - timedelta(days=1)):
         for second in sorted(times, reverse=True):
-            at = _wall(day, second, tz)
+            at = wall(day, second, tz).timestamp()
             if at <= now:
                 return at
     return None
-
-
-def _wall(day: date, second: int, tz: ZoneInfo) -> float:
-    return (datetime.combine(day, time()) + timedelta(seconds=second)).replace(tzinfo=tz).timestamp()
 
 
 def recorded(spool: Path, intake: MessageIntake) -> list[Message]:

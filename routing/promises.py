@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from routing.model import Center, Entry, Tenant
 from routing.numbers import NumberError, normalise
-from routing.schedule import Schedule
+from routing.schedule import Schedule, wall
 
 HORIZON_DAYS = 400  # a due time further away than this is not computed (a schedule without open hours)
 
@@ -39,7 +39,7 @@ def due(schedule: Schedule, tz: ZoneInfo, created: datetime, hours: float) -> da
             if start >= interval.end:
                 continue
             if remaining <= interval.end - start:
-                return _wall(day, start + remaining, tz)
+                return wall(day, start + remaining, tz)
             remaining -= interval.end - start
         day += timedelta(days=1)
     return None
@@ -58,10 +58,6 @@ def service_seconds(schedule: Schedule, tz: ZoneInfo, start: datetime, end: date
             total += max(0, min(interval.end, high) - max(interval.start, low))
         day += timedelta(days=1)
     return total
-
-
-def _wall(day: date, second: int, tz: ZoneInfo) -> datetime:
-    return (datetime.combine(day, time()) + timedelta(seconds=second)).replace(tzinfo=tz)
 
 
 # -- callback numbers --------------------------------------------------------------

@@ -211,13 +211,17 @@ class Schedule:
             intervals, _ = self.day_hours(day)
             for interval in sorted(intervals):
                 if offset or interval.start > second:
-                    wall = datetime.combine(day, time()) + timedelta(seconds=interval.start)
-                    return wall.replace(tzinfo=tz)
+                    return wall(day, interval.start, tz)
             day += timedelta(days=1)
         return None
 
     def open_seconds_per_week(self) -> int:
         return sum(i.end - i.start for day in self.weekly for i in day)
+
+
+def wall(day: date, second: int, tz: ZoneInfo) -> datetime:
+    """The instant ``second`` seconds after midnight of ``day`` on the wall clock of ``tz``."""
+    return (datetime.combine(day, time()) + timedelta(seconds=second)).replace(tzinfo=tz)
 
 
 def _subtract(intervals: tuple[Interval, ...], closed: tuple[Interval, ...]) -> tuple[Interval, ...]:
