@@ -36,7 +36,7 @@ from panoramisk import Manager
 from ivr import contract as c
 from ivr import ticket_api
 from ivr.mail import Mailer, MailError, reminder, ticket_notice
-from ivr.messages import batch_mail, last_batch, recorded, set_aside
+from ivr.messages import batch_mail, last_batch, recorded, set_aside, spool_text
 from ivr.prompts import CALLBACK_WHISPER
 from ivr.tickets import Promises, Request
 from metrics.ami import AmiLink, AmiSettings, Event, flat
@@ -172,11 +172,11 @@ class Keeper:
         assert self.store is not None
         taken = 0
         for path in sorted((self.settings.spool / c.SPOOL_REQUESTS).iterdir()):
-            text = path.read_text(encoding="utf-8", errors="replace").strip()
-            if not text.endswith(c.SPOOL_END):
+            text = spool_text(path)
+            if text is None:
                 continue  # Asterisk is still writing it
             try:
-                request = Request.parse(path.name, text.removesuffix(c.SPOOL_END))
+                request = Request.parse(path.name, text)
             except ValueError as exc:
                 log.error("request file %s set aside in %s: %s", path, path.parent.parent / "rejected", exc)
                 path.rename(path.parent.parent / "rejected" / path.name)
@@ -204,8 +204,8 @@ class Keeper:
         assert self.store is not None
         promises = self.center.promises
         for path in sorted((self.settings.spool / c.SPOOL_RESULTS).iterdir()):
-            text = path.read_text(encoding="utf-8", errors="replace").strip()
-            if not text.endswith(c.SPOOL_END):
+            text = spool_text(path)
+            if text is None:
                 continue
             status = text.split("|")[0] or "CANCEL"
             row = await asyncio.to_thread(self.store.by_attempt, path.name)

@@ -44,6 +44,12 @@ def last_batch(times: tuple[int, ...], now: float, tz: ZoneInfo) -> float | None
     return None
 
 
+def spool_text(path: Path) -> str | None:
+    """A spool file's content without its end marker; None while Asterisk is still writing it."""
+    text = path.read_text(encoding="utf-8", errors="replace").strip()
+    return text.removesuffix(c.SPOOL_END) if text.endswith(c.SPOOL_END) else None
+
+
 def recorded(spool: Path, intake: MessageIntake) -> list[Message]:
     """The intake's complete messages in the spool (those whose caller has hung up: a .done file), oldest first.
 
@@ -51,11 +57,10 @@ def recorded(spool: Path, intake: MessageIntake) -> list[Message]:
     """
     found = []
     for meta in sorted((spool / c.SPOOL_MESSAGES).glob("*.msg")):
-        text = meta.read_text(encoding="utf-8", errors="replace").strip()
-        done = meta.with_suffix(".done")
-        if not text.endswith(c.SPOOL_END) or not done.exists():
+        text = spool_text(meta)
+        if text is None or not meta.with_suffix(".done").exists():
             continue  # being recorded
-        parts = text.removesuffix(c.SPOOL_END).split("|")
+        parts = text.split("|")
         if len(parts) != 4 or parts[0] != intake.id:
             continue
         try:
