@@ -192,11 +192,16 @@ class Keeper:
             taken += 1
         return taken
 
+    def config_at(self, stamp: float) -> Center:
+        """The config in force at ``stamp`` (dated changes: a tenant that joined later is in a later period)."""
+        return self.center.at(datetime.fromtimestamp(stamp, UTC))
+
     def due(self, request: Request) -> float | None:
-        schedule = ticket_schedule(self.center, request.tenant, request.entry, request.department)
+        center = self.config_at(request.created)
+        schedule = ticket_schedule(center, request.tenant, request.entry, request.department)
         if schedule is None:
             return None
-        hours = due_hours(self.center, request.tenant, request.entry, request.topic, request.department)
+        hours = due_hours(center, request.tenant, request.entry, request.topic, request.department)
         found = due(schedule, self.center.tz, datetime.fromtimestamp(request.created, UTC), hours)
         return found.timestamp() if found else None
 
@@ -211,7 +216,7 @@ class Keeper:
             row = await asyncio.to_thread(self.store.by_attempt, path.name)
             retry = None
             if row is not None and status != "ANSWER":
-                schedule = ticket_schedule(self.center, row["tenant"], row["entry"], None)
+                schedule = ticket_schedule(self.config_at(now), row["tenant"], row["entry"], None)
                 if schedule is not None:
                     failed = datetime.fromtimestamp(now, UTC)
                     found = next_attempt(
@@ -289,7 +294,7 @@ class Keeper:
         return started
 
     def originate(self, row: dict[str, Any], attempt: str) -> dict[str, Any]:
-        tenant = self.center.tenants.get(row["tenant"])
+        tenant = self.config_at(row["created"]).tenants.get(row["tenant"])
         topic = tenant.topics.get(row["topic"]) if tenant else None
         prompts = (self.settings.prompts or self.center.prompts_dir).rstrip("/")
         whisper = [f"{prompts}/{CALLBACK_WHISPER.file}", f"{prompts}/whisper/tenant/{tenant.id if tenant else '115'}"]
@@ -375,7 +380,7 @@ class Keeper:
 
     def _remind(self, department: str, entry: str, tenant: str, now: float, due_at: float) -> bool:
         """Whether fewer service hours than remind_before_hours are left before the due time."""
-        schedule = ticket_schedule(self.center, tenant, entry, department)
+        schedule = ticket_schedule(self.config_at(now), tenant, entry, department)
         if schedule is None:
             return False
         left = service_seconds(schedule, self.center.tz, datetime.fromtimestamp(now, UTC), datetime.fromtimestamp(due_at, UTC))

@@ -58,6 +58,7 @@ def session(center: Center, call: Call, now: datetime, live: Live, prompts: str)
 
     ``prompts`` is the prompts folder as Asterisk sees it (absolute path).
     """
+    center = center.at(now)  # the config of the call's day (dated changes), for the callback and intake steps too
     step: Step = start(center, call, now, live)
     while isinstance(step, Ask):
         key = yield from _ask(step, prompts)
@@ -68,6 +69,7 @@ def session(center: Center, call: Call, now: datetime, live: Live, prompts: str)
 
 def resumed(center: Center, back: Resume, now: datetime, live: Live, prompts: str) -> Session:
     """After a queue timeout or an unanswered forward: the next decision."""
+    center = center.at(now)
     step = resume(center, back, now, live)
     if isinstance(step, Ask):  # not reachable with a valid config: overflow targets are never menus
         step = press(center, step, None, live)
@@ -78,6 +80,7 @@ def resumed(center: Center, back: Resume, now: datetime, live: Live, prompts: st
 
 def queue_callback(center: Center, back: Resume, now: datetime, prompts: str) -> Session:
     """A caller waiting in ``back.ref`` pressed the callback key: take the number; they keep their place."""
+    center = center.at(now)
     tenant = center.tenants.get(back.tenant or "")
     topic = tenant.topics.get(back.topic or "") if tenant else None
     ctx = Context(now, tenant, back.entry, back.caller, topic.id if topic else None, topic.name if topic else None, line=back.line)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ivr.agi import resume_from_args
 from ivr.fastagi import IvrServer, ServerSettings
-from ivr.session import decision_values
+from ivr.session import decision_values, queue_callback, run
 from routing import dated
 from routing.engine import Call, Outcome, decide, resume
 from routing.loader import load, load_or_raise
@@ -162,3 +162,9 @@ def test_each_day_lies_in_exactly_one_period_and_its_parts_are_those_that_hold(s
     # every day of a period has the same parts: the one the loader compiles it from
     assert set(dated.on(parts, day).topics) == set(dated.on(parts, dated.a_day_in(period)).topics)
     assert set(dated.on(parts, day).topics) == {k for k, t in topics.items() if dated.holds(t, day)}
+
+
+def test_a_queue_callback_of_a_tenant_that_joined_later_knows_the_tenant(example: Center) -> None:
+    back = resume_from_args(("queue", "buergerservice", "porta", "own", "ausweis", "057117910"))
+    _, decision = run(queue_callback(example, back, at("2027-01-04 10:00"), "/p"))
+    assert (decision.tenant, decision.ctx.topic_name) == ("porta", "Personalausweis und Reisepass")  # the 2027 config's
