@@ -1,10 +1,13 @@
 """The agents' dialplan: the context their softphones dial into, with the feature codes.
 
+The defaults (agents.yaml's ``codes:`` and ``pause_reasons:`` change them):
+
     *11  log in to the queues of one's groups       "Sie sind angemeldet."
     *12  log out of them                            "Sie sind abgemeldet."
     *21N pause with reason N (1 Pause, 2 Nachbearbeitung, 3 Schulung, 4 Backoffice)   "Pause: Schulung."
     *22  ready again (unpause)                      "Sie sind wieder bereit."
     *10  say one's state                            "Sie sind angemeldet." / "... in Pause." / "... abgemeldet."
+    *3N  how the last call ended (1 gelöst, 2 weitergegeben, 3 Rückruf nötig)  "Erfasst: gelöst."
 
 An agent is known by the caller ID number of their endpoint (rendered as their
 id; a softphone cannot change it). Logging in adds the agent as a dynamic queue
@@ -16,20 +19,32 @@ agents dial (a colleague's id) ring that colleague's phone.
 
 from __future__ import annotations
 
-from ivr.agents import Agent, Agents
+from collections.abc import Mapping
+
+from ivr.agents import DEFAULT_REASONS, Agent, Agents
+from ivr.contract import DISPOSITION_EVENT as USER_EVENT
+from ivr.contract import DISPOSITION_LABELS, DISPOSITIONS
 from routing.model import Center, Prompt
 
 CONTEXT = "lotse-agents"
-PAUSE_REASONS = {"1": "Pause", "2": "Nachbearbeitung", "3": "Schulung", "4": "Backoffice"}
-CODES = {"state": "*10", "login": "*11", "logout": "*12", "pause": "*21", "unpause": "*22"}
-AGENT_PROMPTS = {
-    "logged-in": Prompt("agents/logged-in", "Sie sind angemeldet."),
-    "logged-out": Prompt("agents/logged-out", "Sie sind abgemeldet."),
-    "ready": Prompt("agents/ready", "Sie sind wieder bereit."),
-    "paused": Prompt("agents/paused", "Sie sind angemeldet und in Pause."),
-    "unknown": Prompt("agents/unknown", "Dieses Telefon gehört zu keinem Mitarbeiter."),
-    **{f"pause-{n}": Prompt(f"agents/pause-{n}", f"Pause: {reason}.") for n, reason in PAUSE_REASONS.items()},
-}
+
+
+def agent_prompts(reasons: Mapping[str, str] = DEFAULT_REASONS) -> dict[str, Prompt]:
+    return {
+        "logged-in": Prompt("agents/logged-in", "Sie sind angemeldet."),
+        "logged-out": Prompt("agents/logged-out", "Sie sind abgemeldet."),
+        "ready": Prompt("agents/ready", "Sie sind wieder bereit."),
+        "paused": Prompt("agents/paused", "Sie sind angemeldet und in Pause."),
+        "unknown": Prompt("agents/unknown", "Dieses Telefon gehört zu keinem Mitarbeiter."),
+        **{f"pause-{n}": Prompt(f"agents/pause-{n}", f"Pause: {reason}.") for n, reason in reasons.items()},
+        **{
+            f"disposition-{n}": Prompt(f"agents/disposition-{n}", f"Erfasst: {DISPOSITION_LABELS[code]}.")
+            for n, code in DISPOSITIONS.items()
+        },
+    }
+
+
+AGENT_PROMPTS = agent_prompts()
 
 
 def queues_of(center: Center, agent: Agent) -> list[str]:
@@ -39,21 +54,36 @@ def queues_of(center: Center, agent: Agent) -> list[str]:
 
 def render(center: Center, agents: Agents, prompts: str) -> str:
     folder = prompts.rstrip("/")
+    codes, reasons = agents.codes, agents.pause_reasons
+    said = agent_prompts(reasons)
 
     def say(key: str) -> str:
-        return f"Playback({folder}/{AGENT_PROMPTS[key].file})"
+        return f"Playback({folder}/{said[key].file})"
+
+    def pattern(code: str, digits: str) -> str:
+        return f"_{code}[{digits}]"
 
     lines = [
         f"[{CONTEXT}]",
         "; The agents' softphones dial into this context (pjsip_lotse.conf). Feature codes, then colleagues by id.",
-        f"exten => {CODES['login']},1,Gosub(lotse-agent-login,${{CALLERID(num)}},1)",
-        f"exten => {CODES['logout']},1,Gosub(lotse-agent-logout,${{CALLERID(num)}},1)",
-        f"exten => {CODES['unpause']},1,UnpauseQueueMember(,PJSIP/${{CALLERID(num)}})",
+        f"exten => {codes['login']},1,Gosub(lotse-agent-login,${{CALLERID(num)}},1)",
+        f"exten => {codes['logout']},1,Gosub(lotse-agent-logout,${{CALLERID(num)}},1)",
+        f"exten => {codes['unpause']},1,UnpauseQueueMember(,PJSIP/${{CALLERID(num)}})",
         f" same => n,{say('ready')}",
-        f"exten => _{CODES['pause']}[1-{len(PAUSE_REASONS)}],1,Set(REASON=${{EXTEN:{len(CODES['pause'])}}})",
-        " same => n,PauseQueueMember(,PJSIP/${CALLERID(num)},,${REASON})",
-        f" same => n,Playback({folder}/agents/pause-${{REASON}})",
-        f"exten => {CODES['state']},1,Gosub(lotse-agent-state,${{CALLERID(num)}},1)",
+        "; the reason is the name the pause shows under (wallboard, queue_log)",
+        *[
+            line
+            for digit, reason in reasons.items()
+            for line in (
+                f"exten => {codes['pause']}{digit},1,PauseQueueMember(,PJSIP/${{CALLERID(num)}},,{reason})",
+                f" same => n,{say(f'pause-{digit}')}",
+            )
+        ],
+        "; how the agent's last call ended: lotse metrics records it (metrics/dispositions.py)",
+        f"exten => {pattern(codes['disposition'], ''.join(DISPOSITIONS))},1,"
+        f"UserEvent({USER_EVENT},Agent: ${{CALLERID(num)}},Code: ${{EXTEN:{len(codes['disposition'])}}})",
+        f" same => n,Playback({folder}/agents/disposition-${{EXTEN:{len(codes['disposition'])}}})",
+        f"exten => {codes['state']},1,Gosub(lotse-agent-state,${{CALLERID(num)}},1)",
         *[f"exten => {agent.id},1,Dial(PJSIP/{agent.id},30)" for agent in agents.agents],
         "",
         "[lotse-agent-login]",
@@ -63,7 +93,7 @@ def render(center: Center, agents: Agents, prompts: str) -> str:
         lines.append(f"exten => {agent.id},1,NoOp({agent.name}: {', '.join(queues) or 'no queue'})")
         lines += [f" same => n,AddQueueMember({q},PJSIP/{agent.id},{agent.penalty},,{agent.name},PJSIP/{agent.id})" for q in queues]
         lines += [f" same => n,{say('logged-in')}", " same => n,Return()"]
-    lines += ["exten => _X.,1,Playback(" + f"{folder}/{AGENT_PROMPTS['unknown'].file})", " same => n,Return()", "", "[lotse-agent-logout]"]
+    lines += ["exten => _X.,1,Playback(" + f"{folder}/{said['unknown'].file})", " same => n,Return()", "", "[lotse-agent-logout]"]
     for agent in agents.agents:
         lines.append(f"exten => {agent.id},1,NoOp({agent.name})")
         lines += [f" same => n,RemoveQueueMember({q},PJSIP/{agent.id})" for q in queues_of(center, agent)]

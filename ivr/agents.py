@@ -8,10 +8,11 @@ secrets file (agent id -> password) readable only by the admin.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from ivr import contract as c
 from routing.model import Center
@@ -28,8 +29,28 @@ class AgentSpec(Model):
     penalty: int = Field(0, ge=0, le=100, description="queue penalty: higher is rung later")
 
 
+Code = Annotated[str, StringConstraints(pattern=r"^[*#]?[0-9]{1,4}$")]
+Digit = Annotated[str, StringConstraints(pattern=r"^[1-9]$")]
+
+
+class CodesSpec(Model):
+    """The agents' feature codes; pause and disposition are followed by one digit (the reason, the code)."""
+
+    state: Code = Field("*10", description="say one's state")
+    login: Code = Field("*11", description="log in to the queues of one's groups")
+    logout: Code = Field("*12", description="log out of them")
+    pause: Code = Field("*21", description="pause: followed by the reason's digit")
+    unpause: Code = Field("*22", description="ready again")
+    disposition: Code = Field("*3", description="how the last call ended: followed by 1 solved, 2 handed on, 3 callback needed")
+
+
+DEFAULT_REASONS = {"1": "Pause", "2": "Nachbearbeitung", "3": "Schulung", "4": "Backoffice"}
+
+
 class AgentsFile(Model):
     agents: dict[Id, AgentSpec] = Field(min_length=1)
+    codes: CodesSpec = Field(default_factory=CodesSpec)
+    pause_reasons: dict[Digit, str] = Field(default_factory=lambda: dict(DEFAULT_REASONS), description="digit -> reason")
 
 
 class SecretsFile(Model):
@@ -51,6 +72,24 @@ class Agents:
     agents: tuple[Agent, ...]
     ami_secret: str | None
     warnings: tuple[Problem, ...]
+    codes: dict[str, str] = field(default_factory=lambda: CodesSpec().model_dump())
+    pause_reasons: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_REASONS))
+
+    def by_id(self, agent_id: str) -> Agent | None:
+        return next((a for a in self.agents if a.id == agent_id), None)
+
+
+def code_clashes(codes: dict[str, str]) -> list[str]:
+    """Pairs of codes where one would be dialled as the other (pure)."""
+    takes_digit = {"pause", "disposition"}
+    found = []
+    names = sorted(codes)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            ca, cb = codes[a], codes[b]
+            if ca == cb or (a in takes_digit and cb.startswith(ca)) or (b in takes_digit and ca.startswith(cb)):
+                found.append(f"{a} ({ca}) and {b} ({cb})")
+    return found
 
 
 def load_agents(file: Path, secrets: Path | None, center: Center) -> Agents:
@@ -87,9 +126,12 @@ def load_agents(file: Path, secrets: Path | None, center: Center) -> Agents:
         for group in queue.members:
             if not any(group in agent.groups for agent in agents):
                 source.warning(("agents",), f"queue '{queue.id}' rings group '{group}', which no agent is in")
+    codes = parsed.codes.model_dump()
+    for clash in code_clashes(codes):
+        source.error(("codes",), f"the codes {clash} cannot be told apart", "give each code its own digits")
     if any(p.severity is Severity.ERROR for p in source.problems):
         raise ConfigError(source.problems)
-    return Agents(tuple(agents), secret_values.ami_secret, tuple(source.problems))
+    return Agents(tuple(agents), secret_values.ami_secret, tuple(source.problems), codes, dict(sorted(parsed.pause_reasons.items())))
 
 
 def pjsip(agents: Agents) -> str:
@@ -149,6 +191,14 @@ def manager_user(secret: str) -> str:
             "permit = 127.0.0.1/255.255.255.255",
             "read = call,user,reporting",
             "write = originate,reporting",
+            "",
+            "; lotse web's user: log agents in and out and pause them (QueueAdd, QueueRemove, QueuePause).",
+            "[lotse-web]",
+            f"secret = {secret}",
+            "deny = 0.0.0.0/0.0.0.0",
+            "permit = 127.0.0.1/255.255.255.255",
+            "read = agent",
+            "write = agent",
             "",
         ]
     )

@@ -119,3 +119,8 @@ def unpack(packed: str) -> dict[str, str]:
     """What CONTEXT_UNPACK sets from LOTSE_DECISION (for tests and fakes; the dialplan does it with CUT)."""
     parts = packed.split(DECISION_SEPARATOR)
     return {name: parts[n] if n < len(parts) else "" for n, name in enumerate(DECISION_FIELDS)}
+
+# How a call ended, given by the agent with the disposition code (the digit after it): metrics/dispositions.py
+DISPOSITION_EVENT = "LotseDisposition"  # UserEvent(LotseDisposition,Agent: <agent id>,Code: <digit>)
+DISPOSITIONS = {"1": "solved", "2": "handed_on", "3": "callback"}
+DISPOSITION_LABELS = {"solved": "gelöst", "handed_on": "weitergegeben", "callback": "Rückruf nötig"}

@@ -24,8 +24,8 @@ def test_example_agents_with_secrets(example: Center) -> None:
     assert "exten => anna,1,NoOp(Anna Schmidt: buergerservice, kfz, buergertelefon, zentrale)" in login  # her groups' queues
     assert " same => n,AddQueueMember(kfz,PJSIP/clara,0,,Clara Wolff,PJSIP/clara)" in login
     assert " same => n,AddQueueMember(jobcenter,PJSIP/deniz,1,,Deniz Kaya,PJSIP/deniz)" in login  # with her penalty
-    assert "exten => _*21[1-4],1,Set(REASON=${EXTEN:3})" in dialplan
-    assert " same => n,PauseQueueMember(,PJSIP/${CALLERID(num)},,${REASON})" in dialplan
+    assert "exten => *213,1,PauseQueueMember(,PJSIP/${CALLERID(num)},,Schulung)\n same => n,Playback(/p/agents/pause-3)" in dialplan
+    assert "exten => _*3[123],1,UserEvent(LotseDisposition,Agent: ${CALLERID(num)},Code: ${EXTEN:2})" in dialplan
     endpoints = pjsip(agents)
     assert "[deniz]\ntype = auth\nauth_type = userpass\nusername = deniz\npassword = lab-deniz-2026-secret" in endpoints
     assert "direct_media = no\nlanguage = de" in endpoints and "qualify_frequency = 30" in endpoints
@@ -57,3 +57,28 @@ def test_unknown_groups_and_unstaffed_queues_are_warned_about(example: Center, w
     messages = [p.message for p in agents.warnings]
     assert "no queue rings group 'team-kfzz'" in messages
     assert "queue 'kfz' rings group 'team-kfz', which no agent is in" in messages
+
+
+def test_codes_and_pause_reasons_are_configurable(example: Center, write: Callable[..., Path]) -> None:
+    file = write(
+        'agents:\n  anna: {name: Anna, groups: [team-kfz], password: "long-enough-password"}\n'
+        'codes: {login: "*51", pause: "*6"}\npause_reasons: {"1": Mittag, "5": Teambesprechung}\n',
+        "agents.yaml",
+    )
+    agents = load_agents(file, None, example)
+    assert agents.codes["login"] == "*51" and agents.codes["logout"] == "*12"
+    dialplan = agent_dialplan(example, agents, "/p")
+    assert "exten => *51,1,Gosub(lotse-agent-login,${CALLERID(num)},1)" in dialplan
+    assert "exten => *65,1,PauseQueueMember(,PJSIP/${CALLERID(num)},,Teambesprechung)" in dialplan
+    assert "Nachbearbeitung" not in dialplan
+
+
+def test_codes_that_cannot_be_told_apart_are_errors(example: Center, write: Callable[..., Path]) -> None:
+    file = write(
+        'agents:\n  anna: {name: Anna, groups: [team-kfz], password: "long-enough-password"}\ncodes: {pause: "*2", login: "*11"}\n',
+        "agents.yaml",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_agents(file, None, example)
+    errors = [p.message for p in error.value.problems if p.severity.value == "error"]
+    assert errors == ["the codes pause (*2) and unpause (*22) cannot be told apart"]
