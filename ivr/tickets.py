@@ -304,6 +304,10 @@ class Promises:
     def claim(self, ticket_id: int, actor: str, now: float) -> Ticket:
         return self._move(ticket_id, ("open", "in_progress"), "in_progress", "claimed", actor, "", now, assignee=actor)
 
+    def assign(self, ticket_id: int, actor: str, assignee: str, now: float) -> Ticket:
+        """A supervisor hands an open ticket to someone (it is then in progress with them)."""
+        return self._move(ticket_id, OPEN_STATES, "in_progress", "assigned", actor, f"to {assignee}", now, assignee=assignee[:80])
+
     def done(self, ticket_id: int, actor: str, note: str, now: float) -> Ticket:
         return self._move(ticket_id, OPEN_STATES, "done", "done", actor, note, now, closed=now)
 

@@ -33,6 +33,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError,
 from ivr import journal
 from ivr.throttle import Throttle, reason
 from metrics.ami import AmiLink, AmiSettings, flat
+from metrics.dispositions import Desk, Disposition, save
 from metrics.exporter import Exporter
 from metrics.live import LiveState
 from metrics.queue_log import QueueCall, parse
@@ -74,6 +75,7 @@ class MetricsListener:
         self.tracker = Tracker(settings.privacy, settings.salt)
         self.spool = Spool(settings.spool)
         self.store: Store | None = None
+        self.desk, self.dispositions = Desk(), list[Disposition]()  # agents' phone codes, until written
         self._opening: asyncio.Task[Store] | None = None
         self.db_up = False
         self.started = time.time()
@@ -151,6 +153,10 @@ class MetricsListener:
                 self._live_stale = True
         if record is not None:
             self._done([record])
+        disposition = self.desk.feed(event, now)
+        if disposition is not None:
+            self.dispositions.append(disposition)
+            self._wake.set()
 
     async def _on_login(self, manager: Manager) -> None:
         """After every login, the first included: complete what the gap hid, then rebuild the live state."""
@@ -247,6 +253,17 @@ class MetricsListener:
                 continue
             self.spool.done(r.uniqueid for r in batch)
             self._database(True)
+        return await self._write_dispositions()
+
+    async def _write_dispositions(self) -> bool:
+        assert self.store is not None
+        pending, self.dispositions = self.dispositions, []
+        try:
+            await asyncio.to_thread(save, self.store.engine, pending)
+        except SQLAlchemyError as exc:
+            self.dispositions = pending + self.dispositions  # kept in memory until the database is back
+            self._database(False, exc)
+            return False
         return True
 
     async def _write_one_by_one(self, batch: list[CallRecord]) -> None:

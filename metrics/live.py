@@ -4,6 +4,11 @@ Keys (prefix ``lotse:``):
 - ``members:<queue>``: hash interface -> available | ringing | talking | paused | unavailable
 - ``waiting:<queue>``: hash caller channel unique id -> time it joined (UNIX seconds)
 - ``emergencies``: set of "tenant/emergency" switched on
+- ``pauses``: hash interface -> the reason of a paused agent (PausedReason)
+- ``names``: hash interface -> the member's name (MemberName)
+
+Every change is announced on the channel ``lotse:changed`` (its message: the
+time of the event), so that the wallboard redraws at once instead of polling.
 
 Writes are idempotent (the same AMI event from two lotse instances leaves the
 same state); ``rebuild`` replaces the queues' state from a QueueStatus answer
@@ -13,7 +18,9 @@ Redis knows nothing about stays unknown, so it never causes an overflow.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 import redis
@@ -24,6 +31,25 @@ Event = Mapping[str, str]
 PREFIX = "lotse"
 _TALKING = {"2", "3", "7", "8"}  # device states INUSE, BUSY, RINGINUSE, ONHOLD
 _GONE = {"4", "5"}  # INVALID, UNAVAILABLE: not logged in
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The live state as the wallboard reads it."""
+
+    members: dict[str, dict[str, str]]  # queue -> interface -> state
+    waiting: dict[str, dict[str, float]]  # queue -> caller unique id -> joined (UNIX seconds)
+    pauses: dict[str, str]  # interface -> pause reason
+    names: dict[str, str]  # interface -> member name
+    emergencies: frozenset[str]  # "tenant/emergency"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _texts(mapping: Mapping[Any, Any]) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in mapping.items()}
 
 
 def member_state(event: Event) -> str:
@@ -55,14 +81,28 @@ class LiveState:
         if not queue:
             return
         interface = event.get("Interface") or event.get("StateInterface", "")
+        pipe = self.redis.pipeline(transaction=False)
         if name in ("QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause", "QueueMember") and interface:
-            self.redis.hset(self._key("members", queue), interface, member_state(event))
+            pipe.hset(self._key("members", queue), interface, member_state(event))
+            self._member_details(pipe, interface, event)
         elif name == "QueueMemberRemoved" and interface:
-            self.redis.hdel(self._key("members", queue), interface)
+            pipe.hdel(self._key("members", queue), interface)
         elif name == "QueueCallerJoin":
-            self.redis.hset(self._key("waiting", queue), event["Uniqueid"], str(now))
+            pipe.hset(self._key("waiting", queue), event["Uniqueid"], str(now))
         elif name in ("QueueCallerLeave", "QueueCallerAbandon"):
-            self.redis.hdel(self._key("waiting", queue), event.get("Uniqueid", ""))
+            pipe.hdel(self._key("waiting", queue), event.get("Uniqueid", ""))
+        else:
+            return
+        pipe.publish(self._key("changed"), repr(now))
+        pipe.execute()
+
+    def _member_details(self, pipe: Any, interface: str, event: Event) -> None:
+        if event.get("MemberName"):
+            pipe.hset(self._key("names"), interface, event["MemberName"])
+        if event.get("Paused") == "1":
+            pipe.hset(self._key("pauses"), interface, event.get("PausedReason", "") or event.get("Reason", ""))
+        elif event.get("Paused") == "0":
+            pipe.hdel(self._key("pauses"), interface)
 
     def rebuild(self, queues: Iterable[str], status_events: Iterable[Event], now: float) -> None:
         """Replace the queues' state with a QueueStatus answer (QueueMember and QueueEntry events)."""
@@ -80,6 +120,11 @@ class LiveState:
                 pipe.delete(self._key(kind, queue))
                 if values:
                     pipe.hset(self._key(kind, queue), mapping=cast(Any, values))  # redis' stubs want a wider key type
+        pipe.delete(self._key("pauses"))
+        for event in status_events:
+            if event.get("Event") == "QueueMember" and event.get("Queue", "") in members:
+                self._member_details(pipe, event.get("StateInterface") or event.get("Location", ""), event)
+        pipe.publish(self._key("changed"), repr(now))
         pipe.execute()
 
     def member_states(self, queues: Iterable[str]) -> dict[str, dict[str, int]]:
@@ -101,13 +146,34 @@ class LiveState:
 
     def switch(self, tenant: str, emergency: str, on: bool) -> None:
         key, value = self._key("emergencies"), f"{tenant}/{emergency}"
+        pipe = self.redis.pipeline()
         if on:
-            self.redis.sadd(key, value)
+            pipe.sadd(key, value)
         else:
-            self.redis.srem(key, value)
+            pipe.srem(key, value)
+        pipe.publish(self._key("changed"), repr(time.time()))
+        pipe.execute()
 
     def emergencies(self) -> set[str]:
         return {v.decode() if isinstance(v, bytes) else str(v) for v in self.redis.smembers(self._key("emergencies"))}
+
+    # -- read by the wallboard ------------------------------------------------------
+
+    def snapshot(self, queues: Iterable[str]) -> Snapshot:
+        """Everything the wallboard shows, read in one round trip."""
+        names = list(queues)
+        pipe = self.redis.pipeline()
+        for queue in names:
+            pipe.hgetall(self._key("members", queue))
+            pipe.hgetall(self._key("waiting", queue))
+        pipe.hgetall(self._key("pauses"))
+        pipe.hgetall(self._key("names"))
+        pipe.smembers(self._key("emergencies"))
+        replies = pipe.execute()
+        members = {q: _texts(replies[2 * i]) for i, q in enumerate(names)}
+        waiting = {q: {uid: float(t) for uid, t in _texts(replies[2 * i + 1]).items()} for i, q in enumerate(names)}
+        switched = {_text(v) for v in replies[-1]}
+        return Snapshot(members, waiting, _texts(replies[-3]), _texts(replies[-2]), frozenset(switched))
 
     # -- read by the routing engine -----------------------------------------------
 
