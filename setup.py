@@ -2,7 +2,7 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
-PACKAGES = ("lotse", "routing", "ivr", "agi_scripts", "metrics")
+PACKAGES = ("lotse", "routing", "ivr", "agi_scripts", "metrics", "web")
 
 setup(
     name="lotse",
@@ -13,7 +13,7 @@ setup(
     license="AGPL-3.0-or-later",
     python_requires=">=3.11",
     packages=find_packages(include=[f"{name}{sub}" for name in PACKAGES for sub in ("", ".*")]),
-    package_data={"metrics": ["migrations/script.py.mako"]},
+    package_data={"metrics": ["migrations/script.py.mako"], "web": ["templates/*.html", "static/*"]},
     install_requires=[
         "PyYAML>=6.0",
         "pydantic>=2.6,<3",  # the YAML's shape, error locations and JSON Schema from one definition
@@ -28,10 +28,17 @@ setup(
         "uvloop>=0.19",  # a faster event loop for lotse serve and lotse metrics (BENCHMARKS.md: CPU per call)
         "starlette>=0.37",  # the tickets' HTTP API (routing, requests, JSON) instead of a hand-written HTTP parser
         "uvicorn>=0.29",  # serves it inside lotse promises' event loop
+        "jinja2>=3.1",  # lotse web's pages: templates with autoescaping instead of HTML built from strings
+        "itsdangerous>=2.1",  # signed session cookies (Starlette's SessionMiddleware)
+        "python-multipart>=0.0.9",  # form posts (Starlette's request.form())
     ],
     extras_require={
-        # aiosmtpd: a real SMTP server for the tests of lotse promises' mail
-        "dev": ["pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "types-PyYAML", "aiosmtpd>=1.4"],
+        # aiosmtpd: a real SMTP server for the tests of lotse promises' mail; httpx: Starlette's test client;
+        # selenium: drives Debian's chromium in the browser tests (scripts/browser)
+        "dev": [
+            *("pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "types-PyYAML"),
+            *("aiosmtpd>=1.4", "httpx>=0.27", "selenium>=4.20"),
+        ],
     },
     entry_points={"console_scripts": ["lotse = lotse.cli:main", "lotse-agi = agi_scripts.lotse_agi:main"]},
 )

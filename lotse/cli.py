@@ -28,6 +28,7 @@ from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, host_port, load_cente
 from lotse.metrics_command import METRIC_COMMANDS, add_metric_parsers
 from lotse.promises_command import PROMISE_COMMANDS, add_promise_parsers
 from lotse.serve import reload, serve
+from lotse.web_command import WEB_COMMANDS, add_web_parsers
 from routing.cases import case_problems, check_keys, live_problems, load_cases, parse_local, run_case
 from routing.engine import Call, Decision, Live, decide
 from routing.loader import load
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         "prompts": _prompts,
         **METRIC_COMMANDS,
         **PROMISE_COMMANDS,
+        **WEB_COMMANDS,
     }[args.command]
     try:
         return handler(args, out)
@@ -130,8 +132,9 @@ def _parser() -> argparse.ArgumentParser:
 
     metric_parsers = add_metric_parsers(commands)
     promise_parsers = add_promise_parsers(commands)
+    web_parsers = add_web_parsers(commands)
 
-    for command in (validate, simulate, schema, serve, reload, render, build, *metric_parsers, *promise_parsers):
+    for command in (validate, simulate, schema, serve, reload, render, build, *metric_parsers, *promise_parsers, *web_parsers):
         command.set_defaults(command_parser=command)
     return parser
 

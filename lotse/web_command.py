@@ -1,0 +1,136 @@
+"""``lotse web`` (wallboard, agent and supervisor pages) and ``lotse user`` (its users file)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import secrets
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import redis
+import uvicorn
+
+from ivr.agents import load_agents
+from ivr.tickets import Promises
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, host_port, load_center, run_async
+from lotse.metrics_command import DB_HELP, _db
+from metrics.ami import AmiSettings
+from metrics.live import LiveState
+from metrics.store import DEFAULT_URL, Store
+from routing.model import Center
+from routing.problems import ConfigError
+from web.app import Services, create_app
+from web.control import Control
+from web.feed import Feed
+from web.reports import today_figures
+from web.users import Role, UsersError, load_users, set_user
+
+log = logging.getLogger("lotse.web")
+
+
+def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
+    web = commands.add_parser("web", help="the web app: wallboard, agent and supervisor pages, reports")
+    web.add_argument("--config", type=Path, required=True)
+    web.add_argument("--agents", type=Path, required=True, help="agents.yaml (who may log in from which phone)")
+    web.add_argument("--secrets", type=Path, help="the agents' secrets file (as for lotse asterisk render)")
+    web.add_argument("--users", type=Path, required=True, help="the users file (lotse user add ...)")
+    web.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
+    web.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
+    web.add_argument("--redis", default="redis://127.0.0.1:6379/0", metavar="URL", help="the live state lotse metrics --redis keeps")
+    web.add_argument(
+        "--ami", metavar="HOST:PORT", help="Asterisk's AMI for agents' log-in and pause (user lotse-web; secret: $LOTSE_AMI_SECRET)"
+    )
+    web.add_argument("--ami-user", default="lotse-web")
+    web.add_argument("--secret-file", type=Path, help="the key that signs sessions (made, mode 600, when missing); none: new at each start")
+    web.add_argument("--https-only", action="store_true", help="session cookie only over HTTPS (behind a TLS proxy)")
+    user = commands.add_parser("user", help="add or change a user of lotse web (the password from $LOTSE_WEB_PASSWORD or asked)")
+    user.add_argument("id")
+    user.add_argument("--users", type=Path, required=True)
+    user.add_argument("--role", choices=[r.name.lower() for r in Role], required=True)
+    user.add_argument("--name", default="", help="shown on the pages (default: the id)")
+    user.add_argument("--agent", default="", help="the agent id in agents.yaml (for role agent)")
+    return web, user
+
+
+def _user(args: argparse.Namespace, out: TextIO) -> int:
+    role = Role[args.role.upper()]
+    if role is Role.AGENT and not args.agent:
+        raise UsageError("argument --agent: an agent's login needs their id in agents.yaml")
+    password = os.environ.get("LOTSE_WEB_PASSWORD") or (getpass.getpass(f"password for {args.id}: ") if sys.stdin.isatty() else "")
+    if not password:
+        print("no password: set LOTSE_WEB_PASSWORD or run in a terminal", file=out)
+        return EXIT_FAILED
+    try:
+        set_user(args.users, args.id, role, password, args.name, args.agent)
+    except UsersError as exc:
+        print(f"{args.users}: {exc}", file=out)
+        return EXIT_FAILED
+    print(f"{args.users}: {args.id} ({role.name.lower()}) saved", file=out)
+    return EXIT_OK
+
+
+def _secret(path: Path | None) -> str:
+    if path is None:
+        return secrets.token_urlsafe(32)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _web(args: argparse.Namespace, out: TextIO) -> int:
+    listen = host_port(args.listen, "--listen", "127.0.0.1:8080")
+    ami = host_port(args.ami, "--ami", "127.0.0.1:5038") if args.ami else None
+    formatter = configure_logging()
+    base = load_center(args.config, out)
+    if base is None:
+        return EXIT_FAILED
+    formatter.tz = base.tz
+    try:
+        agents = load_agents(args.agents, args.secrets, base)
+        users = load_users(args.users, {a.id for a in agents.agents})
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=out)
+        return EXIT_FAILED
+    except UsersError as exc:
+        print(exc, file=out)
+        return EXIT_FAILED
+    url = _db(args.db)
+    return run_async(_run(args, base, agents, users, url, listen, ami))
+
+
+async def _run(
+    args: argparse.Namespace, base: Center, agents: Any, users: Any, url: str, listen: tuple[str, int], ami: tuple[str, int] | None
+) -> int:
+    def center() -> Center:
+        return base.on(datetime.now(base.tz).date())
+
+    store = await asyncio.to_thread(Store.open, url, base.tz)  # brings the schema up to date (dispositions)
+    live = LiveState(redis.Redis.from_url(args.redis, socket_timeout=2))
+    feed = Feed(center, live, today_figures(store.engine), args.redis)
+    control = Control(AmiSettings(ami[0], ami[1], args.ami_user, os.environ.get("LOTSE_AMI_SECRET", ""))) if ami else None
+    services = Services(center, agents, users, live, feed, control, store.engine, Promises(store.engine))
+    app = create_app(services, _secret(args.secret_file), args.https_only)
+    server = uvicorn.Server(uvicorn.Config(app, host=listen[0], port=listen[1], log_level="warning", lifespan="off"))
+    feed.start()
+    if control is not None:
+        control.start()
+    log.info("lotse web on http://%s:%d/wallboard (%d users)", listen[0], listen[1], len(users))
+    try:
+        await server.serve()
+    finally:
+        await feed.close()
+        if control is not None:
+            await control.close()
+        store.close()
+    return EXIT_OK
+
+
+WEB_COMMANDS = {"web": _web, "user": _user}
