@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Engine, Float, String, Table, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ivr.contract import DISPOSITION_EVENT as USER_EVENT
-from ivr.contract import DISPOSITION_LABELS as LABELS
-from ivr.contract import DISPOSITIONS as CODES
+from ivr import contract
 from metrics.store import calls, metadata
+
+CODES, LABELS, USER_EVENT = contract.DISPOSITIONS, contract.DISPOSITION_LABELS, contract.DISPOSITION_EVENT
 
 dispositions = Table(
     "dispositions",
