@@ -48,7 +48,7 @@ def until(condition: Callable[[], Any], timeout: float = 5.0, every: float = 0.0
             found = condition()
             if found:
                 return found
-        except Exception as exc:  # noqa: BLE001 - the element may not be there yet
+        except Exception as exc:  # the element may not be there yet
             last = exc
         time.sleep(every)
     raise AssertionError(f"not within {timeout} s (last error: {last})")
