@@ -1,16 +1,22 @@
-"""Agents' softphones: the rendered PJSIP endpoints accept a real SIP registration (SIPp)."""
+"""Agents' softphones: the rendered PJSIP endpoints accept a real SIP registration (SIPp), log in by code,
+get queue calls on a SIP phone (SIPp answering), and get none while paused."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tests.conftest import EXAMPLE
 from tests.integration.conftest import Lab
-from tests.integration.lab import Ami, lab
+from tests.integration.lab import Ami, lab, lotse_serve, new_caller, of
 
-SCENARIO = Path(__file__).parent / "sipp" / "register.xml"
+SIPP = Path(__file__).parent / "sipp"
+SCENARIO = SIPP / "register.xml"
+LAB_AGENTS = ("Local/anna@lotse-lab-agents/n", "Local/ben@lotse-lab-agents/n")  # static lab members: paused for the SIP test
 SECRETS = {"anna": "lab-anna-2026-secret", "ben": "lab-ben-2026-secret"}  # asterisk/secrets.example.yaml
 
 
@@ -50,7 +56,7 @@ def test_an_agent_logs_in_pauses_with_a_reason_is_ready_again_and_logs_out_by_fe
             assert said["Application"] == "Playback"
             await dial_code(ami, "clara", "*213")
             paused = await ami.wait_for("clara paused", member("QueueMemberPause", Queue="kfz", Paused="1"), 20)
-            assert paused.get("PausedReason", paused.get("Reason")) == "3"  # Schulung
+            assert paused.get("PausedReason", paused.get("Reason")) == "Schulung"  # reason 3, by its name
             await dial_code(ami, "clara", "*22")
             await ami.wait_for("clara ready", member("QueueMemberPause", Queue="kfz", Paused="0"), 20)
             await dial_code(ami, "clara", "*12")
@@ -82,3 +88,66 @@ def test_lotses_ami_user_may_follow_calls_but_not_originate(asterisk: Lab) -> No
             assert not answer.success and "Permission denied" in answer.get("Message", "")
 
     asyncio.run(scenario())
+
+
+@contextlib.contextmanager
+def sip_phone(agent: str, password: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A registered softphone that answers calls: SIPp phone.xml on port, registered as the agent's contact."""
+    argv = ["sipp", "-sf", str(SIPP / "phone.xml"), "-i", "127.0.0.1", "-p", str(port), "-mp", str(port + 2000), "-rtp_echo"]
+    phone = subprocess.Popen([*argv, "-nostdin"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/tmp")
+    try:
+        register = ["sipp", "127.0.0.1:5060", "-sf", str(SIPP / "register_contact.xml"), "-s", agent, "-au", agent, "-ap", password]
+        register += ["-m", "1", "-i", "127.0.0.1", "-p", str(port + 1), "-key", "contact_port", str(port), "-timeout", "10"]
+        subprocess.run([*register, "-timeout_error", "-nostdin"], check=True, capture_output=True, timeout=30, cwd="/tmp")
+        deadline = time.monotonic() + 15
+        while f"{agent}/sip:{agent}@127.0.0.1:{port}" not in (contacts := lab("cli", "pjsip show contacts")) or "Avail" not in contacts:
+            assert time.monotonic() < deadline, f"the phone's contact is not qualified:\n{contacts}"
+            time.sleep(0.3)
+        yield phone
+    finally:
+        phone.terminate()
+        phone.wait(10)
+
+
+def test_a_sip_agent_logs_in_by_code_gets_a_call_gets_none_while_paused_and_one_when_ready(asterisk: Lab, serve_log: Path) -> None:
+    first, second = new_caller("0571"), new_caller("0571")
+    anna = "PJSIP/anna"
+
+    async def pause_lab_agents(ami: Ami, paused: bool) -> None:
+        for agent in LAB_AGENTS:
+            await ami.manager.send_action(
+                {"Action": "QueuePause", "Queue": "buergerservice", "Interface": agent, "Paused": str(paused).lower()}
+            )
+
+    async def scenario() -> None:
+        async with Ami() as ami:
+            await pause_lab_agents(ami, True)
+            try:
+                await dial_code(ami, "anna", "*11")
+                await ami.wait_for("anna logged in", lambda e: e.get("Event") == "QueueMemberAdded" and e.get("Interface") == anna
+                                   and e.get("Queue") == "buergerservice", 20)  # fmt: skip
+                await ami.call("0571890", first, "1")
+                connect = await ami.wait_for("the first call answered on anna's SIP phone", of(first, "AgentConnect"), 90)
+                assert connect["Interface"] == anna and connect["Queue"] == "buergerservice"
+                await ami.manager.send_action({"Action": "Hangup", "Channel": connect["Channel"]})
+                await ami.wait_for("the first caller gone", of(first, "Hangup"), 20)
+                await dial_code(ami, "anna", "*211")
+                paused = await ami.wait_for("anna paused", lambda e: e.get("Event") == "QueueMemberPause" and e.get("Interface") == anna
+                                            and e.get("Queue") == "buergerservice" and e.get("Paused") == "1", 20)  # fmt: skip
+                assert paused.get("PausedReason") == "Pause"
+                await ami.call("0571890", second, "1")
+                await ami.wait_for("the second caller waits", of(second, "QueueCallerJoin", Queue="buergerservice"), 60)
+                await asyncio.sleep(8)  # more than a ring cycle: a paused agent is not rung
+                rung = [e for e in ami.events if e.get("Event") == "AgentCalled" and second in e.get("CallerIDNum", "")]
+                assert rung == [], "a paused agent was rung"
+                await dial_code(ami, "anna", "*22")
+                connect = await ami.wait_for("the second call answered once anna is ready", of(second, "AgentConnect"), 60)
+                assert connect["Interface"] == anna
+                await ami.manager.send_action({"Action": "Hangup", "Channel": connect["Channel"]})
+                await dial_code(ami, "anna", "*12")
+                await ami.wait_for("anna logged out", lambda e: e.get("Event") == "QueueMemberRemoved" and e.get("Interface") == anna, 20)
+            finally:
+                await pause_lab_agents(ami, False)
+
+    with sip_phone("anna", SECRETS["anna"], 5090), lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
+        asyncio.run(scenario())
