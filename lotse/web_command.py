@@ -118,7 +118,9 @@ async def _run(
     control = Control(AmiSettings(ami[0], ami[1], args.ami_user, os.environ.get("LOTSE_AMI_SECRET", ""))) if ami else None
     services = Services(center, agents, users, live, feed, control, store.engine, Promises(store.engine))
     app = create_app(services, _secret(args.secret_file), args.https_only)
-    server = uvicorn.Server(uvicorn.Config(app, host=listen[0], port=listen[1], log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=listen[0], port=listen[1], log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+    )
     feed.start()
     if control is not None:
         control.start()

@@ -97,8 +97,9 @@ class LiveState:
         pipe.execute()
 
     def _member_details(self, pipe: Any, interface: str, event: Event) -> None:
-        if event.get("MemberName"):
-            pipe.hset(self._key("names"), interface, event["MemberName"])
+        name = event.get("MemberName") or event.get("Name")  # QueueStatus' QueueMember says Name
+        if name:
+            pipe.hset(self._key("names"), interface, name)
         if event.get("Paused") == "1":
             pipe.hset(self._key("pauses"), interface, event.get("PausedReason", "") or event.get("Reason", ""))
         elif event.get("Paused") == "0":
