@@ -120,6 +120,7 @@ def unpack(packed: str) -> dict[str, str]:
     parts = packed.split(DECISION_SEPARATOR)
     return {name: parts[n] if n < len(parts) else "" for n, name in enumerate(DECISION_FIELDS)}
 
+
 # How a call ended, given by the agent with the disposition code (the digit after it): metrics/dispositions.py
 DISPOSITION_EVENT = "LotseDisposition"  # UserEvent(LotseDisposition,Agent: <agent id>,Code: <digit>)
 DISPOSITIONS = {"1": "solved", "2": "handed_on", "3": "callback"}

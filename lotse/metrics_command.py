@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,13 +17,14 @@ from prometheus_client import start_http_server
 
 from ivr.tickets import Promises
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, host_port, load_center, run_async
-from metrics.exporter import STANDARD_BUCKETS, Exporter
-from metrics.html import render_html
+from metrics import council, dispositions
+from metrics.exporter import Exporter
+from metrics.html import page
 from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
 from metrics.live import LiveState
 from metrics.promise_kpis import promise_figures
 from metrics.promise_kpis import render_table as render_promises
-from metrics.report import DIMENSIONS, INTERVALS, answer_time_distribution, group_sql
+from metrics.report import DIMENSIONS, INTERVALS, group_sql
 from metrics.report import render as render_report
 from metrics.store import DEFAULT_URL, Store, StoreError, database_url, shown, sqlite_file
 from metrics.tracker import Privacy
@@ -134,19 +135,18 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
     try:
         rows = group_sql(store, center, start, end, by, args.interval)
         if args.format == "html":
-            daily = [(day, kpis) for day, _, kpis in group_sql(store, center, start, end, [], "day")]
-            distribution = answer_time_distribution(store, center, start, end, STANDARD_BUCKETS)
+            first, last = date.fromisoformat(args.start), date.fromisoformat(args.end) - timedelta(days=1)
+            body = council.render(center, store.between(start, end), first, last, dispositions.of_calls(store.engine, start, end))
         promises = Promises(store.engine)
         kept = promise_figures(promises.all_callbacks(start, end), promises.tickets_between(start, end), time.time(), by)
     finally:
         store.close()
     if not rows and args.format == "table":
-        last = (datetime.strptime(args.end, "%Y-%m-%d") - timedelta(days=1)).strftime("%Y-%m-%d")
-        print(f"no calls between {args.start} and {last} (both included) in {shown(url)}", file=out)
+        final = (datetime.strptime(args.end, "%Y-%m-%d") - timedelta(days=1)).strftime("%Y-%m-%d")
+        print(f"no calls between {args.start} and {final} (both included) in {shown(url)}", file=out)
         return EXIT_OK
     if args.format == "html":
-        title = f"{center.name}: {args.start} to {args.end}"
-        out.write(render_html(title, rows, by, daily, center.targets.service_level_percent, distribution))
+        out.write(page(f"Bericht {center.name}: {first:%d.%m.%Y} bis {last:%d.%m.%Y}", body))
     else:
         out.write(render_report(rows, by, args.format))
     if kept and args.format == "table":

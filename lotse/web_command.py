@@ -43,6 +43,7 @@ def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     web.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
     web.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
     web.add_argument("--redis", default="redis://127.0.0.1:6379/0", metavar="URL", help="the live state lotse metrics --redis keeps")
+    web.add_argument("--redis-prefix", default="lotse", help=argparse.SUPPRESS)  # the benchmark's own keys
     web.add_argument(
         "--ami", metavar="HOST:PORT", help="Asterisk's AMI for agents' log-in and pause (user lotse-web; secret: $LOTSE_AMI_SECRET)"
     )
@@ -113,7 +114,7 @@ async def _run(
         return base.on(datetime.now(base.tz).date())
 
     store = await asyncio.to_thread(Store.open, url, base.tz)  # brings the schema up to date (dispositions)
-    live = LiveState(redis.Redis.from_url(args.redis, socket_timeout=2))
+    live = LiveState(redis.Redis.from_url(args.redis, socket_timeout=2), args.redis_prefix)
     feed = Feed(center, live, today_figures(store.engine), args.redis)
     control = Control(AmiSettings(ami[0], ami[1], args.ami_user, os.environ.get("LOTSE_AMI_SECRET", ""))) if ami else None
     services = Services(center, agents, users, live, feed, control, store.engine, Promises(store.engine))

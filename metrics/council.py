@@ -15,13 +15,14 @@ from datetime import date, datetime, timedelta
 from html import escape
 
 from metrics.dispositions import Resolution, resolution
-from metrics.kpi import Kpis, compute
-from metrics.records import CallRecord, Outcome
+from metrics.kpi import Kpis, compute, held_seconds
+from metrics.records import CallRecord
 from metrics.report import target_within
 from routing.model import Center
 
 ENTRY_NAMES = {"own": "Hauptnummer", "115": "Behördennummer 115", "emergency": "Notfall-Leitung", "": "ohne Entscheidung"}
 EDGES = (10, 20, 30, 60, 120, 300)
+WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
 
 
 def _pct(value: float | None) -> str:
@@ -127,7 +128,7 @@ def render(center: Center, records: Iterable[CallRecord], first: date, last: dat
     parts.append("</tbody></table>")
     parts.append(_days(center, rows, first, last, within, sl_target, reach_target))
     parts.append(_distribution(rows))
-    parts.append(_resolution(resolution((r.uniqueid for r in rows if r.answered is not None), codes)))
+    parts.append(_resolutions(center, rows, codes))
     parts.append(
         '<p class="hint">Definitionen: docs/metrics.md. Servicelevel = angenommen in der Zielzeit / angeboten; '
         "Erreichbarkeit = angenommen / angeboten in den Öffnungszeiten; Kurz-Aufleger (unter 5 s) zählen nicht als angeboten.</p>"
@@ -147,7 +148,7 @@ def _days(center: Center, rows: Sequence[CallRecord], first: date, last: date, w
     while day <= last:
         k = compute(by_day.get(day, []), within)
         out.append(
-            f'<tr><th scope="row">{day.strftime("%a %d.%m.")}</th><td class="num">{k.offered}</td>'
+            f'<tr><th scope="row">{WEEKDAYS[day.weekday()]} {day:%d.%m.}</th><td class="num">{k.offered}</td>'
             f'<td class="num">{_bar(k.service_level)} {_mark(k.service_level, sl)}</td>'
             f'<td class="num">{_bar(k.reachability)} {_mark(k.reachability, reach)}</td></tr>'
         )
@@ -162,7 +163,8 @@ def _mark(value: float | None, target: float | None) -> str:
 
 
 def _distribution(rows: Sequence[CallRecord]) -> str:
-    waits = [r.wait or 0.0 for r in rows if r.answered is not None and r.outcome is not Outcome.CALLBACK]
+    # whole seconds, as Asterisk and the service level count them (kpi.held_seconds)
+    waits = [held_seconds(r.queued, r.answered) for r in rows if r.answered is not None and r.queued is not None]
     out = [f"<h3>Wartezeit der angenommenen Anrufe</h3><table>{_head('gewartet', 'Anrufe', 'Anteil', 'kumuliert')}<tbody>"]
     lower, running = 0, 0
     for edge in (*EDGES, None):
@@ -179,10 +181,44 @@ def _distribution(rows: Sequence[CallRecord]) -> str:
     return "".join(out) + "</tbody></table>"
 
 
-def _resolution(found: Resolution) -> str:
+def fcr_target(center: Center, tenant: str, entry: str = "") -> float | None:
+    """The first-contact-resolution target: 115's for 115 calls, else the tenant's, else the center's."""
+    if entry == "115" and center.service_115 and center.service_115.targets.first_contact_resolution is not None:
+        return center.service_115.targets.first_contact_resolution
+    found = center.tenants.get(tenant)
+    if found is not None and found.targets.first_contact_resolution is not None:
+        return found.targets.first_contact_resolution
+    return center.targets.first_contact_resolution
+
+
+def _resolutions(center: Center, rows: Sequence[CallRecord], codes: Mapping[str, str]) -> str:
+    answered = [r for r in rows if r.answered is not None]
+    groups: list[tuple[str, list[CallRecord], float | None]] = [
+        (t.name, [r for r in answered if r.tenant == t.id and r.entry != "115"], fcr_target(center, t.id)) for t in center.tenants.values()
+    ]
+    groups.append(("Behördennummer 115", [r for r in answered if r.entry == "115"], fcr_target(center, "", "115")))
+    out = [
+        "<h3>Erstlösungsquote (First Contact Resolution)</h3><p>Gelöst / angenommene Gespräche mit Ergebnis der Agenten; "
+        "Gespräche ohne Ergebnis zählen nicht mit und sind ausgewiesen.</p>"
+        f"<table>{_head('Verwaltung', 'angenommen', 'mit Ergebnis', 'gelöst', 'weitergegeben', 'Rückruf nötig', 'Erstlösungsquote')}<tbody>"
+    ]
+    for label, calls, target in groups:
+        if calls:
+            out.append(_fcr_row(label, resolution((r.uniqueid for r in calls), codes), target))
+    out.append(_fcr_row("Alle", resolution((r.uniqueid for r in answered), codes), center.targets.first_contact_resolution, "total"))
+    return "".join(out) + "</tbody></table>"
+
+
+def _fcr_row(label: str, found: Resolution, target: float | None, css: str = "") -> str:
+    cells = [
+        found.answered,
+        found.disposed,
+        found.by_code.get("solved", 0),
+        found.by_code.get("handed_on", 0),
+        found.by_code.get("callback", 0),
+    ]
     return (
-        "<h3>Erstlösungsquote (First Contact Resolution)</h3>"
-        f"<p>{found.disposed} von {found.answered} angenommenen Gesprächen haben ein Ergebnis der Agenten; "
-        f"davon gelöst: <strong>{_pct(found.fcr)}</strong> (Ziel der 115: 65 %). Weitergegeben: {found.by_code.get('handed_on', 0)}, "
-        f"Rückruf nötig: {found.by_code.get('callback', 0)}, ohne Ergebnis: {found.answered - found.disposed}.</p>"
+        f'<tr class="{css}"><th scope="row">{escape(label)}</th>'
+        + "".join(f'<td class="num">{c}</td>' for c in cells)
+        + f'<td class="num">{_against(found.fcr, target)}</td></tr>'
     )

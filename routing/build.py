@@ -168,4 +168,5 @@ def targets(value: schema.Targets | None, default: model.Targets | None = None) 
         level.within if level else base.service_level_within,
         value.reachability if value.reachability is not None else base.reachability,
         value.asa if value.asa is not None else base.asa,
+        value.first_contact_resolution if value.first_contact_resolution is not None else base.first_contact_resolution,
     )

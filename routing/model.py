@@ -56,6 +56,7 @@ class Targets:
     service_level_within: int | None
     reachability: float | None
     asa: int | None
+    first_contact_resolution: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

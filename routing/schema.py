@@ -182,6 +182,9 @@ class Targets(Model):
     service_level: ServiceLevel | None = None
     reachability: Percent | None = Field(None, description="answered / offered during opening hours, percent")
     asa: Seconds | None = Field(None, description="average speed of answer target, seconds")
+    first_contact_resolution: Percent | None = Field(
+        None, description="calls the agents mark solved / answered calls with a disposition, percent (115: 65)"
+    )
 
 
 class Closure(Model):

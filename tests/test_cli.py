@@ -229,11 +229,14 @@ def test_html_report_has_the_charts_and_the_figures(tmp_path: Path) -> None:
     store.close()
     code, html = run("report", "--config", str(EXAMPLE), "--db", db, "--from", "2026-11-01", "--to", "2026-12-01", "--format", "html")
     assert code == 0
-    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 2
-    assert "<title>11-22: 100.0 %</title>" in html  # today's service level bar (2 of 2 answered within 30 s)
-    assert "target 80 %" in html
-    assert "<title>&lt;=5: 2.0 calls</title>" in html  # waits of 4.8 s and 5.4 s: 4 and 5 whole seconds, as Asterisk counts
-    assert "<td>minden</td>" in html and "<td>bueckeburg</td>" in html
+    assert html.startswith('<!DOCTYPE html><html lang="de">') and "<script" not in html
+    assert "Bericht ServiceCenter Minden-Lübbecke: 01.11.2026 bis 30.11.2026 (einschließlich)" in html  # --to is exclusive
+    assert '<tr><th scope="row">So 22.11.</th><td class="num">2</td>' in html
+    assert '100,0 % <span class="met">erreicht</span>' in html  # the day against its target, the value written
+    # waits of 4.8 s and 5.4 s are 4 and 5 whole seconds, as Asterisk counts: both under 10 s
+    assert '<tr><th scope="row">0–10 s</th><td class="num">2</td><td class="num">100,0 %</td>' in html
+    assert "Stadt Minden gesamt" in html and "Stadt Bückeburg gesamt" in html and "Alle Verwaltungen" in html
+    assert "Keine Anrufdaten an" in html  # the other opening days of November have no records
 
 
 def test_prometheus_and_the_report_show_the_same_numbers(tmp_path: Path) -> None:

@@ -215,7 +215,9 @@ def test_the_report_page_names_tenants_has_totals_and_notes_a_gap(lab: WebLab, e
     assert "Stadt Minden – Hauptnummer" in page and "Stadt Minden gesamt" in page and "Alle Verwaltungen" in page
     assert "Keine Anrufdaten an 1 Öffnungstag(en): 24.11.2026" in page
     assert "66,7 %" in page  # service level of the three calls (two within 30 s), written out
-    assert "1 von 3 angenommenen Gesprächen haben ein Ergebnis" in page and "<strong>100,0 %</strong>" in page
+    fcr = page.split("Erstlösungsquote (First Contact Resolution)")[1]
+    assert '<th scope="row">Stadt Minden</th><td class="num">3</td><td class="num">1</td><td class="num">1</td>' in fcr
+    assert '100,0 % <span class="met">(erreicht, Ziel 75 %)</span>' in fcr
     bad = viewer.get("/reports", params={"von": "2026-11-25", "bis": "2026-11-23"})
     assert bad.status_code == 400 and "'bis' liegt vor 'von'." in html.unescape(bad.text)
 
