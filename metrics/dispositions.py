@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Engine, Float, String, Table, select, update
+from sqlalchemy import Column, Engine, Float, String, Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ivr import contract
@@ -97,6 +97,21 @@ def of_calls(engine: Engine, start: float, end: float) -> dict[str, str]:
     )
     with engine.connect() as conn:
         return {r.uniqueid: r.code for r in conn.execute(query)}
+
+
+def by_tenant(engine: Engine, start: float, end: float) -> dict[str, dict[str, int]]:
+    """Tenant -> code -> answered calls with that disposition, for the calls that arrived in [start, end)."""
+    query = (
+        select(calls.c.tenant, dispositions.c.code, func.count())
+        .join(calls, calls.c.uniqueid == dispositions.c.uniqueid)
+        .where(calls.c.arrived >= start, calls.c.arrived < end, calls.c.answered.is_not(None))
+        .group_by(calls.c.tenant, dispositions.c.code)
+    )
+    found: dict[str, dict[str, int]] = {}
+    with engine.connect() as conn:
+        for tenant, code, count in conn.execute(query):
+            found.setdefault(tenant or "-", {})[code] = int(count)
+    return found
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,15 @@ class Exporter:
         self.reachability = Gauge(
             "lotse_reachability_today_percent", "Today's answered / offered in opening hours", ["tenant", "entry"], registry=r
         )
+        self.resolution = Gauge(
+            "lotse_first_contact_resolution_today_percent",
+            "Today's answered calls the agents marked solved / those with a disposition (docs/metrics.md)",
+            ["tenant"],
+            registry=r,
+        )
+        self.disposed = Gauge(
+            "lotse_dispositions_today", "Today's answered calls with a disposition, by code", ["tenant", "code"], registry=r
+        )
         self._day = ""
         self._today: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # offered, within, in-hours offered/answered
         self._counted: set[str] = set()  # unique ids in today's figures: a call counts once, stored or seen
@@ -130,6 +139,17 @@ class Exporter:
         self.service_level.labels(tenant, entry, str(within)).set(100.0 * counts[1] / counts[0])
         if counts[2]:
             self.reachability.labels(tenant, entry).set(100.0 * counts[3] / counts[2])
+
+    def update_resolution(self, counts: dict[str, dict[str, int]]) -> None:
+        """Today's dispositions per tenant (from the database: phone codes and the agents' web page alike)."""
+        self.resolution.clear()
+        self.disposed.clear()
+        for tenant, by_code in counts.items():
+            total = sum(by_code.values())
+            for code in ("solved", "handed_on", "callback"):
+                self.disposed.labels(tenant, code).set(by_code.get(code, 0))
+            if total:
+                self.resolution.labels(tenant).set(100.0 * by_code.get("solved", 0) / total)
 
     def update_agents(self, states: dict[str, dict[str, int]]) -> None:
         """Agents per queue and state: available, ringing, talking, paused, unavailable."""

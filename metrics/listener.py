@@ -33,7 +33,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError,
 from ivr import journal
 from ivr.throttle import Throttle, reason
 from metrics.ami import AmiLink, AmiSettings, flat
-from metrics.dispositions import Desk, Disposition, save
+from metrics.dispositions import Desk, Disposition, by_tenant, save
 from metrics.exporter import Exporter
 from metrics.live import LiveState
 from metrics.queue_log import QueueCall, parse
@@ -365,10 +365,20 @@ class MetricsListener:
             self.spool.sync()  # to disk at least once a second (each record reaches the OS at once)
             if ticks % 10 == 0:
                 self._remember_last_event()
+            if ticks % 30 == 2 and self.store is not None:
+                await self._export_resolution()
             if self.settings.retention_days and ticks % PURGE_EVERY == 1:
                 await self.purge()
             ticks += 1
             await asyncio.sleep(1.0)
+
+    async def _export_resolution(self) -> None:
+        assert self.store is not None
+        start, end = self.exporter.today_span(time.time())
+        try:
+            self.exporter.update_resolution(await asyncio.to_thread(by_tenant, self.store.engine, start, end))
+        except SQLAlchemyError as exc:  # the records' writer reports the database's state; the gauge keeps its value
+            log.debug("first-contact resolution not read: %s", exc)
 
     async def _export_agents(self) -> None:
         assert self.live is not None

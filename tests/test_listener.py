@@ -15,6 +15,7 @@ import redis
 from prometheus_client import generate_latest
 
 from ivr.journal import Journal
+from metrics import dispositions
 from metrics.exporter import Exporter
 from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
 from metrics.live import LiveState
@@ -449,3 +450,27 @@ def test_a_gap_call_that_hangs_up_while_recovery_reads_queue_log_keeps_its_answe
     (record,) = store.between(0, 2e10)
     store.close()
     assert (record.uniqueid, record.outcome, record.agent) == ("9.1", Outcome.ANSWERED, "Anna")
+
+
+def test_an_agents_phone_disposition_reaches_the_database_and_the_fcr_gauge(tmp_path: Path) -> None:
+    """*31 after the call: the UserEvent names the agent; the listener gives it to the agent's last answered call."""
+
+    async def scenario(ami: FakeAmi, port: int) -> None:
+        listener = make(tmp_path, port)
+        await listener.start()
+        await asyncio.wait_for(ami.logged_in.wait(), 5)
+        for uid in ("5.1", "5.2"):
+            for event in call_events(uid):
+                await ami.event(**event)
+        await until("both records written", lambda: listener.written == 2)
+        await ami.event(Event="UserEvent", UserEvent="LotseDisposition", Agent="anna", Code="1", Uniqueid="9.9")
+        await ami.event(Event="UserEvent", UserEvent="LotseDisposition", Agent="nobody", Code="1", Uniqueid="9.8")
+        assert listener.store is not None
+        engine = listener.store.engine
+        await until("the disposition written", lambda: dispositions.of_calls(engine, 0, 2e10) == {"5.2": "solved"})
+        assert listener.desk.unmatched == 1  # an agent without an answered call: counted, not guessed
+        await listener._export_resolution()  # what the tick does every 30 s
+        assert metric(listener.exporter, "lotse_first_contact_resolution_today_percent") == 100.0
+        await listener.close()
+
+    with_ami(scenario)
