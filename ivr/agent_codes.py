@@ -52,6 +52,11 @@ def queues_of(center: Center, agent: Agent) -> list[str]:
     return [q.id for q in center.queues.values() if set(q.members) & set(agent.groups)]
 
 
+def penalty(center: Center, agent: Agent, queue: str) -> int:
+    """The agent's penalty in a queue: by the skill level of the best of their groups it rings."""
+    return agent.penalty_in(center.queues[queue].members)
+
+
 def render(center: Center, agents: Agents, prompts: str) -> str:
     folder = prompts.rstrip("/")
     codes, reasons = agents.codes, agents.pause_reasons
@@ -91,7 +96,9 @@ def render(center: Center, agents: Agents, prompts: str) -> str:
     for agent in agents.agents:
         queues = queues_of(center, agent)
         lines.append(f"exten => {agent.id},1,NoOp({agent.name}: {', '.join(queues) or 'no queue'})")
-        lines += [f" same => n,AddQueueMember({q},PJSIP/{agent.id},{agent.penalty},,{agent.name},PJSIP/{agent.id})" for q in queues]
+        lines += [
+            f" same => n,AddQueueMember({q},PJSIP/{agent.id},{penalty(center, agent, q)},,{agent.name},PJSIP/{agent.id})" for q in queues
+        ]
         lines += [f" same => n,{say('logged-in')}", " same => n,Return()"]
     lines += ["exten => _X.,1,Playback(" + f"{folder}/{said['unknown'].file})", " same => n,Return()", "", "[lotse-agent-logout]"]
     for agent in agents.agents:

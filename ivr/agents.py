@@ -25,10 +25,14 @@ from routing.yamlsource import read_document
 class AgentSpec(Model):
     name: str = Field(description="shown on other phones and in reports")
     groups: list[Id] = Field(min_length=1, description="groups (skills) whose queues ring this agent")
+    levels: dict[Id, Level] = Field(
+        default_factory=dict, description="skill level per group: 3 expert (rung first), 2, 1 beginner (rung when no one better is free)"
+    )
     password: str | None = Field(None, description="SIP password; better ${ENV} or the secrets file")
     penalty: int = Field(0, ge=0, le=100, description="queue penalty: higher is rung later")
 
 
+Level = Annotated[int, Field(ge=1, le=3)]
 Code = Annotated[str, StringConstraints(pattern=r"^[*#]?[0-9]{1,4}$")]
 Digit = Annotated[str, StringConstraints(pattern=r"^[1-9]$")]
 
@@ -65,6 +69,12 @@ class Agent:
     groups: tuple[str, ...]
     password: str
     penalty: int
+    levels: tuple[tuple[str, int], ...] = ()  # group -> skill level 1-3 (3 when not given)
+
+    def penalty_in(self, groups: tuple[str, ...]) -> int:
+        """The queue penalty where these groups are rung: the agent's penalty plus 10 per level below expert, at the best level."""
+        levels = dict(self.levels)
+        return self.penalty + min(10 * (3 - levels.get(g, 3)) for g in groups if g in self.groups)
 
 
 @dataclass(frozen=True)
@@ -121,7 +131,11 @@ def load_agents(file: Path, secrets: Path | None, center: Center) -> Agents:
         for index, group in enumerate(spec.groups):
             if group not in queue_groups:
                 source.warning(("agents", agent_id, "groups", index), f"no queue rings group '{group}'", did_you_mean(group, queue_groups))
-        agents.append(Agent(agent_id, spec.name, tuple(spec.groups), password or "", spec.penalty))
+        for group in spec.levels:
+            if group not in spec.groups:
+                source.error(("agents", agent_id, "levels", group), f"'{group}' has a level but is not one of the groups of '{agent_id}'")
+        levels = tuple(sorted(spec.levels.items()))
+        agents.append(Agent(agent_id, spec.name, tuple(spec.groups), password or "", spec.penalty, levels))
     for queue in center.queues.values():
         for group in queue.members:
             if not any(group in agent.groups for agent in agents):

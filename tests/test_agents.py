@@ -23,6 +23,8 @@ def test_example_agents_with_secrets(example: Center) -> None:
     login = dialplan.split("[lotse-agent-login]")[1].split("\n\n")[0]
     assert "exten => anna,1,NoOp(Anna Schmidt: buergerservice, kfz, buergertelefon, zentrale)" in login  # her groups' queues
     assert " same => n,AddQueueMember(kfz,PJSIP/clara,0,,Clara Wolff,PJSIP/clara)" in login
+    assert " same => n,AddQueueMember(kfz,PJSIP/anna,10,,Anna Schmidt,PJSIP/anna)" in login  # skill level 2 in kfz: rung after experts
+    assert " same => n,AddQueueMember(buergerservice,PJSIP/anna,0,,Anna Schmidt,PJSIP/anna)" in login
     assert " same => n,AddQueueMember(jobcenter,PJSIP/deniz,1,,Deniz Kaya,PJSIP/deniz)" in login  # with her penalty
     assert "exten => *213,1,PauseQueueMember(,PJSIP/${CALLERID(num)},,Schulung)\n same => n,Playback(/p/agents/pause-3)" in dialplan
     assert "exten => _*3[123],1,UserEvent(LotseDisposition,Agent: ${CALLERID(num)},Code: ${EXTEN:2})" in dialplan
@@ -44,10 +46,10 @@ def test_missing_and_short_passwords_are_errors_with_places(example: Center, mon
         load_agents(AGENTS, None, example)
     lines = [str(p).replace(f"{AGENTS}:", "") for p in error.value.problems]
     assert lines == [
-        "8:15: error: agents.anna.password: the password of 'anna' is shorter than 12 characters (SIP passwords are attacked online)",
-        "10:5: error: agents.ben: agent 'ben' has no password (set password: ${ENV_VAR} or add it to the secrets file)",
-        "13:5: error: agents.clara: agent 'clara' has no password (set password: ${ENV_VAR} or add it to the secrets file)",
-        "16:5: error: agents.deniz: agent 'deniz' has no password (set password: ${ENV_VAR} or add it to the secrets file)",
+        "9:15: error: agents.anna.password: the password of 'anna' is shorter than 12 characters (SIP passwords are attacked online)",
+        "11:5: error: agents.ben: agent 'ben' has no password (set password: ${ENV_VAR} or add it to the secrets file)",
+        "14:5: error: agents.clara: agent 'clara' has no password (set password: ${ENV_VAR} or add it to the secrets file)",
+        "17:5: error: agents.deniz: agent 'deniz' has no password (set password: ${ENV_VAR} or add it to the secrets file)",
     ]
 
 
@@ -82,3 +84,12 @@ def test_codes_that_cannot_be_told_apart_are_errors(example: Center, write: Call
         load_agents(file, None, example)
     errors = [p.message for p in error.value.problems if p.severity.value == "error"]
     assert errors == ["the codes pause (*2) and unpause (*22) cannot be told apart"]
+
+
+def test_a_level_for_a_group_the_agent_is_not_in_is_an_error(example: Center, write: Callable[..., Path]) -> None:
+    file = write(
+        'agents:\n  anna: {name: Anna, groups: [team-kfz], levels: {team-jobcenter: 2}, password: "long-enough-password"}\n', "a.yaml"
+    )
+    with pytest.raises(ConfigError) as error:
+        load_agents(file, None, example)
+    assert "'team-jobcenter' has a level but is not one of the groups of 'anna'" in [p.message for p in error.value.problems]

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
-from ivr.agent_codes import queues_of
+from ivr.agent_codes import penalty, queues_of
 from ivr.agents import Agent
 from metrics.ami import AmiLink, AmiSettings
 from routing.model import Center
@@ -37,7 +37,7 @@ def login_actions(center: Center, agent: Agent) -> list[dict[str, str]]:
             "Action": "QueueAdd",
             "Queue": q,
             "Interface": member,
-            "Penalty": str(agent.penalty),
+            "Penalty": str(penalty(center, agent, q)),
             "MemberName": agent.name,
             "StateInterface": member,
         }
