@@ -140,7 +140,7 @@ async def main(args: argparse.Namespace) -> None:
         set_user(users, "wand", Role.VIEWER, PASSWORD)
         port = free_port()
         argv = [sys.executable, "-m", "lotse.cli", "web", "--config", str(ROOT / "config"), "--users", str(users)]
-        argv += ["--agents", str(ROOT / "asterisk/agents.example.yaml"), "--secrets", str(ROOT / "asterisk/secrets.example.yaml")]
+        argv += ["--agents", str(ROOT / "asterisk/agents.example.yaml")]
         argv += ["--db", f"sqlite:///{tmp}/calls.db", "--listen", f"127.0.0.1:{port}", "--redis-prefix", prefix]
         server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -51,10 +51,18 @@ class CodesSpec(Model):
 DEFAULT_REASONS = {"1": "Pause", "2": "Nachbearbeitung", "3": "Schulung", "4": "Backoffice"}
 
 
+class FiguresSpec(Model):
+    """Agents' figures in reports: per team by default (works council); per person only when switched on here."""
+
+    per: Literal["team", "person"] = "team"
+    min_team: int = Field(3, ge=1, le=50, description="a team with fewer agents in the period is not shown on its own")
+
+
 class AgentsFile(Model):
     agents: dict[Id, AgentSpec] = Field(min_length=1)
     codes: CodesSpec = Field(default_factory=CodesSpec)
     pause_reasons: dict[Digit, str] = Field(default_factory=lambda: dict(DEFAULT_REASONS), description="digit -> reason")
+    agent_figures: FiguresSpec = Field(default_factory=FiguresSpec)
 
 
 class SecretsFile(Model):
@@ -84,6 +92,8 @@ class Agents:
     warnings: tuple[Problem, ...]
     codes: dict[str, str] = field(default_factory=lambda: CodesSpec().model_dump())
     pause_reasons: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_REASONS))
+    figures_per: str = "team"
+    min_team: int = 3
 
     def by_id(self, agent_id: str) -> Agent | None:
         return next((a for a in self.agents if a.id == agent_id), None)
@@ -102,8 +112,9 @@ def code_clashes(codes: dict[str, str]) -> list[str]:
     return found
 
 
-def load_agents(file: Path, secrets: Path | None, center: Center) -> Agents:
-    """Agents with their passwords; raises ConfigError naming every problem."""
+def load_agents(file: Path, secrets: Path | None, center: Center, passwords: bool = True) -> Agents:
+    """Agents with their passwords (not needed, not checked: passwords=False, as for lotse web and reports);
+    raises ConfigError naming every problem."""
     source = read_document(file)
     parsed = None if source.problems else validate_model(source, AgentsFile, source.data, ())
     secret_values = SecretsFile()
@@ -118,7 +129,9 @@ def load_agents(file: Path, secrets: Path | None, center: Center) -> Agents:
     agents = []
     for agent_id, spec in parsed.agents.items():
         password = spec.password or secret_values.passwords.get(agent_id)
-        if not password:
+        if not passwords:
+            password = ""
+        elif not password:
             source.error(
                 ("agents", agent_id), f"agent '{agent_id}' has no password", "set password: ${ENV_VAR} or add it to the secrets file"
             )
@@ -145,7 +158,9 @@ def load_agents(file: Path, secrets: Path | None, center: Center) -> Agents:
         source.error(("codes",), f"the codes {clash} cannot be told apart", "give each code its own digits")
     if any(p.severity is Severity.ERROR for p in source.problems):
         raise ConfigError(source.problems)
-    return Agents(tuple(agents), secret_values.ami_secret, tuple(source.problems), codes, dict(sorted(parsed.pause_reasons.items())))
+    figures = parsed.agent_figures
+    reasons = dict(sorted(parsed.pause_reasons.items()))
+    return Agents(tuple(agents), secret_values.ami_secret, tuple(source.problems), codes, reasons, figures.per, figures.min_team)
 
 
 def pjsip(agents: Agents) -> str:

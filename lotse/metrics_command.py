@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import redis
 from prometheus_client import start_http_server
 
+from ivr.agents import load_agents
 from ivr.tickets import Promises
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, host_port, load_center, run_async
 from metrics import council, dispositions
@@ -31,6 +32,7 @@ from metrics.tracker import Privacy
 from routing.cases import parse_local
 from routing.model import Center
 from routing.problems import did_you_mean
+from web.reports import agents_report
 
 DB_HELP = f"the call records: a file path (SQLite) or a SQLAlchemy URL such as postgresql+psycopg://lotse@db/lotse (default {DEFAULT_URL})"
 
@@ -70,6 +72,8 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     report.add_argument("--by", default="tenant", help=f"comma-separated: {', '.join(DIMENSIONS)}; empty for the whole center")
     report.add_argument("--interval", choices=INTERVALS, default="all")
     report.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
+    report.add_argument("--agents", type=Path, metavar="FILE", help="agents.yaml: with --queue-log, the agents' figures in the html report")
+    report.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log (agents' figures)")
 
     emergency = commands.add_parser("emergency", help="switch a tenant's emergency line on or off, or list those on")
     emergency.add_argument("action", choices=("on", "off", "list"))
@@ -137,6 +141,8 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
         if args.format == "html":
             first, last = date.fromisoformat(args.start), date.fromisoformat(args.end) - timedelta(days=1)
             body = council.render(center, store.between(start, end), first, last, dispositions.of_calls(store.engine, start, end))
+            if args.agents and args.queue_log:
+                body += agents_report(center, load_agents(args.agents, None, center, passwords=False), args.queue_log, start, end)
         promises = Promises(store.engine)
         kept = promise_figures(promises.all_callbacks(start, end), promises.tickets_between(start, end), time.time(), by)
     finally:

@@ -38,7 +38,6 @@ def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     web = commands.add_parser("web", help="the web app: wallboard, agent and supervisor pages, reports")
     web.add_argument("--config", type=Path, required=True)
     web.add_argument("--agents", type=Path, required=True, help="agents.yaml (who may log in from which phone)")
-    web.add_argument("--secrets", type=Path, help="the agents' secrets file (as for lotse asterisk render)")
     web.add_argument("--users", type=Path, required=True, help="the users file (lotse user add ...)")
     web.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
     web.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
@@ -48,6 +47,7 @@ def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
         "--ami", metavar="HOST:PORT", help="Asterisk's AMI for agents' log-in and pause (user lotse-web; secret: $LOTSE_AMI_SECRET)"
     )
     web.add_argument("--ami-user", default="lotse-web")
+    web.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log: agents' figures on the reports page")
     web.add_argument("--secret-file", type=Path, help="the key that signs sessions (made, mode 600, when missing); none: new at each start")
     web.add_argument("--https-only", action="store_true", help="session cookie only over HTTPS (behind a TLS proxy)")
     user = commands.add_parser("user", help="add or change a user of lotse web (the password from $LOTSE_WEB_PASSWORD or asked)")
@@ -94,7 +94,7 @@ def _web(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
     formatter.tz = base.tz
     try:
-        agents = load_agents(args.agents, args.secrets, base)
+        agents = load_agents(args.agents, None, base, passwords=False)  # the web app never needs a SIP password
         users = load_users(args.users, {a.id for a in agents.agents})
     except ConfigError as exc:
         for problem in exc.problems:
@@ -117,7 +117,7 @@ async def _run(
     live = LiveState(redis.Redis.from_url(args.redis, socket_timeout=2), args.redis_prefix)
     feed = Feed(center, live, today_figures(store.engine), args.redis)
     control = Control(AmiSettings(ami[0], ami[1], args.ami_user, os.environ.get("LOTSE_AMI_SECRET", ""))) if ami else None
-    services = Services(center, agents, users, live, feed, control, store.engine, Promises(store.engine))
+    services = Services(center, agents, users, live, feed, control, store.engine, Promises(store.engine), args.queue_log)
     app = create_app(services, _secret(args.secret_file), args.https_only)
     server = uvicorn.Server(
         uvicorn.Config(app, host=listen[0], port=listen[1], log_level="warning", lifespan="off", timeout_graceful_shutdown=2)

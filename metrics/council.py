@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from html import escape
 
+from metrics.agent_figures import Figures as AgentFigures
 from metrics.dispositions import Resolution, resolution
 from metrics.kpi import Kpis, compute, held_seconds
 from metrics.records import CallRecord
@@ -222,3 +223,29 @@ def _fcr_row(label: str, found: Resolution, target: float | None, css: str = "")
         + "".join(f'<td class="num">{c}</td>' for c in cells)
         + f'<td class="num">{_against(found.fcr, target)}</td></tr>'
     )
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h".replace(".", ",")
+
+
+def agent_section(rows: Mapping[str, AgentFigures], per: str, hidden: int, min_team: int) -> str:
+    """The agents' figures: per team (default) or per person (agents.yaml agent_figures: person)."""
+    reasons = sorted({reason for figures in rows.values() for reason in figures.paused})
+    head = _head("Team" if per == "team" else "Agent", "Agenten", "angemeldet", *[f"Pause: {r}" for r in reasons],
+                 "Gespräche", "Ø Bearbeitungszeit", "Auslastung")  # fmt: skip
+    out = [f"<h3>Agenten ({'je Team' if per == 'team' else 'je Person'})</h3><table>{head}<tbody>"]
+    for name, f in rows.items():
+        pauses = "".join(f'<td class="num">{_hours(f.paused.get(r, 0.0))}</td>' for r in reasons)
+        out.append(
+            f'<tr><th scope="row">{escape(name)}</th><td class="num">{f.agents}</td><td class="num">{_hours(f.logged_in)}</td>{pauses}'
+            f'<td class="num">{f.calls}</td><td class="num">{_sec(f.aht)}</td><td class="num">{_pct(f.occupancy)}</td></tr>'
+        )
+    out.append("</tbody></table>")
+    if not rows:
+        out.append("<p>Keine Anmeldungen von Agenten im Zeitraum.</p>")
+    if hidden:
+        out.append(f'<p class="hint">{hidden} Agent(en) nur in Teams mit weniger als {min_team} Personen: nicht einzeln ausgewiesen.</p>')
+    out.append('<p class="hint">Bearbeitungszeit = Gesprächszeit + Nachbearbeitungszeit der Warteschlange; '
+               "Auslastung = Bearbeitungszeit / (angemeldet − Pause).</p>")  # fmt: skip
+    return "".join(out)

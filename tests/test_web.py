@@ -225,3 +225,17 @@ def test_the_report_page_names_tenants_has_totals_and_notes_a_gap(lab: WebLab, e
 def test_health_needs_no_log_in(lab: WebLab) -> None:
     answer = httpx.get(f"{lab.url}/health").json()
     assert answer["ami"] == "up" and answer["redis"] == "up"
+
+
+def test_agent_figures_on_the_report_page_are_per_team_and_small_teams_stay_hidden(example: Center, tmp_path: Path) -> None:
+    monday = int(datetime(2026, 11, 23, 8, 0, tzinfo=example.tz).timestamp())
+    queue_log = tmp_path / "queue_log"
+    queue_log.write_text(
+        f"{monday}|NONE|kfz|Anna Schmidt|ADDMEMBER|\n{monday + 3600}|NONE|kfz|Anna Schmidt|PAUSE|Schulung\n"
+        f"{monday + 5400}|NONE|kfz|Anna Schmidt|UNPAUSE|\n{monday + 7200}|NONE|kfz|Anna Schmidt|REMOVEMEMBER|\n"
+    )
+    with web_lab(example, tmp_path, queue_log=queue_log) as lab:
+        page = html.unescape(lab.client("vera").get("/reports", params={"von": "2026-11-23", "bis": "2026-11-23"}).text)
+    section = page.split("Agenten (je Team)")[1]
+    assert "Anna" not in section  # her teams have fewer than 3 agents: the works council's rule
+    assert "1 Agent(en) nur in Teams mit weniger als 3 Personen: nicht einzeln ausgewiesen." in section

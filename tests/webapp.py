@@ -92,7 +92,7 @@ def post(client: httpx.Client, page: str, path: str, data: dict[str, str]) -> ht
 
 
 @contextlib.contextmanager
-def web_lab(center: Center, tmp: Path, figures_every: float = 0.2) -> Iterator[WebLab]:
+def web_lab(center: Center, tmp: Path, figures_every: float = 0.2, queue_log: Path | None = None) -> Iterator[WebLab]:
     prefix = f"lotse-test-{uuid.uuid4().hex[:8]}"
     users_file = tmp / "users.yaml"
     for user_id, (role, agent) in USERS.items():
@@ -112,7 +112,7 @@ def web_lab(center: Center, tmp: Path, figures_every: float = 0.2) -> Iterator[W
         ami_port = await ami.start()
         feed = Feed(lambda: center, live, today_figures(store.engine), REDIS, period=1.0, figures_every=figures_every)
         control = Control(AmiSettings("127.0.0.1", ami_port, "lotse-web", ami.secret))
-        services = Services(lambda: center, agents, users, live, feed, control, store.engine, promises)
+        services = Services(lambda: center, agents, users, live, feed, control, store.engine, promises, queue_log)
         server = uvicorn.Server(uvicorn.Config(create_app(services, "test-secret"), host="127.0.0.1", port=port, log_level="warning"))
         feed.start()
         control.start()

@@ -59,6 +59,7 @@ class Services:
     control: Control | None
     calls_db: Engine | None  # the call records (today's figures, dispositions, reports)
     promises: Promises | None  # callbacks and tickets (the worklist)
+    queue_log: Path | None = None  # Asterisk's queue_log: the agents' figures on the reports page
 
 
 def create_app(services: Services, secret: str, https_only: bool = False) -> Starlette:
@@ -328,7 +329,7 @@ def create_app(services: Services, secret: str, https_only: bool = False) -> Sta
             return render(request, "reports.html", user, 400, error="Datum bitte als JJJJ-MM-TT.", first=today, last=today, body="")
         if last < first:
             return render(request, "reports.html", user, 400, error="'bis' liegt vor 'von'.", first=first, last=last, body="")
-        body = await asyncio.to_thread(report_page, center, s.calls_db, first, last) if s.calls_db else ""
+        body = await asyncio.to_thread(report_page, center, s.calls_db, first, last, s.agents, s.queue_log) if s.calls_db else ""
         return render(request, "reports.html", user, first=first, last=last, body=body, error="" if body else "Keine Anrufdatenbank.")
 
     async def health(request: Request) -> Response:

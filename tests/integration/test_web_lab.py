@@ -50,8 +50,6 @@ def test_a_real_queue_join_is_on_the_wallboard_within_2_s_and_the_switch_routes_
     metrics = [str(LOTSE), "metrics", "--config", str(EXAMPLE), "--db", db, "--spool", str(tmp_path / "spool"), "--redis", REDIS]
     web = [str(LOTSE), "web", "--config", str(EXAMPLE), "--agents", str(ROOT / "asterisk/agents.example.yaml"), "--users", str(users)]
     web += [
-        "--secrets",
-        str(ROOT / "asterisk/secrets.example.yaml"),
         "--db",
         db,
         "--ami",
