@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ivr import contract as c
 from ivr.agents import DEFAULT_REASONS, Agent, Agents
 from ivr.contract import DISPOSITION_EVENT as USER_EVENT
 from ivr.contract import DISPOSITION_LABELS, DISPOSITIONS
@@ -41,6 +42,13 @@ def agent_prompts(reasons: Mapping[str, str] = DEFAULT_REASONS) -> dict[str, Pro
             f"disposition-{n}": Prompt(f"agents/disposition-{n}", f"Erfasst: {DISPOSITION_LABELS[code]}.")
             for n, code in DISPOSITIONS.items()
         },
+        "transfer": Prompt("agents/transfer", "Weitergabe. Bitte die Ziffer des Fachbereichs."),
+        "transfer-invalid": Prompt("agents/transfer-invalid", "Diese Ziffer gehört zu keinem Fachbereich."),
+        "transfer-failed": Prompt("agents/transfer-failed", "Die Weitergabe ist nicht gelungen."),
+        "transfer-done": Prompt("agents/transfer-done", "Weitergegeben."),
+        "hand-on-failed": Prompt(
+            "agents/hand-on-failed", "Der Fachbereich ist gerade nicht erreichbar. Sie werden wieder mit dem Servicecenter verbunden."
+        ),
     }
 
 
@@ -57,7 +65,68 @@ def penalty(center: Center, agent: Agent, queue: str) -> int:
     return agent.penalty_in(center.queues[queue].members)
 
 
-def render(center: Center, agents: Agents, prompts: str) -> str:
+HAND_ON = "lotse-handon"
+TRANSFER_KEYS = {"atxfer": "*2", "blindxfer": "#1"}  # features.conf's featuremap (features_lotse.conf)
+
+
+def features(agents: Agents, prompts: str) -> str:
+    """features_lotse.conf: the transfer codes agents hand callers on with; include it in features.conf."""
+    said = {key: f"{prompts.rstrip('/')}/{prompt.file}" for key, prompt in agent_prompts(agents.pause_reasons).items()}
+    return "\n".join(
+        [
+            "; lotse: the agents' transfer codes (Lotsenfunktion). #include this file in features.conf.",
+            "[general]",
+            f"atxfernoanswertimeout = {agents.hand_on_timeout + 5}  ; after that an attended hand-on returns to the caller",
+            "transferdigittimeout = 3",
+            f"transferannouncesound = {said['transfer']}",  # German prompts: Asterisk's stock sounds may not be installed
+            f"transferinvalidsound = {said['transfer-invalid']}",
+            f"transferretrysound = {said['transfer-invalid']}",
+            f"xferfailsound = {said['transfer-failed']}",
+            f"xfersound = {said['transfer-done']}",
+            "[featuremap]",
+            *[f"{name} => {keys}" for name, keys in TRANSFER_KEYS.items()],
+            "",
+        ]
+    )
+
+
+def hand_on(center: Center, agents: Agents, folder: str, dial: str) -> list[str]:
+    """The context transfers go to (TRANSFER_CONTEXT, set in the whisper on the agent's channel).
+
+    Attended (*2 + digits): the department rings with the call's label as caller name and hears tenant and topic;
+    when nobody answers, the agent is back with the caller. Blind (#1 + digits): the caller rings the department;
+    when nobody answers, they hear so and wait in their queue again, ahead of new callers."""
+    lines = [
+        f"[{HAND_ON}]",
+        "; Hand-on (Lotsenfunktion): the agent dials *2 (attended) or #1 (blind) during a queue call, then the digits.",
+    ]
+    for digits, department_id in sorted(agents.hand_on.items()):
+        department = center.departments[department_id]
+        lines += [
+            f"exten => {digits},1,NoOp(hand-on to {department.id}: {department.name})",
+            f" same => n,Set(CALLERID(name)=${{{c.VAR_AGENT_LABEL}}})",
+            f" same => n,UserEvent(LotseHandOn,Department: {department.id},Label: ${{{c.VAR_AGENT_LABEL}}})",
+            f" same => n,Dial({dial.format(number=department.number)},{agents.hand_on_timeout},U({HAND_ON}-whisper))",
+            ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
+            ' same => n,GotoIf($["${BLINDTRANSFER}" != ""]?back,1)',  # the caller was transferred blind: back to the queue
+            " same => n(done),Hangup()",
+        ]
+    lines += [
+        f"exten => back,1,Playback({folder}/{agent_prompts()['hand-on-failed'].file})",
+        " same => n,Set(QUEUE_PRIO=100)",
+        f" same => n,Queue(${{{c.VAR_QUEUE}}},t,,,,,{c.CONTEXT_WHISPER})",
+        " same => n,Hangup()",
+        "",
+        f"[{HAND_ON}-whisper]",
+        "; the department hears tenant and topic before it is connected",
+        f"exten => s,1,Playback(${{{c.VAR_WHISPER}}})",
+        " same => n,Return()",
+        "",
+    ]
+    return lines
+
+
+def render(center: Center, agents: Agents, prompts: str, dial: str = "PJSIP/{number}@amt") -> str:
     folder = prompts.rstrip("/")
     codes, reasons = agents.codes, agents.pause_reasons
     said = agent_prompts(reasons)
@@ -121,4 +190,4 @@ def render(center: Center, agents: Agents, prompts: str) -> str:
             f" same => n(paused),{say('paused')}",
             " same => n,Return()",
         ]
-    return "\n".join([*lines, ""])
+    return "\n".join([*lines, "", *hand_on(center, agents, folder, dial)])

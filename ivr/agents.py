@@ -35,6 +35,7 @@ class AgentSpec(Model):
 Level = Annotated[int, Field(ge=1, le=3)]
 Code = Annotated[str, StringConstraints(pattern=r"^[*#]?[0-9]{1,4}$")]
 Digit = Annotated[str, StringConstraints(pattern=r"^[1-9]$")]
+HandOnDigits = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}$")]
 
 
 class CodesSpec(Model):
@@ -63,6 +64,10 @@ class AgentsFile(Model):
     codes: CodesSpec = Field(default_factory=CodesSpec)
     pause_reasons: dict[Digit, str] = Field(default_factory=lambda: dict(DEFAULT_REASONS), description="digit -> reason")
     agent_figures: FiguresSpec = Field(default_factory=FiguresSpec)
+    hand_on: dict[HandOnDigits, Id] = Field(
+        default_factory=dict, description="digits dialled after the transfer code -> the department the caller is handed on to"
+    )
+    hand_on_timeout: int = Field(20, ge=5, le=120, description="seconds the department rings before the hand-on fails")
 
 
 class SecretsFile(Model):
@@ -94,6 +99,8 @@ class Agents:
     pause_reasons: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_REASONS))
     figures_per: str = "team"
     min_team: int = 3
+    hand_on: dict[str, str] = field(default_factory=dict)  # digits -> department id
+    hand_on_timeout: int = 20
 
     def by_id(self, agent_id: str) -> Agent | None:
         return next((a for a in self.agents if a.id == agent_id), None)
@@ -158,9 +165,17 @@ def load_agents(file: Path, secrets: Path | None, center: Center, passwords: boo
         source.error(("codes",), f"the codes {clash} cannot be told apart", "give each code its own digits")
     if any(p.severity is Severity.ERROR for p in source.problems):
         raise ConfigError(source.problems)
+    for digits, department in parsed.hand_on.items():
+        if department not in center.departments:
+            source.error(("hand_on", digits), f"unknown department '{department}'", did_you_mean(department, set(center.departments)))
+    if any(p.severity is Severity.ERROR for p in source.problems):
+        raise ConfigError(source.problems)
     figures = parsed.agent_figures
     reasons = dict(sorted(parsed.pause_reasons.items()))
-    return Agents(tuple(agents), secret_values.ami_secret, tuple(source.problems), codes, reasons, figures.per, figures.min_team)
+    return Agents(
+        tuple(agents), secret_values.ami_secret, tuple(source.problems), codes, reasons, figures.per, figures.min_team,
+        dict(parsed.hand_on), parsed.hand_on_timeout,
+    )  # fmt: skip
 
 
 def pjsip(agents: Agents) -> str:

@@ -113,7 +113,8 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f" same => n,Set({c.VAR_JOINED}=${{EPOCH}})",  # the place a callback requested from this queue keeps
         # Queue(name,options,URL,announceoverride,timeout,AGI,gosub): app_queue runs Gosub(<gosub>,s,1) on the
         # agent leg before bridging (Asterisk 21+ has no macro argument)
-        f" same => n,Queue(${{{c.VAR_QUEUE}}},,,,${{{c.VAR_QUEUE_TIMEOUT}}},,{c.CONTEXT_WHISPER})",
+        # option t: the agent may transfer the caller (hand-on to a department: ivr/agent_codes.py)
+        f" same => n,Queue(${{{c.VAR_QUEUE}}},t,,,${{{c.VAR_QUEUE_TIMEOUT}}},,{c.CONTEXT_WHISPER})",
         f' same => n,GotoIf($["${{QUEUESTATUS}}" = "TIMEOUT" | {_QUEUE_REFUSED}]?next,1)',
         " same => n,Hangup()",
         f"exten => department,1,Set(CALLERID(name)=${{{c.VAR_AGENT_LABEL}}})",
@@ -180,7 +181,8 @@ def extensions(center: Center, options: RenderOptions) -> str:
         "",
         f"[{c.CONTEXT_WHISPER}]",
         "; Runs on the agent's channel before the call is bridged: the agent hears tenant and topic.",
-        f"exten => s,1,Playback(${{{c.VAR_WHISPER}}})",
+        "exten => s,1,Set(TRANSFER_CONTEXT=lotse-handon)",  # where the agent's transfer codes lead
+        f" same => n,Playback(${{{c.VAR_WHISPER}}})",
         f" same => n,UserEvent(LotseWhisper,Label: ${{{c.VAR_AGENT_LABEL}}})",
         " same => n,Return()",
         "",

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.agent_codes import features as agent_features
 from ivr.agent_codes import render as agent_dialplan
 from ivr.agents import load_agents, manager_user, pjsip
 from routing.model import Center
@@ -93,3 +94,22 @@ def test_a_level_for_a_group_the_agent_is_not_in_is_an_error(example: Center, wr
     with pytest.raises(ConfigError) as error:
         load_agents(file, None, example)
     assert "'team-jobcenter' has a level but is not one of the groups of 'anna'" in [p.message for p in error.value.problems]
+
+
+def test_hand_on_renders_the_transfer_context_and_the_features(example: Center, write: Callable[..., Path]) -> None:
+    agents = load_agents(AGENTS, SECRETS, example)
+    dialplan = agent_dialplan(example, agents, "/p", "Local/{number}@amt")
+    handon = dialplan.split("[lotse-handon]")[1]
+    assert "exten => 3,1,NoOp(hand-on to ordnungsamt-minden: Ordnungsamt Minden)" in handon
+    assert " same => n,Dial(Local/+4957189319@amt,12,U(lotse-handon-whisper))" in handon
+    assert ' same => n,GotoIf($["${BLINDTRANSFER}" != ""]?back,1)' in handon  # blind and unanswered: back to the queue
+    assert "exten => back,1,Playback(/p/agents/hand-on-failed)\n same => n,Set(QUEUE_PRIO=100)" in handon
+    conf = agent_features(agents, "/p")
+    assert "[featuremap]\natxfer => *2\nblindxfer => #1" in conf and "atxfernoanswertimeout = 17" in conf
+    assert "transferannouncesound = /p/agents/transfer" in conf
+    file = write(
+        'agents:\n  anna: {name: Anna, groups: [team-kfz], password: "long-enough-password"}\nhand_on: {"1": standesamt}\n', "a.yaml"
+    )
+    with pytest.raises(ConfigError) as error:
+        load_agents(file, None, example)
+    assert any("unknown department 'standesamt'" in str(p) and "standesamt-minden" in str(p) for p in error.value.problems)

@@ -36,9 +36,9 @@ def test_validate_example() -> None:
     assert (
         "minden.yaml:25:19: warning: tenants.minden.entries.schulen.numbers.0: from 2027-08-01 on, 0571 89-444 is no longer routed" in text
     )
-    assert "  until 2026-12-31: 5 tenants, 9 numbers, 5 queues, 3 departments, 6 menus" in text
-    assert "  from 2027-01-01 on: 6 tenants, 10 numbers, 5 queues, 3 departments, 7 menus" in text
-    assert "  from 2027-08-01 on: 6 tenants, 9 numbers, 5 queues, 3 departments, 7 menus" in text
+    assert "  until 2026-12-31: 5 tenants, 9 numbers, 5 queues, 4 departments, 6 menus" in text
+    assert "  from 2027-01-01 on: 6 tenants, 10 numbers, 5 queues, 4 departments, 7 menus" in text
+    assert "  from 2027-08-01 on: 6 tenants, 9 numbers, 5 queues, 4 departments, 7 menus" in text
 
 
 def test_validate_at_a_day_checks_the_config_in_force_then() -> None:

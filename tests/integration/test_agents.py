@@ -151,3 +151,42 @@ def test_a_sip_agent_logs_in_by_code_gets_a_call_gets_none_while_paused_and_one_
 
     with sip_phone("anna", SECRETS["anna"], 5090), lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
         asyncio.run(scenario())
+
+
+def test_a_hand_on_to_a_department_that_does_not_answer_comes_back_to_the_agent(asterisk: Lab, serve_log: Path) -> None:
+    """Attended hand-on (*2 3) to the Ordnungsamt, which never answers in the lab: after its ring time the agent talks
+    with the caller again; the department was rung with the call's label."""
+    caller, agent = new_caller("0571"), "Local/hanna@lotse-lab-handon-agents/n"
+
+    async def scenario() -> None:
+        async with Ami() as ami:
+            for member in LAB_AGENTS:
+                await ami.manager.send_action({"Action": "QueuePause", "Queue": "buergerservice", "Interface": member, "Paused": "true"})
+            add = {"Action": "QueueAdd", "Queue": "buergerservice", "Interface": agent, "MemberName": "Hanna"}
+            await asyncio.wait_for(ami.manager.send_action(add, as_list=False), 10)
+            try:
+                await ami.call("0571890", caller, "1")
+                await ami.wait_for("hanna answers", of(caller, "AgentConnect"), 90)
+                handon = await ami.wait_for("the hand-on", lambda e: e.get("UserEvent") == "LotseHandOn", 40)
+                assert handon["Department"] == "ordnungsamt-minden"
+                assert handon["Label"] == "[Stadt Minden] Personalausweis und Reisepass"
+                ended = await ami.wait_for(
+                    "the department's ring ends", lambda e: e.get("Event") == "DialEnd" and "4957189319" in e.get("DestChannel", ""), 40
+                )
+                assert ended["DialStatus"] == "NOANSWER"
+                await asyncio.sleep(3)
+                gone = [e for e in ami.events if e.get("Event") == "Hangup" and caller in e.get("CallerIDNum", "") + e.get("Channel", "")]
+                assert gone == [], "the caller was lost with the failed hand-on"
+                back = [e for e in ami.events if e.get("Event") == "BridgeEnter" and "hanna" in e.get("Channel", "")]
+                assert len(back) >= 2, "the agent is not back in a bridge with the caller"
+                await ami.manager.send_action({"Action": "Hangup", "Channel": f"/^Local/{caller}.*/"})
+            finally:
+                remove = {"Action": "QueueRemove", "Queue": "buergerservice", "Interface": agent}
+                await asyncio.wait_for(ami.manager.send_action(remove, as_list=False), 10)
+                for member in LAB_AGENTS:
+                    await ami.manager.send_action(
+                        {"Action": "QueuePause", "Queue": "buergerservice", "Interface": member, "Paused": "false"}
+                    )
+
+    with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
+        asyncio.run(scenario())
