@@ -97,7 +97,10 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f" same => n,Goto({c.CONTEXT_ROUTE},s,1)",
         "",
         f"[{c.CONTEXT_ROUTE}]",
-        "exten => s,1,Answer()",
+        # the center's language: app_queue's position and hold-time announcements and numbers in German (Debian's
+        # asterisk-prompt-de); lotse's own prompts are played by path and are German anyway
+        f"exten => s,1,Set(CHANNEL(language)={center.language})",
+        " same => n,Answer()",
         f" same => n,Set({c.VAR_HOPS}=0)",
         f" same => n,Set({c.VAR_DECISION}=)",
         f" same => n,{_agi(options, c.AGI_ROUTE, '${' + c.VAR_DIALLED + '}')}",

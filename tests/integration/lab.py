@@ -36,6 +36,11 @@ def lab_root() -> Path:
     return Path(lab("root").strip())
 
 
+def lab_state() -> Path:
+    """asterisk/lab's own folder (the rendered config in conf/)."""
+    return Path(os.environ.get("LOTSE_LAB_STATE", "/var/lib/lotse/lab"))
+
+
 def wait_port(port: int, up: bool = True, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.conftest import EXAMPLE
 from tests.integration.conftest import Lab
-from tests.integration.lab import Ami, lab, lotse_serve, new_caller, of
+from tests.integration.lab import Ami, lab, lab_state, lotse_serve, new_caller, of
 
 SIPP = Path(__file__).parent / "sipp"
 SCENARIO = SIPP / "register.xml"
@@ -64,6 +64,32 @@ def test_an_agent_logs_in_pauses_with_a_reason_is_ready_again_and_logs_out_by_fe
         assert "PJSIP/clara" not in lab("cli", "queue show kfz")
 
     asyncio.run(scenario())
+
+
+def test_a_logged_in_agent_and_her_pause_survive_a_restart_of_asterisk(asterisk: Lab) -> None:
+    """persistentmembers = yes: Asterisk keeps dynamic members and pauses in AstDB; lotse keeps no agent state."""
+
+    async def log_in_and_pause() -> None:
+        async with Ami() as ami:
+            await dial_code(ami, "clara", "*11")
+            await ami.wait_for("clara logged in", member("QueueMemberAdded", Queue="kfz"), 20)
+            await dial_code(ami, "clara", "*214")
+            await ami.wait_for("clara paused", member("QueueMemberPause", Queue="kfz", Paused="1"), 20)
+
+    async def state_after_restart() -> dict[str, str]:
+        async with Ami() as ami:
+            answer = await ami.manager.send_action({"Action": "QueueStatus", "Queue": "kfz"})
+            members = [dict(m) for m in (answer if isinstance(answer, list) else [answer]) if m.get("Event") == "QueueMember"]
+            found = next((m for m in members if m.get("StateInterface") == "PJSIP/clara" or m.get("Location") == "PJSIP/clara"), {})
+            await dial_code(ami, "clara", "*12")
+            await ami.wait_for("clara logged out", member("QueueMemberRemoved", Queue="kfz"), 20)
+            return found
+
+    asyncio.run(log_in_and_pause())
+    lab("stop")
+    lab("start", str(lab_state() / "conf"))
+    found = asyncio.run(state_after_restart())
+    assert (found.get("Paused"), found.get("PausedReason"), found.get("Name")) == ("1", "Backoffice", "Clara Wolff")
 
 
 def test_an_agent_registers_with_the_right_password_only(asterisk: Lab) -> None:
@@ -151,6 +177,11 @@ def test_a_sip_agent_logs_in_by_code_gets_a_call_gets_none_while_paused_and_one_
 
     with sip_phone("anna", SECRETS["anna"], 5090), lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
         asyncio.run(scenario())
+    # the callers' channels run in the center's language: app_queue's announcements are Debian's German sounds
+    log = (asterisk.root / "var/log/lotse-lab/messages.log").read_text(encoding="utf-8", errors="replace").splitlines()
+    plays = [line for line in log if first in line and "Playing" in line]
+    assert plays and all("(language 'de')" in line for line in plays), plays[:3]
+    assert (asterisk.root / "usr/share/asterisk/sounds/de/queue-youarenext.gsm").exists()
 
 
 def test_a_hand_on_to_a_department_that_does_not_answer_comes_back_to_the_agent(asterisk: Lab, serve_log: Path) -> None:
