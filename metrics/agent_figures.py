@@ -22,6 +22,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from metrics.queue_log import fields
+
 LOGIN, LOGOUT = "ADDMEMBER", "REMOVEMEMBER"
 PAUSES, UNPAUSES = ("PAUSE", "PAUSEALL"), ("UNPAUSE", "UNPAUSEALL")
 COMPLETES = ("COMPLETECALLER", "COMPLETEAGENT")
@@ -77,8 +79,8 @@ def per_agent(lines: Iterable[str], start: float, end: float, wrapup: Mapping[st
             agent.since = None
 
     for line in lines:
-        parts = line.rstrip("\n").split("|")
-        if len(parts) < 5 or not parts[0].isdigit():
+        parts = fields(line)
+        if parts is None:
             unreadable += 1
             continue
         stamp, _, queue, name, event, *data = parts

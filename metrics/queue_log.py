@@ -36,12 +36,18 @@ class QueueLog:
     unreadable: int
 
 
+def fields(line: str) -> list[str] | None:
+    """A line's fields (time, callid, queue, agent, event, data...), or None when it is not a queue_log line."""
+    parts = line.rstrip("\n").split("|")
+    return parts if len(parts) >= 5 and parts[0].isdigit() else None
+
+
 def parse(lines: Iterable[str]) -> QueueLog:
     calls: dict[str, QueueCall] = {}
     unreadable = 0
     for line in lines:
-        parts = line.rstrip("\n").split("|")
-        if len(parts) < 5 or not parts[0].isdigit():
+        parts = fields(line)
+        if parts is None:
             unreadable += 1
             continue
         stamp, callid, queue, agent, event, *data = parts
