@@ -46,9 +46,6 @@ def agent_prompts(reasons: Mapping[str, str] = DEFAULT_REASONS) -> dict[str, Pro
         "transfer-invalid": Prompt("agents/transfer-invalid", "Diese Ziffer gehört zu keinem Fachbereich."),
         "transfer-failed": Prompt("agents/transfer-failed", "Die Weitergabe ist nicht gelungen."),
         "transfer-done": Prompt("agents/transfer-done", "Weitergegeben."),
-        "hand-on-failed": Prompt(
-            "agents/hand-on-failed", "Der Fachbereich ist gerade nicht erreichbar. Sie werden wieder mit dem Servicecenter verbunden."
-        ),
     }
 
 
@@ -95,7 +92,8 @@ def hand_on(center: Center, agents: Agents, folder: str, dial: str) -> list[str]
 
     Attended (*2 + digits): the department rings with the call's label as caller name and hears tenant and topic;
     when nobody answers, the agent is back with the caller. Blind (#1 + digits): the caller rings the department;
-    when nobody answers, they hear so and wait in their queue again, ahead of new callers."""
+    when nobody answers, lotse decides as for any unanswered forward to it: the department's ``unanswered``
+    (e.g. a ticket: the department calls back)."""
     lines = [
         f"[{HAND_ON}]",
         "; Hand-on (Lotsenfunktion): the agent dials *2 (attended) or #1 (blind) during a queue call, then the digits.",
@@ -104,6 +102,7 @@ def hand_on(center: Center, agents: Agents, folder: str, dial: str) -> list[str]
         department = center.departments[department_id]
         lines += [
             f"exten => {digits},1,NoOp(hand-on to {department.id}: {department.name})",
+            f" same => n,Set(LOTSE_HANDON={department.id})",
             f" same => n,Set(CALLERID(name)=${{{c.VAR_AGENT_LABEL}}})",
             f" same => n,UserEvent(LotseHandOn,Department: {department.id},Label: ${{{c.VAR_AGENT_LABEL}}})",
             f" same => n,Dial({dial.format(number=department.number)},{agents.hand_on_timeout},U({HAND_ON}-whisper))",
@@ -112,10 +111,11 @@ def hand_on(center: Center, agents: Agents, folder: str, dial: str) -> list[str]
             " same => n(done),Hangup()",
         ]
     lines += [
-        f"exten => back,1,Playback({folder}/{agent_prompts()['hand-on-failed'].file})",
-        " same => n,Set(QUEUE_PRIO=100)",
-        f" same => n,Queue(${{{c.VAR_QUEUE}}},t,,,,,{c.CONTEXT_WHISPER})",
-        " same => n,Hangup()",
+        "; a blind hand-on nobody answered: the department's 'unanswered' decides, as after lotse's own forward",
+        f"exten => back,1,Set({c.VAR_OUTCOME}=department)",
+        f" same => n,Set({c.VAR_QUEUE}=)",
+        f" same => n,Set({c.VAR_DEPARTMENT}=${{LOTSE_HANDON}})",
+        f" same => n,Goto({c.CONTEXT_DISPATCH},next,1)",
         "",
         f"[{HAND_ON}-whisper]",
         "; the department hears tenant and topic before it is connected",

@@ -103,7 +103,8 @@ def test_hand_on_renders_the_transfer_context_and_the_features(example: Center, 
     assert "exten => 3,1,NoOp(hand-on to ordnungsamt-minden: Ordnungsamt Minden)" in handon
     assert " same => n,Dial(Local/+4957189319@amt,12,U(lotse-handon-whisper))" in handon
     assert ' same => n,GotoIf($["${BLINDTRANSFER}" != ""]?back,1)' in handon  # blind and unanswered: back to the queue
-    assert "exten => back,1,Playback(/p/agents/hand-on-failed)\n same => n,Set(QUEUE_PRIO=100)" in handon
+    assert "exten => back,1,Set(LOTSE_OUTCOME=department)\n same => n,Set(LOTSE_QUEUE=)" in handon
+    assert " same => n,Set(LOTSE_DEPARTMENT=${LOTSE_HANDON})\n same => n,Goto(lotse-dispatch,next,1)" in handon
     conf = agent_features(agents, "/p")
     assert "[featuremap]\natxfer => *2\nblindxfer => #1" in conf and "atxfernoanswertimeout = 17" in conf
     assert "transferannouncesound = /p/agents/transfer" in conf

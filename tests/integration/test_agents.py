@@ -184,40 +184,76 @@ def test_a_sip_agent_logs_in_by_code_gets_a_call_gets_none_while_paused_and_one_
     assert (asterisk.root / "usr/share/asterisk/sounds/de/queue-youarenext.gsm").exists()
 
 
-def test_a_hand_on_to_a_department_that_does_not_answer_comes_back_to_the_agent(asterisk: Lab, serve_log: Path) -> None:
-    """Attended hand-on (*2 3) to the Ordnungsamt, which never answers in the lab: after its ring time the agent talks
-    with the caller again; the department was rung with the call's label."""
-    caller, agent = new_caller("0571"), "Local/hanna@lotse-lab-handon-agents/n"
+def test_hand_ons_nobody_answers_attended_comes_back_blind_goes_on_as_the_departments_unanswered_says(
+    asterisk: Lab, serve_log: Path
+) -> None:
+    """Two calls at once, both handed on to the Ordnungsamt (never answers in the lab; unanswered: callback).
+    Attended (*2 3, hanna in buergerservice): after its ring time the agent is back with the caller; the department was
+    rung with the call's label. Blind (#1 3, bernd in kfz): lotse takes the caller over and decides the department's
+    callback, as after its own unanswered forward."""
+    attended, blind = new_caller("0571"), new_caller("0571")
+    hanna, bernd = "Local/hanna@lotse-lab-handon-agents/n", "Local/bernd@lotse-lab-blind-agents/n"
+    members = [("buergerservice", hanna), ("kfz", bernd)]
+
+    def handon_of(label: str) -> Callable[[dict[str, str]], bool]:
+        return lambda e: e.get("UserEvent") == "LotseHandOn" and e.get("Label") == label
+
+    def dial_end(e: dict[str, str]) -> bool:
+        return e.get("Event") == "DialEnd" and "4957189319" in e.get("DestChannel", "")
 
     async def scenario() -> None:
         async with Ami() as ami:
-            for member in LAB_AGENTS:
-                await ami.manager.send_action({"Action": "QueuePause", "Queue": "buergerservice", "Interface": member, "Paused": "true"})
-            add = {"Action": "QueueAdd", "Queue": "buergerservice", "Interface": agent, "MemberName": "Hanna"}
-            await asyncio.wait_for(ami.manager.send_action(add, as_list=False), 10)
-            try:
-                await ami.call("0571890", caller, "1")
-                await ami.wait_for("hanna answers", of(caller, "AgentConnect"), 90)
-                handon = await ami.wait_for("the hand-on", lambda e: e.get("UserEvent") == "LotseHandOn", 40)
-                assert handon["Department"] == "ordnungsamt-minden"
-                assert handon["Label"] == "[Stadt Minden] Personalausweis und Reisepass"
-                ended = await ami.wait_for(
-                    "the department's ring ends", lambda e: e.get("Event") == "DialEnd" and "4957189319" in e.get("DestChannel", ""), 40
-                )
-                assert ended["DialStatus"] == "NOANSWER"
-                await asyncio.sleep(3)
-                gone = [e for e in ami.events if e.get("Event") == "Hangup" and caller in e.get("CallerIDNum", "") + e.get("Channel", "")]
-                assert gone == [], "the caller was lost with the failed hand-on"
-                back = [e for e in ami.events if e.get("Event") == "BridgeEnter" and "hanna" in e.get("Channel", "")]
-                assert len(back) >= 2, "the agent is not back in a bridge with the caller"
-                await ami.manager.send_action({"Action": "Hangup", "Channel": f"/^Local/{caller}.*/"})
-            finally:
-                remove = {"Action": "QueueRemove", "Queue": "buergerservice", "Interface": agent}
-                await asyncio.wait_for(ami.manager.send_action(remove, as_list=False), 10)
+            for queue in ("buergerservice", "kfz"):
                 for member in LAB_AGENTS:
-                    await ami.manager.send_action(
-                        {"Action": "QueuePause", "Queue": "buergerservice", "Interface": member, "Paused": "false"}
-                    )
+                    await ami.manager.send_action({"Action": "QueuePause", "Queue": queue, "Interface": member, "Paused": "true"})
+            for queue, agent in members:
+                add = {"Action": "QueueAdd", "Queue": queue, "Interface": agent, "MemberName": agent.split("/")[1].split("@")[0]}
+                await asyncio.wait_for(ami.manager.send_action(add, as_list=False), 10)
+            try:
+                await ami.call("0571890", attended, "1")  # Minden, Personalausweis: buergerservice
+                await ami.call("05718070", blind, "12")  # Kreis, Führerschein: kfz
+                connect = await ami.wait_for("hanna answers", of(attended, "AgentConnect"), 90)
+                assert connect["Interface"] == hanna
+                assert (await ami.wait_for("bernd answers", of(blind, "AgentConnect"), 90))["Interface"] == bernd
+                labels = {"[Stadt Minden] Personalausweis und Reisepass", "[Kreis Minden-Lübbecke] Führerschein"}
+                for label in labels:
+                    await ami.wait_for(f"the hand-on of {label}", handon_of(label), 40)
+                handons = [e for e in ami.events if e.get("UserEvent") == "LotseHandOn"]
+                assert {e["Department"] for e in handons} == {"ordnungsamt-minden"} and {e["Label"] for e in handons} == labels
+                for _ in range(400):  # both departments' rings end (the Kreis caller took a second menu: later)
+                    if len([e for e in ami.events if dial_end(e)]) == 2:
+                        break
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(2)
+                assert [e["DialStatus"] for e in ami.events if dial_end(e)] == ["NOANSWER", "NOANSWER"]
+                gone = [e for e in ami.events if e.get("Event") == "Hangup" and e.get("Channel", "").startswith(f"Local/{attended}")]
+                assert gone == [], "the attended caller was lost with the failed hand-on"
+                back = [e for e in ami.events if e.get("Event") == "BridgeEnter" and "hanna" in e.get("Channel", "")]
+                assert len(back) >= 2, "hanna is not back in a bridge with her caller"
+                outcome = await ami.wait_for(
+                    "lotse's next decision for the blind one",
+                    lambda e: _var_of(e, blind) == "LOTSE_OUTCOME" and e.get("Value") == "callback",
+                    60,
+                )
+                assert outcome
+                departments = [e.get("Value") for e in ami.events if _var_of(e, blind) == "LOTSE_DEPARTMENT"]
+                assert departments and departments[-1] == "ordnungsamt-minden"
+                for caller in (attended, blind):
+                    await ami.manager.send_action({"Action": "Hangup", "Channel": f"/^Local/{caller}.*/"})
+            finally:
+                for queue, agent in members:
+                    remove = {"Action": "QueueRemove", "Queue": queue, "Interface": agent}
+                    await asyncio.wait_for(ami.manager.send_action(remove, as_list=False), 10)
+                for queue in ("buergerservice", "kfz"):
+                    for member in LAB_AGENTS:
+                        await ami.manager.send_action({"Action": "QueuePause", "Queue": queue, "Interface": member, "Paused": "false"})
 
     with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
         asyncio.run(scenario())
+
+
+def _var_of(event: dict[str, str], caller: str) -> str:
+    """The variable a VarSet event sets on the caller's channel ('' for other events and channels)."""
+    if event.get("Event") != "VarSet" or caller not in event.get("Channel", ""):
+        return ""
+    return event.get("Variable", "").lstrip("_")
