@@ -31,6 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from ivr.agent_codes import queues_of
 from ivr.agents import Agents
 from ivr.tickets import Promises, TicketError
 from metrics import dispositions
@@ -153,7 +154,7 @@ def create_app(services: Services, secret: str, https_only: bool = False) -> Sta
             state, reason = await asyncio.to_thread(own_state, interface_of(agent))
         except Exception as exc:
             state, reason = "unknown", str(exc)
-        queues = [q for q in center.queues.values() if set(q.members) & set(agent.groups)]
+        queues = [center.queues[q] for q in queues_of(center, agent)]
         work = await asyncio.to_thread(worklist, {q.id for q in queues}, user)
         recent = await asyncio.to_thread(recent_calls, agent.name)
         return render(
@@ -239,12 +240,13 @@ def create_app(services: Services, secret: str, https_only: bool = False) -> Sta
         return await ticket_move(request, user, "/agent", str(form.get("action", "")), str(form.get("id", "")), str(form.get("note", "")))
 
     async def ticket_move(request: Request, user: User, page: str, action: str, ticket_id: str, value: str) -> Response:
-        if s.promises is None or not ticket_id.isdigit():
+        promises = s.promises
+        if promises is None or not ticket_id.isdigit():
             return back(request, page, "Kein Ticket gewählt oder keine Ticket-Datenbank.")
         moves = {
-            "claim": lambda: s.promises.claim(int(ticket_id), user.id, time.time()) if s.promises else None,
-            "done": lambda: s.promises.done(int(ticket_id), user.id, value, time.time()) if s.promises else None,
-            "assign": lambda: s.promises.assign(int(ticket_id), user.id, value, time.time()) if s.promises else None,
+            "claim": lambda: promises.claim(int(ticket_id), user.id, time.time()),
+            "done": lambda: promises.done(int(ticket_id), user.id, value, time.time()),
+            "assign": lambda: promises.assign(int(ticket_id), user.id, value, time.time()),
         }
         if action not in moves or (action == "assign" and value not in s.users):
             return back(request, page, f"Unbekannte Aktion '{action[:20]}' oder unbekannte Person '{value[:40]}'.")
