@@ -138,7 +138,7 @@ class LiveState:
         for queue, states in zip(names, pipe.execute(), strict=True):
             per_state: dict[str, int] = {}
             for state in states:
-                name = state.decode() if isinstance(state, bytes) else state
+                name = _text(state)
                 per_state[name] = per_state.get(name, 0) + 1
             counts[queue] = per_state
         return counts
@@ -156,7 +156,7 @@ class LiveState:
         pipe.execute()
 
     def emergencies(self) -> set[str]:
-        return {v.decode() if isinstance(v, bytes) else str(v) for v in self.redis.smembers(self._key("emergencies"))}
+        return {_text(v) for v in self.redis.smembers(self._key("emergencies"))}
 
     # -- read by the wallboard ------------------------------------------------------
 
@@ -189,10 +189,10 @@ class LiveState:
         agents: dict[str, int] = {}
         waiting: dict[str, int] = {}
         for index, queue in enumerate(names):
-            states = [s.decode() if isinstance(s, bytes) else s for s in replies[2 * index]]
+            states = [_text(s) for s in replies[2 * index]]
             if states:  # a queue with no members in Redis is unknown, not empty
                 agents[queue] = sum(1 for s in states if s != "unavailable")
             waiting[queue] = int(replies[2 * index + 1])
-        switched = {v.decode() if isinstance(v, bytes) else v for v in replies[-1]}
+        switched = {_text(v) for v in replies[-1]}
         pairs = frozenset(tuple(v.split("/", 1)) for v in switched if "/" in v)
         return Live(agents=agents, waiting=waiting, emergencies=cast(frozenset[tuple[str, str]], pairs))
