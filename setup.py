@@ -2,7 +2,7 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
-PACKAGES = ("lotse", "routing", "ivr", "agi_scripts", "metrics", "web")
+PACKAGES = ("lotse", "routing", "pbx", "stores", "render", "ivr", "agi_scripts", "metrics", "promises", "web")
 
 setup(
     name="lotse",
@@ -13,7 +13,7 @@ setup(
     license="AGPL-3.0-or-later",
     python_requires=">=3.11",
     packages=find_packages(include=[f"{name}{sub}" for name in PACKAGES for sub in ("", ".*")]),
-    package_data={"metrics": ["migrations/script.py.mako"], "web": ["templates/*.html", "static/*"]},
+    package_data={"stores": ["migrations/script.py.mako"], "web": ["templates/*.html", "static/*"]},
     install_requires=[
         "PyYAML>=6.0",
         "pydantic>=2.6,<3",  # the YAML's shape, error locations and JSON Schema from one definition

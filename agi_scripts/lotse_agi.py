@@ -29,10 +29,10 @@ from typing import Any
 
 from asterisk.agi import AGI, AGIAppError, AGIError, AGIHangup
 
-from ivr import contract as c
 from ivr.agi import CallerHungUp, command_text, environment, reply_value, resume_from_args
 from ivr.session import Session, queue_callback, resumed, session
-from ivr.throttle import reason
+from pbx import contract as c
+from pbx.throttle import reason
 from routing.cases import parse_local
 from routing.engine import Call, Decision, Live
 from routing.loader import load

@@ -32,7 +32,7 @@ import tempfile
 from pathlib import Path
 
 from bench.soak import until_quiet
-from ivr.tickets import Promises
+from promises.store import Promises
 from tests.integration.lab import LOTSE, PROMPTS_IN_ASTERISK, ROOT, Ami, lab, lab_root, lotse_serve
 
 CONFIG = ROOT / "config"

@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from metrics.live import LiveState
+from stores.live import LiveState
 from tests.integration.lab import wait_port
 from tests.webapp import PASSWORD, free_port, login
 from web.users import Role, set_user

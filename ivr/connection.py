@@ -16,7 +16,6 @@ import re
 import time
 from typing import TYPE_CHECKING, cast
 
-from ivr import contract as c
 from ivr.agi import (
     MAX_ENVIRONMENT_BYTES,
     MAX_ENVIRONMENT_LINES,
@@ -29,7 +28,8 @@ from ivr.agi import (
     reply_value,
 )
 from ivr.session import Command, Session, decision_values
-from ivr.throttle import reason
+from pbx import contract as c
+from pbx.throttle import reason
 from routing.engine import Decision, Live
 
 if TYPE_CHECKING:

@@ -23,19 +23,19 @@ from pathlib import Path
 
 import redis
 
-from ivr import contract as c
 from ivr.agi import (
     Environment,
     resume_from_args,
 )
 from ivr.connection import Connection
-from ivr.journal import Journal
 from ivr.session import Session, queue_callback, resumed, session
-from ivr.throttle import Throttle, reason
-from metrics.live import LiveState
+from pbx import contract as c
+from pbx.journal import Journal
+from pbx.throttle import Throttle, reason
 from routing.engine import Call, Live
 from routing.loader import LoadResult, load
 from routing.model import Center
+from stores.live import LiveState
 
 log = logging.getLogger("lotse.fastagi")
 LIVE_TIMEOUT = 0.2  # seconds for the live facts from Redis before a call is routed without them
@@ -76,7 +76,7 @@ class ServerSettings:
     prompts: str | None = None  # the prompts folder as Asterisk sees it; default: the config's
     grace_seconds: float = 30.0
     redis_url: str | None = None  # live facts (agents, waiting callers, emergencies); None: unknown
-    journal: Path | None = None  # one line per session, for lotse metrics (ivr.journal)
+    journal: Path | None = None  # one line per session, for lotse metrics (pbx.journal)
 
 
 @dataclass

@@ -12,8 +12,8 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import datetime
 
-from ivr import contract as c
-from ivr.prompts import CALLBACK_PROMPTS, promise_prompt
+from pbx import contract as c
+from render.prompts import CALLBACK_PROMPTS, promise_prompt
 from routing.engine import KEYS, Ask, Call, Context, Decision, Live, Outcome, Resume, Step, press, resume, start
 from routing.model import Center, Prompt
 from routing.promises import CallbackNumberError, callback_number, callback_queue, due_hours, national, promise_kind

@@ -13,23 +13,23 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from ivr.agent_codes import features as agent_features
-from ivr.agent_codes import render as agent_dialplan
-from ivr.agents import load_agents, manager_user
-from ivr.agents import pjsip as agents_pjsip
-from ivr.contract import FASTAGI_PORT
-from ivr.dialplan import RenderError, RenderOptions
-from ivr.dialplan import render as render_dialplan
-from ivr.dialplan import write as write_dialplan
 from ivr.fastagi import LOOPBACK, ServerSettings, parse_allow
-from ivr.prompts import PromptError
-from ivr.prompts import build as build_prompts
 from lotse import __version__
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, host_port, load_center, report_problems
 from lotse.metrics_command import METRIC_COMMANDS, add_metric_parsers
 from lotse.promises_command import PROMISE_COMMANDS, add_promise_parsers
 from lotse.serve import reload, serve
 from lotse.web_command import WEB_COMMANDS, add_web_parsers
+from pbx.contract import FASTAGI_PORT
+from render.agent_codes import features as agent_features
+from render.agent_codes import render as agent_dialplan
+from render.agents import load_agents, manager_user
+from render.agents import pjsip as agents_pjsip
+from render.dialplan import RenderError, RenderOptions
+from render.dialplan import render as render_dialplan
+from render.dialplan import write as write_dialplan
+from render.prompts import PromptError
+from render.prompts import build as build_prompts
 from routing.cases import case_problems, check_keys, live_problems, load_cases, parse_local, run_case
 from routing.engine import Call, Decision, Live, decide
 from routing.loader import load

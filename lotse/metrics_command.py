@@ -15,23 +15,24 @@ from typing import Any, TextIO
 import redis
 from prometheus_client import start_http_server
 
-from ivr.agents import load_agents
-from ivr.tickets import Promises
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, host_port, load_center, run_async
 from metrics import council, dispositions
 from metrics.exporter import Exporter
 from metrics.html import page
 from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
-from metrics.live import LiveState
-from metrics.promise_kpis import promise_figures
-from metrics.promise_kpis import render_table as render_promises
 from metrics.report import DIMENSIONS, INTERVALS, group_sql
 from metrics.report import render as render_report
-from metrics.store import DEFAULT_URL, Store, StoreError, database_url, shown, sqlite_file
+from metrics.store import Store
 from metrics.tracker import Privacy
+from promises.figures import promise_figures
+from promises.figures import render_table as render_promises
+from promises.store import Promises
+from render.agents import load_agents
 from routing.cases import parse_local
 from routing.model import Center
 from routing.problems import did_you_mean
+from stores.db import DEFAULT_URL, StoreError, database_url, shown, sqlite_file
+from stores.live import LiveState
 from web.reports import agents_report
 
 DB_HELP = f"the call records: a file path (SQLite) or a SQLAlchemy URL such as postgresql+psycopg://lotse@db/lotse (default {DEFAULT_URL})"

@@ -17,17 +17,17 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ivr.keeper import Keeper, KeeperSettings
-from ivr.mail import Mailer
-from ivr.ticket_api import TokenError, read_tokens
-from ivr.tickets import TICKET_STATES, Promises, Ticket, TicketError
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, host_port, load_center, run_async
 from lotse.metrics_command import DB_HELP, _db
-from metrics.ami import AmiSettings
-from metrics.promise_kpis import promise_figures
-from metrics.store import DEFAULT_URL
+from pbx.ami import AmiSettings
+from promises.api import TokenError, read_tokens
+from promises.figures import promise_figures
+from promises.mail import Mailer
+from promises.store import TICKET_STATES, Promises, Ticket, TicketError
+from promises.worker import Keeper, KeeperSettings
 from routing.model import Center
 from routing.promises import national
+from stores.db import DEFAULT_URL
 
 
 def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:

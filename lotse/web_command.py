@@ -16,15 +16,16 @@ from typing import Any, TextIO
 import redis
 import uvicorn
 
-from ivr.agents import load_agents
-from ivr.tickets import Promises
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, host_port, load_center, run_async
 from lotse.metrics_command import DB_HELP, _db
-from metrics.ami import AmiSettings
-from metrics.live import LiveState
-from metrics.store import DEFAULT_URL, Store
+from metrics.store import Store
+from pbx.ami import AmiSettings
+from promises.store import Promises
+from render.agents import load_agents
 from routing.model import Center
 from routing.problems import ConfigError
+from stores.db import DEFAULT_URL
+from stores.live import LiveState
 from web.app import Services, create_app
 from web.control import Control
 from web.feed import Feed

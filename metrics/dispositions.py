@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Engine, Float, String, Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ivr import contract
 from metrics.store import calls, metadata
+from pbx import contract
 
 CODES, LABELS, USER_EVENT = contract.DISPOSITIONS, contract.DISPOSITION_LABELS, contract.DISPOSITION_EVENT
 

@@ -1,7 +1,7 @@
 """``lotse metrics``: follow Asterisk's AMI events and write one record per call.
 
 One lifecycle object (``start``, ``close``, ``health``) with three workers:
-- the AMI link (metrics.ami) feeds every event to the tracker first, in the order
+- the AMI link (pbx.ami) feeds every event to the tracker first, in the order
   Asterisk sent them; Queue* events then go, in the same order, to a queue for the
   live state in Redis, so that Redis (healthy, refused or hanging) never changes what
   is recorded;
@@ -30,18 +30,18 @@ import redis
 from panoramisk import Manager
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
-from ivr import journal
-from ivr.throttle import Throttle, reason
-from metrics.ami import AmiLink, AmiSettings, flat
 from metrics.dispositions import Desk, Disposition, by_tenant, save
 from metrics.exporter import Exporter
-from metrics.live import LiveState
 from metrics.queue_log import QueueCall, parse
 from metrics.reconcile import adopt, reconcile
 from metrics.records import CallRecord
 from metrics.spool import Spool
 from metrics.store import Store
 from metrics.tracker import Privacy, Tracker, load_open_calls, save_open_calls
+from pbx import journal
+from pbx.ami import AmiLink, AmiSettings, flat
+from pbx.throttle import Throttle, reason
+from stores.live import LiveState
 
 __all__ = ["AmiSettings", "ListenerSettings", "MetricsListener"]
 log = logging.getLogger("lotse.metrics")
@@ -60,7 +60,7 @@ class ListenerSettings:
     salt: str = ""
     queues: tuple[str, ...] = ()
     queue_log: Path | None = None  # Asterisk's queue_log, to complete the records after a gap
-    journal: Path | None = None  # lotse serve's journal (ivr.journal): the calls of a gap that never queued
+    journal: Path | None = None  # lotse serve's journal (pbx.journal): the calls of a gap that never queued
     retention_days: int | None = None  # records older than this are deleted every hour (DSGVO)
     first_retry: float = 1.0  # seconds before the database is tried again; doubled up to max_retry
     max_retry: float = 60.0

@@ -6,25 +6,25 @@ unseen, and calls may start and end entirely in the gap. After the reconnect,
 Asterisk still has, and the queue_log entries since the gap began, and returns
 the records of every call that ended in the gap (in progress before it, or
 with queue_log lines inside it). Calls that never reached a queue and began and ended in the
-gap leave no trace in queue_log: lotse serve's journal (ivr.journal) has their decisions.
+gap leave no trace in queue_log: lotse serve's journal (pbx.journal) has their decisions.
 What the journal cannot tell is taken as the dialplan makes it most likely: a forward to a
 department that stayed lotse's last decision was answered (an unanswered one asks lotse again).
 
 ``adopt`` takes the calls still in progress that the tracker never saw begin (after a
 restart of lotse metrics, or a gap) from Asterisk's channels: a caller channel carries
 lotse's variables as ``ChanVariable`` headers (manager.conf's ``channelvars``, see
-ivr.contract.AMI_CHANNEL_VARIABLES), so its record is finished by its own Hangup.
+pbx.contract.AMI_CHANNEL_VARIABLES), so its record is finished by its own Hangup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ivr import contract as c
-from ivr.journal import Entry
 from metrics.queue_log import QueueCall
 from metrics.records import CallRecord
 from metrics.tracker import OpenCall, Tracker
+from pbx import contract as c
+from pbx.journal import Entry
 
 
 def reconcile(

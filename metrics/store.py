@@ -9,20 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import astuple, fields
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Column, Float, Index, MetaData, String, Table, create_engine, delete, insert, select
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from metrics.records import WIDTHS, CallRecord, Outcome
+from stores.db import DEFAULT_URL, StoreError, migrate, shown, sqlite_file
 
-DEFAULT_URL = "sqlite:///lotse-calls.db"
 BERLIN = ZoneInfo("Europe/Berlin")
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 metadata = MetaData()
 calls = Table(
@@ -52,41 +48,6 @@ calls = Table(
     Index("calls_tenant_arrived", "tenant", "arrived"),
 )
 _FIELDS = [f.name for f in fields(CallRecord)]
-
-
-class StoreError(Exception):
-    """The call records cannot be opened; the message names the database and why."""
-
-
-def database_url(text: str) -> str:
-    """A SQLAlchemy URL from --db: a URL as given, or a plain file path as SQLite; raises StoreError naming what is wrong."""
-    if "://" not in text:
-        return f"sqlite:///{Path(text).expanduser().resolve()}"
-    try:
-        make_url(text)
-    except ArgumentError:
-        raise StoreError(f"'{text}' is neither a file path nor a database URL such as postgresql+psycopg://user@host/db") from None
-    return text
-
-
-def shown(url: str) -> str:
-    """The URL for messages, without its password."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
-    parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
-
-
-def migrate(url: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
 
 
 class Store:

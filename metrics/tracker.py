@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from ivr import contract as c
 from metrics.records import CallRecord, Outcome, bounded
+from pbx import contract as c
 from routing.numbers import caller_key
 
 Event = Mapping[str, str]

@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ivr import contract as c
+from pbx import contract as c
 
 HEADERS = {
     "agi_network_script": "lotse",

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.agent_codes import features as agent_features
-from ivr.agent_codes import render as agent_dialplan
-from ivr.agents import load_agents, manager_user, pjsip
+from render.agent_codes import features as agent_features
+from render.agent_codes import render as agent_dialplan
+from render.agents import load_agents, manager_user, pjsip
 from routing.model import Center
 from routing.problems import ConfigError
 from tests.conftest import ROOT

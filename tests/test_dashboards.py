@@ -10,10 +10,10 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from ivr.keeper import Keeper, KeeperSettings
-from ivr.tickets import Promises
 from lotse.promises_command import PromiseCollector
 from metrics.exporter import Exporter
+from promises.store import Promises
+from promises.worker import Keeper, KeeperSettings
 from routing.model import Center
 from tests.conftest import EXAMPLE, ROOT
 

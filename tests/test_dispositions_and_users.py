@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from metrics.dispositions import Desk, Disposition, resolution
-from metrics.live import Snapshot
+from stores.live import Snapshot
 from web.board import agents_of
 from web.users import Role, UsersError, check_password, hash_password, load_users, set_user
 

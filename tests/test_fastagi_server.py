@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import uvloop
 
-from ivr import connection, journal
+from ivr import connection
 from ivr.fastagi import LOOPBACK, IvrServer, ServerSettings, allowed, parse_allow
+from pbx import journal
 from tests.conftest import BOMB, EXAMPLE, at
 from tests.fakes import agi_call, variables_set
 

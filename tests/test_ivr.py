@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from ivr import contract as c
 from ivr.agi import AgiError, CallerHungUp, command_text, environment, parse_environment, parse_reply, reply_value, resume_from_args
-from ivr.dialplan import RenderError, RenderOptions, dialled_forms, mailboxes, render
 from ivr.session import SetVariable, Stream, WaitDigit, channel_variables, resumed, run, session
+from pbx import contract as c
+from render.dialplan import RenderError, RenderOptions, dialled_forms, mailboxes, render
 from routing.engine import KEYS, Call, Live, Outcome, Resume
 from routing.model import Center, Entry
 from tests.conftest import at

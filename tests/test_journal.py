@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr import journal
-from ivr.journal import Journal
+from pbx import journal
+from pbx.journal import Journal
 
 DECIDED = {
     "LOTSE_OUTCOME": "callback",

@@ -18,13 +18,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from ivr import contract as c
-from ivr.keeper import Keeper, KeeperSettings
-from ivr.mail import Mailer
-from ivr.messages import last_batch
-from ivr.ticket_api import TokenError, read_tokens
-from ivr.tickets import Promises
-from metrics.ami import AmiSettings
+from pbx import contract as c
+from pbx.ami import AmiSettings
+from promises.api import TokenError, read_tokens
+from promises.intakes import last_batch
+from promises.mail import Mailer
+from promises.store import Promises
+from promises.worker import Keeper, KeeperSettings
 from tests.conftest import BERLIN, EXAMPLE, at
 from tests.fakes import FakeAmi, event_list
 

@@ -14,15 +14,15 @@ import pytest
 import redis
 from prometheus_client import generate_latest
 
-from ivr.journal import Journal
 from metrics import dispositions
 from metrics.exporter import Exporter
 from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
-from metrics.live import LiveState
 from metrics.records import CallRecord, Outcome
 from metrics.spool import Spool
 from metrics.store import Store
+from pbx.journal import Journal
 from routing.loader import load_or_raise
+from stores.live import LiveState
 from tests.conftest import EXAMPLE
 from tests.fakes import FakeAmi, event_list
 from tests.test_store import POSTGRES

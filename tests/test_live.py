@@ -12,8 +12,8 @@ import pytest
 import redis
 
 from ivr.fastagi import IvrServer, ServerSettings
-from metrics.live import LiveState, member_state
 from routing.engine import Live
+from stores.live import LiveState, member_state
 from tests.conftest import EXAMPLE
 
 URL = "redis://127.0.0.1:6379/0"

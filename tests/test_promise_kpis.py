@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ivr.tickets import Ticket
-from metrics.promise_kpis import promise_figures, render_table
+from promises.figures import promise_figures, render_table
+from promises.store import Ticket
 
 NOW = 1_000_000.0
 

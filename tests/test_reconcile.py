@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ivr.journal import Entry
 from metrics.queue_log import QueueCall
 from metrics.reconcile import reconcile
 from metrics.records import Outcome
 from metrics.tracker import Tracker
+from pbx.journal import Entry
 
 DATA = Path(__file__).parent / "data" / "ami"
 

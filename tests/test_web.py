@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ivr.tickets import Request
 from metrics import dispositions
 from metrics.records import CallRecord, Outcome
+from promises.store import Request
 from routing.model import Center
 from tests.webapp import WebLab, csrf_of, login, post, web_lab
 

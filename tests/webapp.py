@@ -19,12 +19,12 @@ import httpx
 import redis
 import uvicorn
 
-from ivr.agents import Agents, load_agents
-from ivr.tickets import Promises
-from metrics.ami import AmiSettings
-from metrics.live import LiveState
 from metrics.store import Store
+from pbx.ami import AmiSettings
+from promises.store import Promises
+from render.agents import Agents, load_agents
 from routing.model import Center
+from stores.live import LiveState
 from tests.conftest import ROOT
 from tests.fakes import FakeAmi
 from web.app import Services, create_app

@@ -31,13 +31,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from ivr.agent_codes import queues_of
-from ivr.agents import Agents
-from ivr.tickets import Promises, TicketError
 from metrics import dispositions
-from metrics.live import LiveState
 from metrics.store import calls
+from promises.store import Promises, TicketError
+from render.agent_codes import queues_of
+from render.agents import Agents
 from routing.model import Center
+from stores.live import LiveState
 from web import auth
 from web.board import STATE_LABELS, agents_of
 from web.control import Control, ControlError, interface_of, login_actions, logout_actions, pause_action

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 from metrics.kpi import Kpis, compute
-from metrics.live import Snapshot
 from metrics.records import CallRecord
 from metrics.report import target_within
 from routing.model import Center
+from stores.live import Snapshot
 
 STATES = ("available", "ringing", "talking", "paused", "unavailable")
 STATE_LABELS = {

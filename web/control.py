@@ -1,6 +1,6 @@
 """Agents' state changed from the web: log in, log out, pause, ready, through Asterisk's AMI.
 
-The same queue actions the phone codes run in the dialplan (ivr/agent_codes.py):
+The same queue actions the phone codes run in the dialplan (render/agent_codes.py):
 QueueAdd of every queue that rings one of the agent's groups (with their
 penalty and name), QueueRemove, QueuePause with the reason. Asterisk stays the
 one place the state lives; lotse metrics sees the QueueMember* events and the
@@ -14,9 +14,9 @@ import asyncio
 import logging
 from typing import Any
 
-from ivr.agent_codes import penalty, queues_of
-from ivr.agents import Agent
-from metrics.ami import AmiLink, AmiSettings
+from pbx.ami import AmiLink, AmiSettings
+from render.agent_codes import penalty, queues_of
+from render.agents import Agent
 from routing.model import Center
 
 log = logging.getLogger("lotse.web")

@@ -1,7 +1,7 @@
 """The wallboard's live feed: one reader of Redis for every open page.
 
 lotse metrics announces each change of the live state on ``lotse:changed``
-(metrics/live.py). The feed listens there, waits ``settle`` seconds for the
+(stores/live.py). The feed listens there, waits ``settle`` seconds for the
 rest of a burst, reads the state once, and hands the new board to every open
 page (Server-Sent Events) when it differs from the last. Without announcements
 (Redis restarted, lotse metrics stopped) it reads every ``period`` seconds all
@@ -23,8 +23,8 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
-from metrics.live import LiveState
 from routing.model import Center
+from stores.live import LiveState
 from web.board import TenantView, board
 
 log = logging.getLogger("lotse.web")

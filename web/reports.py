@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from ivr.agents import Agents
 from metrics import council, dispositions
 from metrics.agent_figures import per_agent, per_team
 from metrics.store import Store
+from render.agents import Agents
 from routing.model import Center
 from web.board import TenantView, tenant_figures
 from web.feed import Figures

@@ -18,7 +18,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
-from ivr.tickets import Promises, Ticket
+from promises.store import Promises, Ticket
 from tests.integration.conftest import Lab
 from tests.integration.lab import LOTSE, PROMPTS_IN_ASTERISK, ROOT, Ami, lotse_serve, new_caller, of
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import redis
 from selenium.webdriver.common.by import By
 
-from metrics.live import LiveState
+from stores.live import LiveState
 from tests.browser import chromium, log_in, until
 from tests.integration.conftest import Lab
 from tests.integration.lab import LOTSE, ROOT, Ami, lotse_serve, new_caller, of, wait_port

@@ -1,4 +1,4 @@
-"""callbacks, tickets and their history: the promises lotse keeps (ivr/tickets.py)
+"""callbacks, tickets and their history: the promises lotse keeps (promises/store.py)
 
 Revision ID: 0004
 Revises: 0003

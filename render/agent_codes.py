@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ivr import contract as c
-from ivr.agents import DEFAULT_REASONS, Agent, Agents
-from ivr.contract import DISPOSITION_EVENT as USER_EVENT
-from ivr.contract import DISPOSITION_LABELS, DISPOSITIONS
+from pbx import contract as c
+from pbx.contract import DISPOSITION_EVENT as USER_EVENT
+from pbx.contract import DISPOSITION_LABELS, DISPOSITIONS
+from render.agents import DEFAULT_REASONS, Agent, Agents
 from routing.model import Center, Prompt
 
 CONTEXT = "lotse-agents"

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.tickets import Ticket
+from promises.store import Ticket
 
 
 @dataclass(frozen=True, slots=True)

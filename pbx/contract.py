@@ -1,6 +1,6 @@
 """The contract between lotse and the dialplan: names both sides use.
 
-The generated dialplan (ivr.dialplan) and the AGI adapters import these
+The generated dialplan (render.dialplan) and the AGI adapters import these
 constants; nothing else spells them out.
 """
 
@@ -28,7 +28,7 @@ CONTEXT_CALLBACK_DIAL: Final = "lotse-callback-dial"  # then, the agent reserved
 
 # The dialplan's durable inbox for lotse promises: files below the spool folder (RenderOptions.spool), one per
 # request or result, each one line; lotse promises takes them and deletes them (kept across restarts of both).
-SPOOL_REQUESTS: Final = "requests"  # <uniqueid>: a callback or ticket request (ivr.tickets.Request.FIELDS joined by |)
+SPOOL_REQUESTS: Final = "requests"  # <uniqueid>: a callback or ticket request (promises.store.Request.FIELDS joined by |)
 SPOOL_RESULTS: Final = "results"  # <attempt id>: DIALSTATUS|epoch of a callback attempt
 SPOOL_MESSAGES: Final = "messages"  # <uniqueid>.msg (intake|epoch|caller|fields|end), .wav, .done: a message intake's
 SPOOL_END: Final = "|end"  # the last characters of a complete file (FILE() writes no newline; a file without it is half written)

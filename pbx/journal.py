@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr import contract as c
+from pbx import contract as c
 
 log = logging.getLogger("lotse.journal")
 

@@ -33,13 +33,13 @@ from typing import Any
 
 from panoramisk import Manager
 
-from ivr import contract as c
-from ivr import ticket_api
-from ivr.mail import Mailer, MailError, reminder, ticket_notice
-from ivr.messages import batch_mail, last_batch, recorded, set_aside, spool_text
-from ivr.prompts import CALLBACK_WHISPER
-from ivr.tickets import Promises, Request
-from metrics.ami import AmiLink, AmiSettings, Event, flat
+from pbx import contract as c
+from pbx.ami import AmiLink, AmiSettings, Event, flat
+from promises import api as ticket_api
+from promises.intakes import batch_mail, last_batch, recorded, set_aside, spool_text
+from promises.mail import Mailer, MailError, reminder, ticket_notice
+from promises.store import Promises, Request
+from render.prompts import CALLBACK_WHISPER
 from routing.loader import load_or_raise
 from routing.model import Center
 from routing.promises import QueueState, due, due_hours, next_attempt, service_seconds, ticket_schedule, to_start
@@ -60,7 +60,7 @@ class KeeperSettings:
     interval: float = 1.0
     callback_wait: int = 600  # seconds a callback waits in the queue for an agent before it is tried again
     retention_days: int | None = None  # numbers of closed tickets and callbacks are blanked this many days after closing
-    api: tuple[str, int] | None = None  # where the tickets' HTTP API listens (ivr/ticket_api.py)
+    api: tuple[str, int] | None = None  # where the tickets' HTTP API listens (promises/api.py)
     api_tokens: Mapping[str, str] = field(default_factory=dict)  # token -> client name
 
 

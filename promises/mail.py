@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
-from ivr.tickets import Ticket
+from promises.store import Ticket
 from routing.model import Center
 from routing.promises import national
 

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ivr.tickets import TICKET_STATES, Promises, Ticket, TicketError
+from promises.store import TICKET_STATES, Promises, Ticket, TicketError
 
 MIN_TOKEN = 24  # characters: a token shorter than this is refused when the file is read
 

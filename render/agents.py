@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from ivr import contract as c
+from pbx import contract as c
 from routing.model import Center
 from routing.problems import ConfigError, Problem, Severity, did_you_mean
 from routing.schema import Id, Model

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ivr import contract as c
+from pbx import contract as c
 from routing.model import Center, MessageIntake
 from routing.numbers import caller_key
 from routing.promises import national

@@ -4,7 +4,7 @@ Produces files an admin includes into an existing Asterisk:
 - extensions_lotse.conf: the incoming context for every tenant number and 115,
   the AGI call, the dispatch on LOTSE_OUTCOME and the fallback;
 - queues_lotse.conf, voicemail_lotse.conf.
-Every context and variable name comes from ivr.contract.
+Every context and variable name comes from pbx.contract.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr import contract as c
+from pbx import contract as c
 from routing.model import Center, Kind, Target
 from routing.problems import LotseError
 
@@ -116,7 +116,7 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f" same => n,Set({c.VAR_JOINED}=${{EPOCH}})",  # the place a callback requested from this queue keeps
         # Queue(name,options,URL,announceoverride,timeout,AGI,gosub): app_queue runs Gosub(<gosub>,s,1) on the
         # agent leg before bridging (Asterisk 21+ has no macro argument)
-        # option t: the agent may transfer the caller (hand-on to a department: ivr/agent_codes.py)
+        # option t: the agent may transfer the caller (hand-on to a department: render/agent_codes.py)
         f" same => n,Queue(${{{c.VAR_QUEUE}}},t,,,${{{c.VAR_QUEUE_TIMEOUT}}},,{c.CONTEXT_WHISPER})",
         f' same => n,GotoIf($["${{QUEUESTATUS}}" = "TIMEOUT" | {_QUEUE_REFUSED}]?next,1)',
         " same => n,Hangup()",
@@ -195,7 +195,7 @@ def extensions(center: Center, options: RenderOptions) -> str:
 
 
 def _request_value() -> str:
-    """The AstDB value of a request, in ivr.tickets.Request.FIELDS' order."""
+    """The AstDB value of a request, in promises.store.Request.FIELDS' order."""
     names = (c.VAR_PROMISE, None, c.VAR_TENANT, c.VAR_ENTRY, c.VAR_TOPIC, c.VAR_QUEUE, c.VAR_DEPARTMENT, c.VAR_REASON)
     fields = [f"${{{n}}}" if n else "${EPOCH}" for n in names]
     return "|".join([*fields, f"${{{c.VAR_CALLBACK_NUMBER}}}", f"${{{c.VAR_JOINED}}}"])

@@ -1,6 +1,6 @@
 """The promises in SQL: callback requests, tickets (Rückmeldung) and each ticket's history.
 
-The same database as the call records (metrics.store runs the migrations).
+The same database as the call records (stores.db runs the migrations).
 Every change that must happen once is a conditional UPDATE (``... WHERE
 status = 'pending'``): two workers, or one restarted mid-way, cannot start a
 callback twice or close a ticket twice.
@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Engine, Float, Integer, MetaData, String, Table, create_engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from metrics.store import migrate
 from routing.promises import Pending
+from stores.db import migrate
 
 metadata = MetaData()
 callbacks = Table(

@@ -19,7 +19,7 @@ from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
-from ivr.throttle import reason
+from pbx.throttle import reason
 
 log = logging.getLogger("lotse.metrics")
 Event = dict[str, str]

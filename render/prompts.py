@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.agent_codes import AGENT_PROMPTS
+from render.agent_codes import AGENT_PROMPTS
 from routing.checks import recorded_prompts
 from routing.model import Center, Prompt
 from routing.problems import LotseError

@@ -1,0 +1,1 @@
+"""Asterisk config and prompts rendered from the YAML: dialplan, queues, agents' endpoints and codes, prompts."""
