@@ -38,6 +38,7 @@ setup(
         "dev": [
             *("pytest>=8", "hypothesis>=6.100", "mypy>=1.10", "ruff>=0.5", "types-PyYAML"),
             *("aiosmtpd>=1.4", "httpx>=0.27", "selenium>=4.20"),
+            "import-linter>=2.1",  # checks the direction of imports between the packages (pyproject: tool.importlinter)
         ],
     },
     entry_points={"console_scripts": ["lotse = lotse.cli:main", "lotse-agi = agi_scripts.lotse_agi:main"]},
