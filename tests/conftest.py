@@ -35,6 +35,28 @@ h: [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]
 """
 
 
+TIERS = {  # marker -> what the tests need besides Python (docs/architecture.md, "Tests")
+    "lab": "the real Asterisk of the lab (asterisk/lab), as root",
+    "browser": "Debian's chromium and chromedriver, axe-core (scripts/browser)",
+    "services": "PostgreSQL and Redis on 127.0.0.1, promtool (scripts/services)",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, needs in TIERS.items():
+        config.addinivalue_line("markers", f"{name}: needs {needs}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """tests/integration is the lab tier and test_browser the browser tier, by place; services are marked in the tests."""
+    for item in items:
+        parts = item.path.relative_to(ROOT).parts
+        if parts[:2] == ("tests", "integration"):
+            item.add_marker(pytest.mark.lab)
+        elif item.path.name == "test_browser.py":
+            item.add_marker(pytest.mark.browser)
+
+
 def at(text: str) -> datetime:
     """A Berlin wall-clock time, 'YYYY-MM-DD HH:MM'."""
     return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=BERLIN)

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from lotse.promises_command import PromiseCollector
@@ -33,6 +34,7 @@ def exported_names(center: Center, tmp_path: Path) -> set[str]:
     return names | {f"{n}_total" for n in names} | {f"{n}_bucket" for n in names}
 
 
+@pytest.mark.services  # promtool comes with scripts/services
 def test_promtool_accepts_the_rules() -> None:
     promtool = shutil.which("promtool")
     assert promtool, "promtool is installed by scripts/services (Debian's prometheus package)"

@@ -16,6 +16,8 @@ from routing.engine import Live
 from stores.live import LiveState, member_state
 from tests.conftest import EXAMPLE
 
+pytestmark = pytest.mark.services  # the real Redis at 127.0.0.1:6379 (scripts/services)
+
 URL = "redis://127.0.0.1:6379/0"
 DATA = Path(__file__).parent / "data" / "ami"
 

@@ -21,6 +21,8 @@ from promises.store import Request
 from routing.model import Center
 from tests.webapp import WebLab, csrf_of, login, post, web_lab
 
+pytestmark = pytest.mark.services  # the real Redis at 127.0.0.1:6379 (scripts/services)
+
 
 @pytest.fixture
 def lab(example: Center, tmp_path: Path) -> Iterator[WebLab]:
