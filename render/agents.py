@@ -15,9 +15,10 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from pbx import contract as c
+from routing.fields import Id
 from routing.model import Center
 from routing.problems import ConfigError, Problem, Severity, did_you_mean
-from routing.schema import Id, Model
+from routing.schema import Model
 from routing.validate import validate_model
 from routing.yamlsource import read_document
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar, Union
 
 from pydantic import BaseModel, ValidationError
 
-from routing import schema
+from routing import fields, schema
 from routing.problems import Path, did_you_mean
 from routing.yamlsource import Source
 
@@ -80,7 +80,7 @@ def validate_parts(source: Source) -> Parts:
         for item_id, item in items.items():
             path: Path = (section, item_id)
             try:
-                schema.check_id(item_id)
+                fields.check_id(item_id)
             except ValueError as exc:
                 source.error(path, str(exc), key=True)
                 parts.broken[section].add(item_id)

@@ -22,7 +22,9 @@ def python_files() -> list[Path]:
 
 
 def test_no_module_is_over_400_lines() -> None:
-    long = [f"{path.relative_to(ROOT)}: {n} lines" for path in python_files() if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES]
+    long = [
+        f"{path.relative_to(ROOT)}: {n} lines" for path in python_files() if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
     assert not long, "modules over 400 lines (split them along a seam):\n" + "\n".join(long)
 
 
