@@ -23,13 +23,11 @@ from routing.numbers import NumberError, normalise
 from routing.problems import ConfigError, Path, Problem, Severity
 from routing.schedule import Schedule, parse_clock
 from routing.service115 import service_115
+from routing.tenants import compile_tenant
 from routing.validate import Parts, validate_parts
 from routing.yamlsource import Source, read_config
 
 Checked = tuple[tuple[dated.Period, tuple[Problem, ...]], ...]  # each period of dated changes and its own problems
-
-# entry ids that lotse's figures already use for the other ways in (routing.model.Entry)
-RESERVED_ENTRIES = {"own": "tenant's own numbers", "115": "115 calls", "emergency": "calls to an emergency line"}
 
 
 @dataclass(frozen=True)
@@ -159,7 +157,7 @@ def _compile(b: Builder, files: bool = True) -> model.Center | None:
     state = center_spec.state if center_spec else "NW"
     queues = {qid: _queue(b, qid, q) for qid, q in parts.queues.items()}
     departments = {did: _department(b, did, d, state) for did, d in parts.departments.items()}
-    tenants = {tid: _tenant(b, tid, t, center_targets) for tid, t in parts.tenants.items()}
+    tenants = {tid: compile_tenant(b, tid, t, center_targets) for tid, t in parts.tenants.items()}
     for tid, topic in parts.topics.items():
         b.target(schema.Target(queue=topic.queue), ("topics", tid), "overflow", None)
     service = service_115(b, parts.service_115, tenants) if parts.service_115 else None
@@ -177,19 +175,7 @@ def _compile(b: Builder, files: bool = True) -> model.Center | None:
     prompts = check_prompts(b, center_spec) if files else tuple(prompt for prompt, _ in b.prompts.values())
     if center_spec is None or len(tenants) != len(parts.tenants) or any(parts.broken.values()):
         return None
-    numbers: dict[str, str | None] = {}
-    emergency_numbers: dict[str, tuple[str, str]] = {}
-    entry_numbers: dict[str, tuple[str, str]] = {}
-    for tenant in tenants.values():
-        numbers.update((n, tenant.id) for n in tenant.numbers)
-        for entry in tenant.entries.values():
-            numbers.update((n, tenant.id) for n in entry.numbers)
-            entry_numbers.update((n, (tenant.id, entry.id)) for n in entry.numbers)
-        for emergency in tenant.emergencies.values():
-            numbers.update((n, tenant.id) for n in emergency.numbers)
-            emergency_numbers.update((n, (tenant.id, emergency.id)) for n in emergency.numbers)
-    if service:
-        numbers.update((n, None) for n in service.numbers)
+    numbers, entry_numbers, emergency_numbers = _numbers(tenants, service)
     for did, department in departments.items():  # a forward to a number lotse answers comes back to lotse
         if department.number in numbers:
             answered_by = f"tenant '{numbers[department.number]}'" if numbers[department.number] else "115"
@@ -219,6 +205,26 @@ def _compile(b: Builder, files: bool = True) -> model.Center | None:
     )
 
 
+def _numbers(
+    tenants: Mapping[str, model.Tenant], service: model.Service115 | None
+) -> tuple[dict[str, str | None], dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """Number -> tenant (None: 115); number -> (tenant, entry); number -> (tenant, emergency line)."""
+    numbers: dict[str, str | None] = {}
+    entry_numbers: dict[str, tuple[str, str]] = {}
+    emergency_numbers: dict[str, tuple[str, str]] = {}
+    for tenant in tenants.values():
+        numbers.update((n, tenant.id) for n in tenant.numbers)
+        for entry in tenant.entries.values():
+            numbers.update((n, tenant.id) for n in entry.numbers)
+            entry_numbers.update((n, (tenant.id, entry.id)) for n in entry.numbers)
+        for emergency in tenant.emergencies.values():
+            numbers.update((n, tenant.id) for n in emergency.numbers)
+            emergency_numbers.update((n, (tenant.id, emergency.id)) for n in emergency.numbers)
+    if service:
+        numbers.update((n, None) for n in service.numbers)
+    return numbers, entry_numbers, emergency_numbers
+
+
 def _intakes(b: Builder, specs: Mapping[str, schema.MessageIntake]) -> dict[str, model.MessageIntake]:
     found: dict[str, model.MessageIntake] = {}
     for mid, spec in specs.items():
@@ -234,106 +240,6 @@ def _intakes(b: Builder, specs: Mapping[str, schema.MessageIntake]) -> dict[str,
         times = tuple(sorted(parse_clock(t) for t in spec.times))
         found[mid] = model.MessageIntake(mid, spec.name, spec.mailbox, tuple(spec.to), times, fields)
     return found
-
-
-def _tenant(b: Builder, tid: str, spec: schema.Tenant, center_targets: model.Targets) -> model.Tenant:
-    center = b.parts.center
-    path = ("tenants", tid)
-    scope = (tid, spec)
-    numbers = tuple(k for i, n in enumerate(spec.numbers) if (k := b.number(n, (*path, "numbers", i))))
-    for topic_id, topic in spec.topics.items():
-        if topic_id in b.parts.topics:
-            b.source.error((*path, "topics", topic_id), f"topic '{topic_id}' is also defined center-wide", "rename one of them", key=True)
-        b.target(schema.Target(queue=topic.queue), (*path, "topics", topic_id), "overflow", None)
-    hours = spec.hours if spec.hours is not None else (center.hours if center else None)
-    weekly = b.weekly(hours, (*path, "hours") if spec.hours is not None else ("center", "hours"))
-    state = spec.state or (center.state if center else "NW")
-    categories = (
-        b.categories(spec.holiday_categories, (*path, "holiday_categories"))
-        if spec.holiday_categories
-        else b.categories(center.holiday_categories if center else None, ("center", "holiday_categories"))
-    )
-    closures = b.closures(center.closures if center else [], ("center", "closures")) + b.closures(spec.closures, (*path, "closures"))
-    schedule = Schedule.build(weekly, state, categories, closures, b.open_days(spec.open_days, (*path, "open_days")))
-    if not any(weekly) and not spec.open_days and (spec.hours is not None or center is not None):  # broken center: unknown
-        b.source.warning(
-            path, f"tenant '{tid}' has no open hour", "give it 'hours:' or set center.hours; its own numbers will always be closed"
-        )
-    menus = {mid: _menu(b, scope, mid, m) for mid, m in spec.menus.items()}
-    emergencies = {}
-    for eid, e in spec.emergencies.items():
-        epath = (*path, "emergencies", eid)
-        if e.queue:
-            b.target(schema.Target(queue=e.queue), epath, "overflow", None)
-        elif e.numbers or e.catch_115:
-            why = "has its own numbers" if e.numbers else "catches 115 calls"
-            b.source.error(epath, f"an emergency that {why} needs a 'queue'", "add 'queue:', where its callers wait")
-        elif e.mode == "replace":
-            b.source.error(epath, "an emergency in mode 'replace' needs a 'queue'", "add 'queue:' or use mode: announce")
-        own = tuple(k for i, n in enumerate(e.numbers) if (k := b.number(n, (*epath, "numbers", i))))
-        when_off = b.target(e.when_off, (*epath, "when_off"), "menu", scope) if e.when_off else None
-        announcement = b.prompt(e.announcement, (*epath, "announcement"))
-        mode = e.mode if e.mode != "replace" or "mode" in e.model_fields_set or not own else "line"  # a line: its numbers only
-        emergencies[eid] = model.Emergency(eid, e.name, announcement, e.queue, mode, e.ignore_hours, own, when_off, e.catch_115)  # type: ignore[arg-type]
-    topics = {**{k: _topic(k, t) for k, t in b.parts.topics.items()}, **{k: _topic(k, t) for k, t in spec.topics.items()}}
-    closed_spec = spec.closed or (center.closed if center else schema.ClosedBehaviour())
-    closed = b.closed(closed_spec, (*path, "closed") if spec.closed else ("center", "closed"), scope)
-    entries = {}
-    for eid, line in spec.entries.items():
-        epath = (*path, "entries", eid)
-        if eid in RESERVED_ENTRIES:
-            b.source.error(
-                epath, f"'{eid}' is what lotse calls the {RESERVED_ENTRIES[eid]} in its figures", "give the entry another id", key=True
-            )
-        line_schedule = schedule
-        if line.hours is not None:
-            line_schedule = Schedule.build(b.weekly(line.hours, (*epath, "hours")), state, categories, closures)
-        greeting = b.prompt(line.greeting, (*epath, "greeting")) if line.greeting else b.prompt(spec.greeting, (*path, "greeting"))
-        entries[eid] = model.TenantEntry(
-            id=eid,
-            name=line.name,
-            numbers=tuple(k for i, n in enumerate(line.numbers) if (k := b.number(n, (*epath, "numbers", i)))),
-            schedule=line_schedule,
-            greeting=greeting,
-            closed=b.closed(line.closed, (*epath, "closed"), scope) if line.closed else closed,
-            start=b.target(line.start, (*epath, "start"), "menu", scope),
-        )
-    return model.Tenant(
-        id=tid,
-        name=spec.name,
-        numbers=numbers,
-        state=state,
-        schedule=schedule,
-        targets=targets(spec.targets, center_targets) if spec.targets else center_targets,
-        greeting=b.prompt(spec.greeting, (*path, "greeting")),
-        closed=closed,
-        start=b.target(spec.start, (*path, "start"), "menu", scope),
-        menus=menus,
-        topics=topics,
-        emergencies=emergencies,
-        entries=entries,
-        due_hours=spec.due_hours,
-    )
-
-
-def _topic(tid: str, spec: schema.Topic) -> model.Topic:
-    return model.Topic(tid, spec.name, spec.queue, spec.priority, spec.due_hours)
-
-
-def _menu(b: Builder, scope: tuple[str, schema.Tenant], mid: str, spec: schema.Menu) -> model.Menu:
-    path = ("tenants", scope[0], "menus", mid)
-    prompt = b.prompt(spec.prompt, (*path, "prompt"))
-    assert prompt is not None
-    return model.Menu(
-        id=mid,
-        prompt=prompt,
-        options={key: b.target(t, (*path, "options", key), "menu", scope) for key, t in spec.options.items()},
-        timeout=spec.timeout,
-        retries=spec.retries,
-        invalid=b.prompt(spec.invalid, (*path, "invalid")),
-        no_input=b.prompt(spec.no_input, (*path, "no_input")),
-        default=b.target(spec.default, (*path, "default"), "menu", scope),
-    )
 
 
 def _queue(b: Builder, qid: str, spec: schema.Queue) -> model.Queue:
