@@ -203,12 +203,7 @@ def test_hand_ons_nobody_answers_attended_comes_back_blind_goes_on_as_the_depart
 
     async def scenario() -> None:
         async with Ami() as ami:
-            for queue in ("buergerservice", "kfz"):
-                for member in LAB_AGENTS:
-                    await ami.manager.send_action({"Action": "QueuePause", "Queue": queue, "Interface": member, "Paused": "true"})
-            for queue, agent in members:
-                add = {"Action": "QueueAdd", "Queue": queue, "Interface": agent, "MemberName": agent.split("/")[1].split("@")[0]}
-                await asyncio.wait_for(ami.manager.send_action(add, as_list=False), 10)
+            await _only_these_agents(ami, members, True)
             try:
                 await ami.call("0571890", attended, "1")  # Minden, Personalausweis: buergerservice
                 await ami.call("05718070", blind, "12")  # Kreis, Führerschein: kfz
@@ -241,15 +236,26 @@ def test_hand_ons_nobody_answers_attended_comes_back_blind_goes_on_as_the_depart
                 for caller in (attended, blind):
                     await ami.manager.send_action({"Action": "Hangup", "Channel": f"/^Local/{caller}.*/"})
             finally:
-                for queue, agent in members:
-                    remove = {"Action": "QueueRemove", "Queue": queue, "Interface": agent}
-                    await asyncio.wait_for(ami.manager.send_action(remove, as_list=False), 10)
-                for queue in ("buergerservice", "kfz"):
-                    for member in LAB_AGENTS:
-                        await ami.manager.send_action({"Action": "QueuePause", "Queue": queue, "Interface": member, "Paused": "false"})
+                await _only_these_agents(ami, members, False)
 
     with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log):
         asyncio.run(scenario())
+
+
+async def _only_these_agents(ami: Ami, members: list[tuple[str, str]], on: bool) -> None:
+    """on: the lab's agents of both queues paused and ``members`` (queue, interface) added; off: the other way round."""
+    if not on:
+        for queue, agent in members:
+            remove = {"Action": "QueueRemove", "Queue": queue, "Interface": agent}
+            await asyncio.wait_for(ami.manager.send_action(remove, as_list=False), 10)
+    for queue in ("buergerservice", "kfz"):
+        for member in LAB_AGENTS:
+            pause = {"Action": "QueuePause", "Queue": queue, "Interface": member, "Paused": "true" if on else "false"}
+            await ami.manager.send_action(pause)
+    if on:
+        for queue, agent in members:
+            add = {"Action": "QueueAdd", "Queue": queue, "Interface": agent, "MemberName": agent.split("/")[1].split("@")[0]}
+            await asyncio.wait_for(ami.manager.send_action(add, as_list=False), 10)
 
 
 def _var_of(event: dict[str, str], caller: str) -> str:

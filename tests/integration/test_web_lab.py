@@ -49,14 +49,7 @@ def test_a_real_queue_join_is_on_the_wallboard_within_2_s_and_the_switch_routes_
     metrics_port, web_port = free_port(), free_port()
     metrics = [str(LOTSE), "metrics", "--config", str(EXAMPLE), "--db", db, "--spool", str(tmp_path / "spool"), "--redis", REDIS]
     web = [str(LOTSE), "web", "--config", str(EXAMPLE), "--agents", str(ROOT / "asterisk/agents.example.yaml"), "--users", str(users)]
-    web += [
-        "--db",
-        db,
-        "--ami",
-        "127.0.0.1:5038",
-        "--listen",
-        f"127.0.0.1:{web_port}",
-    ]
+    web += ["--db", db, "--ami", "127.0.0.1:5038", "--listen", f"127.0.0.1:{web_port}"]  # fmt: skip
     caller, next_caller = new_caller("0571"), new_caller("0571")
     live = LiveState(redis.Redis.from_url(REDIS))
     browser = chromium()
