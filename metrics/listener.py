@@ -38,7 +38,7 @@ from metrics.records import CallRecord
 from metrics.spool import Spool
 from metrics.store import Store
 from metrics.tracker import Privacy, Tracker, load_open_calls, save_open_calls
-from pbx import journal
+from pbx import actions, journal
 from pbx.ami import AmiLink, AmiSettings, flat
 from pbx.throttle import Throttle, reason
 from stores.live import LiveState
@@ -177,7 +177,7 @@ class MetricsListener:
         # From the last event seen (queue_log has whole seconds: 2 s earlier); calls that entered a queue before it
         # were seen then, and are open in the tracker or recorded. With none remembered (a first start): since start.
         gap_start = self._gap_start - 2 if self._gap_start else self.started
-        channels = [flat(m) for m in await _list(manager, {"Action": "CoreShowChannels"})]
+        channels = [flat(m) for m in await _list(manager, actions.core_show_channels())]
         alive = {c.get("Uniqueid", "") for c in channels}
         open_calls = set(self.tracker.calls)
         entries = await asyncio.to_thread(self._read_queue_log, gap_start, open_calls | alive)
@@ -343,7 +343,7 @@ class MetricsListener:
 
     async def _rebuild_live(self, manager: Manager) -> None:
         assert self.live is not None
-        events = [flat(m) for m in await _list(manager, {"Action": "QueueStatus"})]
+        events = [flat(m) for m in await _list(manager, actions.queue_status())]
         try:
             await asyncio.to_thread(self.live.rebuild, self.settings.queues, events, time.time())
         except (redis.RedisError, OSError) as exc:  # fail open: the live state catches up with the next events
@@ -415,12 +415,11 @@ class MetricsListener:
             log.info("deleted %d call record(s) older than %d days", deleted, days)
 
 
-async def _list(manager: Manager, action: dict[str, str]) -> list[Any]:
+async def _list(manager: Manager, action: actions.Action) -> list[Any]:
     """A list action's events; an empty list when Asterisk refuses it or the link drops."""
     try:
-        answer = await asyncio.wait_for(manager.send_action(action), 10.0)
+        messages = await actions.send_list(manager, action, 10.0)
     except (TimeoutError, OSError) as exc:
         log.warning("AMI %s not answered: %s", action["Action"], reason(exc))
         return []
-    messages = answer if isinstance(answer, list) else [answer]
     return [m for m in messages if m.get("Event") and not str(m.get("Event")).endswith("Complete")]

@@ -33,6 +33,7 @@ from typing import Any
 
 from panoramisk import Manager
 
+from pbx import actions
 from pbx import contract as c
 from pbx.ami import AmiLink, AmiSettings, Event, flat
 from promises import api as ticket_api
@@ -124,7 +125,7 @@ class Keeper:
                 await asyncio.wait_for(self._wake.wait(), self.settings.interval)
 
     def _event(self, event: Event) -> None:
-        if event.get("Event") == "UserEvent" and event.get("UserEvent") in ("LotsePromise", "LotseCallbackResult"):
+        if event.get("Event") == "UserEvent" and event.get("UserEvent") in (c.EVENT_PROMISE, c.EVENT_CALLBACK_RESULT):
             self._wake.set()
         elif event.get("Event") == "OriginateResponse" and event.get("Response") == "Failure":
             attempt = event.get("Exten", "")
@@ -282,7 +283,7 @@ class Keeper:
             row = await asyncio.to_thread(self.store.callback, request.id)
             assert row is not None
             try:  # as_list=False: the first answer ('queued'); panoramisk would wait for OriginateResponse (minutes)
-                reply = await asyncio.wait_for(manager.send_action(self.originate(row, attempt), as_list=False), 10.0)
+                reply = await actions.send(manager, self.originate(row, attempt), 10.0)
             except (TimeoutError, OSError) as exc:
                 reply = {"Message": f"no answer ({exc!r})"}
             if not getattr(reply, "success", False):
@@ -293,7 +294,7 @@ class Keeper:
             started.append(attempt)
         return started
 
-    def originate(self, row: dict[str, Any], attempt: str) -> dict[str, Any]:
+    def originate(self, row: dict[str, Any], attempt: str) -> actions.Action:
         tenant = self.config_at(row["created"]).tenants.get(row["tenant"])
         topic = tenant.topics.get(row["topic"]) if tenant else None
         prompts = (self.settings.prompts or self.center.prompts_dir).rstrip("/")
@@ -305,23 +306,20 @@ class Keeper:
             c.VAR_QUEUE: row["queue"],
             c.VAR_CALLBACK_NUMBER: row["number"],
             c.VAR_RING_TIMEOUT: str(self.center.promises.callback_ring_timeout),
-            "LOTSE_CALLBACK_WAIT": str(self.settings.callback_wait),
+            c.VAR_CALLBACK_WAIT: str(self.settings.callback_wait),
             f"__{c.VAR_WHISPER}": "&".join(whisper),
             f"__{c.VAR_AGENT_LABEL}": label,
             f"__{c.VAR_TENANT}": row["tenant"],
             f"__{c.VAR_TOPIC}": row["topic"],
         }
-        return {
-            "Action": "Originate",
-            "Channel": f"Local/{attempt}@{c.CONTEXT_CALLBACK_QUEUE}/n",
-            "Context": c.CONTEXT_CALLBACK_DIAL,
-            "Exten": attempt,
-            "Priority": "1",
-            "Async": "true",
-            "Timeout": str((self.settings.callback_wait + 5) * 1000),
-            "CallerID": f'"Rückruf" <{attempt}>',
-            "Variable": [f"{k}={v}" for k, v in variables.items()],
-        }
+        return actions.originate(
+            channel=f"Local/{attempt}@{c.CONTEXT_CALLBACK_QUEUE}/n",
+            context=c.CONTEXT_CALLBACK_DIAL,
+            exten=attempt,
+            timeout_ms=(self.settings.callback_wait + 5) * 1000,
+            caller_id=f'"Rückruf" <{attempt}>',
+            variables=variables,
+        )
 
     async def deliver(self, now: float) -> int:
         """The due batches of every message intake, one e-mail per recipient; returns the messages sent."""
@@ -396,11 +394,10 @@ class _Seen:
 async def queue_state(manager: Manager, queue: str, now: float) -> _Seen | None:
     """Who waits in ``queue`` (join times, callbacks' own channels left out) and how many agents are free; None if unknown."""
     try:
-        answer = await asyncio.wait_for(manager.send_action({"Action": "QueueStatus", "Queue": queue}), 5.0)
+        messages = [flat(m) for m in await actions.send_list(manager, actions.queue_status(queue), 5.0)]
     except (TimeoutError, OSError) as exc:
         log.warning("QueueStatus %s not answered: %s", queue, exc)
         return None
-    messages = [flat(m) for m in (answer if isinstance(answer, list) else [answer])]
     if not any(m.get("Event") == "QueueParams" for m in messages):
         return None
     waiting, free = [], 0

@@ -10,10 +10,11 @@ agent`` (``[lotse-web]`` in the rendered manager_lotse.conf).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
+from pbx import actions
+from pbx.actions import Action
 from pbx.ami import AmiLink, AmiSettings
 from render.agent_codes import penalty, queues_of
 from render.agents import Agent
@@ -30,31 +31,13 @@ def interface_of(agent: Agent) -> str:
     return f"PJSIP/{agent.id}"
 
 
-def login_actions(center: Center, agent: Agent) -> list[dict[str, str]]:
+def login_actions(center: Center, agent: Agent) -> list[Action]:
     member = interface_of(agent)
-    return [
-        {
-            "Action": "QueueAdd",
-            "Queue": q,
-            "Interface": member,
-            "Penalty": str(penalty(center, agent, q)),
-            "MemberName": agent.name,
-            "StateInterface": member,
-        }
-        for q in queues_of(center, agent)
-    ]
+    return [actions.queue_add(q, member, penalty(center, agent, q), agent.name) for q in queues_of(center, agent)]
 
 
-def logout_actions(center: Center, agent: Agent) -> list[dict[str, str]]:
-    return [{"Action": "QueueRemove", "Queue": q, "Interface": interface_of(agent)} for q in queues_of(center, agent)]
-
-
-def pause_action(interface: str, reason: str | None) -> dict[str, str]:
-    """Pause (reason given) or ready (None) in every queue of the interface."""
-    action = {"Action": "QueuePause", "Interface": interface, "Paused": "false" if reason is None else "true"}
-    if reason:
-        action["Reason"] = reason
-    return action
+def logout_actions(center: Center, agent: Agent) -> list[Action]:
+    return [actions.queue_remove(q, interface_of(agent)) for q in queues_of(center, agent)]
 
 
 class Control:
@@ -70,14 +53,14 @@ class Control:
     async def close(self) -> None:
         await self.link.close()
 
-    async def run(self, actions: list[dict[str, str]], tolerate: tuple[str, ...] = ()) -> None:
+    async def run(self, todo: list[Action], tolerate: tuple[str, ...] = ()) -> None:
         """Send each action; raises ControlError for the first that Asterisk refused (unless its message is tolerated)."""
         manager = self.link.manager
         if not self.link.up or manager is None:
             raise ControlError("Asterisk ist nicht erreichbar (AMI); bitte später noch einmal versuchen.")
-        for action in actions:
+        for action in todo:
             try:
-                reply = await asyncio.wait_for(manager.send_action(dict(action), as_list=False), 5.0)
+                reply = await actions.send(manager, action, 5.0)
             except (TimeoutError, OSError) as exc:
                 raise ControlError(f"Asterisk hat auf {action['Action']} nicht geantwortet ({exc or 'Zeitüberschreitung'}).") from None
             response, message = str(reply.get("Response", "")), str(reply.get("Message", ""))
@@ -85,4 +68,4 @@ class Control:
                 raise ControlError(
                     f"Asterisk hat {action['Action']} für {action.get('Queue', action.get('Interface'))} abgelehnt: {message}"
                 )
-            log.info("AMI %s %s: %s", action["Action"], action.get("Queue") or action.get("Interface"), message or response)
+            log.info("AMI %s: %s", actions.describe(action), message or response)
