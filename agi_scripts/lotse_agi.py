@@ -37,8 +37,8 @@ from routing.cases import parse_local
 from routing.engine import Call, Decision, Live
 from routing.loader import load
 from routing.problems import LotseError
+from runtime.settings import Environment
 
-DEFAULT_CONFIG = "/etc/lotse/config"
 HEADER_TIMEOUT = 5.0  # seconds for Asterisk to send the AGI environment
 
 
@@ -49,7 +49,7 @@ class NoReplyError(LotseError):
 def main() -> int:
     connection: list[Any] = []  # pyst2's AGI, once the environment was read
     try:
-        return run(connection)
+        return run(connection, Environment.read(os.environ))
     except (CallerHungUp, AGIHangup):
         return 0
     except (NoReplyError, AGIError, LotseError, OSError, ValueError) as exc:
@@ -59,8 +59,8 @@ def main() -> int:
         _quiet_stdout()
 
 
-def run(connection: list[Any]) -> int:
-    reply_timeout = float(os.environ.get("LOTSE_AGI_TIMEOUT", "120"))
+def run(connection: list[Any], settings: Environment) -> int:
+    reply_timeout = settings.classic_reply_timeout
     with deadline(HEADER_TIMEOUT, "no AGI environment on stdin"):
         agi = AGI(stderr=open(os.devnull, "w"))  # noqa: SIM115 - pyst2 writes debug lines to stderr; Asterisk would log them
     route, *args = sys.argv[1:] or [c.AGI_ROUTE]
@@ -70,14 +70,14 @@ def run(connection: list[Any]) -> int:
     headers = {**agi.env, "agi_network_script": route}
     headers.update({f"agi_arg_{n}": value for n, value in enumerate(args, 1)})
     env = environment(headers)  # ValueError names what is missing or too long
-    config = Path(os.environ.get("LOTSE_CONFIG", DEFAULT_CONFIG))
-    result = load(config)
+    config = Path(settings.classic_config)
+    result = load(config, settings.values)
     if result.center is None:
         raise LotseError(f"{config} is invalid ({len(result.errors)} errors; lotse validate {config})")
     center = result.center
-    prompts = os.environ.get("LOTSE_PROMPTS") or center.prompts_dir
+    prompts = settings.classic_prompts or center.prompts_dir
     now = datetime.now(UTC)
-    pretend = os.environ.get("LOTSE_PRETEND_TIME")
+    pretend = settings.pretend_time
     if pretend:  # labs and tests only, like lotse serve --pretend-time
         now = parse_local(pretend, center.tz)
     if env.script == c.AGI_ROUTE_NEXT:

@@ -13,6 +13,7 @@ from typing import Any
 from panoramisk.utils import parse_agi_result
 
 from ivr.session import Command, GetDigits, SetVariable, Stream, WaitDigit
+from pbx import contract as c
 from routing.engine import Outcome, Resume
 from routing.model import Entry
 from routing.numbers import caller_key
@@ -131,7 +132,7 @@ def resume_from_args(args: tuple[str, ...]) -> Resume:
     padded = (*args, "", "", "", "", "", "")[:6]
     outcome, ref, tenant, entry, topic, caller = padded
     if outcome not in (Outcome.QUEUE.value, Outcome.DEPARTMENT.value):
-        raise ValueError(f"lotse-next: first argument must be queue or department, got {outcome!r}")
+        raise ValueError(f"{c.AGI_ROUTE_NEXT}: first argument must be queue or department, got {outcome!r}")
     kind = Outcome(outcome)
     if entry in tuple(Entry):
         return Resume(kind, ref, tenant or None, Entry(entry), topic or None, caller_key(caller))

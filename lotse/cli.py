@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -36,12 +36,18 @@ from routing.loader import load
 from routing.model import Center
 from routing.problems import ConfigError
 from routing.schema import json_schema
+from runtime.settings import Environment, SettingsError
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """The ``lotse`` command; the environment (``os.environ`` unless given) is read here, once."""
     out = out or sys.stdout
     parser = _parser()
     args = parser.parse_args(argv)
+    try:
+        env = Environment.read(os.environ if environ is None else environ)
+    except SettingsError as exc:
+        parser.error(str(exc))
     handler = {
         "validate": _validate,
         "simulate": _simulate,
@@ -55,11 +61,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         **WEB_COMMANDS,
     }[args.command]
     try:
-        return handler(args, out)
+        return handler(args, env, out)
     except BrokenPipeError:  # e.g. lotse validate --json | head: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exit's flush prints nothing
         return EXIT_OK
-    except UsageError as exc:
+    except (UsageError, SettingsError) as exc:
         args.command_parser.error(str(exc))  # exits with EXIT_USAGE
         raise  # pragma: no cover
 
@@ -147,7 +153,7 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a day; write it as YYYY-MM-DD, e.g. 2027-01-01") from None
 
 
-def _validate(args: argparse.Namespace, out: TextIO) -> int:
+def _validate(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     result = load(args.path)
     if args.at is not None:  # the period in force that day: its own problems, and the numbers that stop after it
         result = replace(result, problems=result.problems_on(args.at))
@@ -193,7 +199,7 @@ def _summary(when: str, c: Center, out: TextIO) -> None:
     )
 
 
-def _simulate(args: argparse.Namespace, out: TextIO) -> int:
+def _simulate(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     if args.cases is None and not args.to:
         raise UsageError("simulate needs --to NUMBER (and usually --from and --at), or --cases FILE")
     center = load_center(args.config, out)
@@ -294,7 +300,7 @@ def _run_cases(center: Center, file: Path, verbose: bool, out: TextIO) -> int:
     return EXIT_OK if failed == 0 else EXIT_FAILED
 
 
-def _serve(args: argparse.Namespace, out: TextIO) -> int:
+def _serve(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     pretend = None
     if args.pretend_time:
         result = load(args.config)
@@ -322,11 +328,11 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     return serve(settings, args.pid_file, pretend, args.loop)
 
 
-def _reload(args: argparse.Namespace, out: TextIO) -> int:
+def _reload(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     return reload(args.config, args.pid_file, out)
 
 
-def _asterisk(args: argparse.Namespace, out: TextIO) -> int:
+def _asterisk(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
@@ -352,7 +358,7 @@ def _asterisk(args: argparse.Namespace, out: TextIO) -> int:
         files["pjsip_lotse.conf"] = header + agents_pjsip(agents)
         files["extensions_agents_lotse.conf"] = header + agent_dialplan(center, agents, args.prompts or center.prompts_dir, args.dial)
         files["features_lotse.conf"] = header + agent_features(agents, args.prompts or center.prompts_dir)
-        secret = os.environ.get("LOTSE_AMI_SECRET") or agents.ami_secret
+        secret = env.ami_secret or agents.ami_secret
         if secret:
             files["manager_lotse.conf"] = header + manager_user(secret)
         else:
@@ -362,7 +368,7 @@ def _asterisk(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _prompts(args: argparse.Namespace, out: TextIO) -> int:
+def _prompts(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
@@ -381,7 +387,7 @@ def _prompts(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if not report.without_text else EXIT_FAILED
 
 
-def _schema(args: argparse.Namespace, out: TextIO) -> int:
+def _schema(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.out is None:
         out.write(text)

@@ -14,6 +14,8 @@ import uvloop
 
 from routing.loader import LoadResult, load
 from routing.model import Center
+from runtime import settings as defaults
+from stores.db import StoreError, database_url
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -77,3 +79,17 @@ def host_port(text: str, argument: str, example: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise UsageError(f"argument {argument}: '{text}' must be HOST:PORT, e.g. {example}")
     return host, int(port)
+
+
+DB_HELP = (
+    "the call records: a file path (SQLite) or a SQLAlchemy URL such as postgresql+psycopg://lotse@db/lotse"
+    f" (default {defaults.DATABASE_URL})"
+)
+
+
+def db_argument(text: str) -> str:
+    """The SQLAlchemy URL of a --db argument; a UsageError names what is wrong."""
+    try:
+        return database_url(text)
+    except StoreError as exc:
+        raise UsageError(f"argument --db: {exc}") from None

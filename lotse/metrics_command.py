@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import time
 from datetime import date, datetime, timedelta
@@ -15,7 +14,7 @@ from typing import Any, TextIO
 import redis
 from prometheus_client import start_http_server
 
-from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, host_port, load_center, run_async
+from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, configure_logging, db_argument, host_port, load_center, run_async
 from metrics import council, dispositions
 from metrics.exporter import Exporter
 from metrics.html import page
@@ -24,6 +23,7 @@ from metrics.report import DIMENSIONS, INTERVALS, group_sql
 from metrics.report import render as render_report
 from metrics.store import Store
 from metrics.tracker import Privacy
+from pbx import contract as c
 from promises.figures import promise_figures
 from promises.figures import render_table as render_promises
 from promises.store import Promises
@@ -31,21 +31,21 @@ from render.agents import load_agents
 from routing.cases import parse_local
 from routing.model import Center
 from routing.problems import did_you_mean
-from stores.db import DEFAULT_URL, StoreError, database_url, shown, sqlite_file
+from runtime import settings as defaults
+from runtime.settings import Environment
+from stores.db import StoreError, shown, sqlite_file
 from stores.live import LiveState
 from web.reports import agents_report
-
-DB_HELP = f"the call records: a file path (SQLite) or a SQLAlchemy URL such as postgresql+psycopg://lotse@db/lotse (default {DEFAULT_URL})"
 
 
 def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     """Add the metrics commands to the lotse parser; returns them."""
     metrics = commands.add_parser("metrics", help="follow Asterisk's AMI events, write one record per call, export Prometheus metrics")
     metrics.add_argument("--config", type=Path, required=True, help="for the time zone, the queues and the targets")
-    metrics.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
-    metrics.add_argument("--listen", default="127.0.0.1:9570", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9570)")
-    metrics.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT")
-    metrics.add_argument("--ami-user", default="lotse")
+    metrics.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
+    metrics.add_argument("--listen", default=defaults.METRICS_LISTEN, metavar="HOST:PORT", help="Prometheus endpoint (default %(default)s)")
+    metrics.add_argument("--ami", default=defaults.AMI_ADDRESS, metavar="HOST:PORT")
+    metrics.add_argument("--ami-user", default=c.AMI_USER_METRICS)
     metrics.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop", help="event loop (default uvloop)")
     metrics.add_argument("--redis", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
     metrics.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log, to complete the records after an AMI gap")
@@ -67,7 +67,7 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
 
     report = commands.add_parser("report", help="KPIs per tenant, entry, topic, queue and interval")
     report.add_argument("--config", type=Path, required=True, help="for the time zone and the targets")
-    report.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
+    report.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
     report.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
     report.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="the day after the last day (exclusive)")
     report.add_argument("--by", default="tenant", help=f"comma-separated: {', '.join(DIMENSIONS)}; empty for the whole center")
@@ -80,28 +80,26 @@ def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     emergency.add_argument("action", choices=("on", "off", "list"))
     emergency.add_argument("which", nargs="?", metavar="TENANT/ID", help="e.g. minden/bombe")
     emergency.add_argument("--config", type=Path, required=True)
-    emergency.add_argument("--redis", default="redis://127.0.0.1:6379/0", metavar="URL")
+    emergency.add_argument("--redis", default=defaults.REDIS_URL, metavar="URL")
 
     purge = commands.add_parser("purge", help="delete call records older than the retention period")
-    purge.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
+    purge.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
     purge.add_argument("--days", type=int, required=True, help="keep this many days")
 
     return metrics, report, purge, emergency
 
 
-def _metrics(args: argparse.Namespace, out: TextIO) -> int:
-    host, port = host_port(args.ami, "--ami", "127.0.0.1:5038")
-    listen = host_port(args.listen, "--listen", "127.0.0.1:9570")
-    secret = os.environ.get("LOTSE_AMI_SECRET", "")
-    if not secret:
-        raise UsageError("the AMI secret comes from the environment: set LOTSE_AMI_SECRET")
+def _metrics(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
+    host, port = host_port(args.ami, "--ami", defaults.AMI_ADDRESS)
+    listen = host_port(args.listen, "--listen", defaults.METRICS_LISTEN)
+    secret = env.require_ami_secret("lotse metrics")
     center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
     ami = AmiSettings(host, port, args.ami_user, secret)
     if args.retention_days is not None and args.retention_days < 1:
         raise UsageError("argument --retention-days: keep at least 1 day")
-    db_url = _db(args.db)
+    db_url = db_argument(args.db)
     folder = sqlite_file(db_url)
     if folder is not None and not folder.parent.is_dir():
         raise UsageError(f"argument --db: the folder {folder.parent} does not exist")
@@ -117,7 +115,7 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
     return run_metrics(ami, settings, center, listen, args.redis, args.loop)
 
 
-def _report_command(args: argparse.Namespace, out: TextIO) -> int:
+def _report_command(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
@@ -131,7 +129,7 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(f"argument --from/--to: {exc}") from None
     if end <= start:
         raise UsageError(f"argument --to: {args.end} is not after --from {args.start} (--to is the day after the last day)")
-    url = _db(args.db)
+    url = db_argument(args.db)
     try:
         store = Store.open_existing(url, center.tz)
     except StoreError as exc:
@@ -161,14 +159,7 @@ def _report_command(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _db(text: str) -> str:
-    try:
-        return database_url(text)
-    except StoreError as exc:
-        raise UsageError(f"argument --db: {exc}") from None
-
-
-def _emergency(args: argparse.Namespace, out: TextIO) -> int:
+def _emergency(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
@@ -195,11 +186,11 @@ def _emergency(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _purge(args: argparse.Namespace, out: TextIO) -> int:
+def _purge(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     if args.days < 1:
         raise UsageError("argument --days: keep at least 1 day")
     try:
-        store = Store.open_existing(_db(args.db))
+        store = Store.open_existing(db_argument(args.db))
     except StoreError as exc:
         print(exc, file=out)
         return EXIT_FAILED

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import time
 from collections.abc import Iterable
@@ -17,8 +16,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, host_port, load_center, run_async
-from lotse.metrics_command import DB_HELP, _db
+from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, configure_logging, db_argument, host_port, load_center, run_async
+from pbx import contract as c
 from pbx.ami import AmiSettings
 from promises.api import TokenError, read_tokens
 from promises.figures import promise_figures
@@ -27,20 +26,23 @@ from promises.store import TICKET_STATES, Promises, Ticket, TicketError
 from promises.worker import Keeper, KeeperSettings
 from routing.model import Center
 from routing.promises import national
-from stores.db import DEFAULT_URL
+from runtime import settings as defaults
+from runtime.settings import Environment
 
 
 def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     promises = commands.add_parser("promises", help="take callback and ticket requests from the dialplan, call back, mail departments")
     promises.add_argument("--config", type=Path, required=True)
-    promises.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
+    promises.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
     promises.add_argument("--spool", type=Path, required=True, help="the dialplan's spool folder (lotse asterisk render --spool)")
     promises.add_argument("--prompts", default="", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
-    promises.add_argument("--ami", default="127.0.0.1:5038", metavar="HOST:PORT")
-    promises.add_argument("--ami-user", default="lotse-promises", help="needs write = originate,reporting (see docs/callbacks.md)")
+    promises.add_argument("--ami", default=defaults.AMI_ADDRESS, metavar="HOST:PORT")
+    promises.add_argument("--ami-user", default=c.AMI_USER_PROMISES, help="needs write = originate,reporting (see docs/callbacks.md)")
     promises.add_argument("--smtp", metavar="HOST:PORT", help="mail server for departments' ticket notices; none: no mail")
     promises.add_argument("--mail-from", default="lotse@localhost")
-    promises.add_argument("--listen", default="127.0.0.1:9571", metavar="HOST:PORT", help="Prometheus endpoint (default 127.0.0.1:9571)")
+    promises.add_argument(
+        "--listen", default=defaults.PROMISES_LISTEN, metavar="HOST:PORT", help="Prometheus endpoint (default %(default)s)"
+    )
     promises.add_argument("--callback-wait", type=int, default=600, metavar="SECONDS", help="how long a callback waits for an agent")
     promises.add_argument("--api", metavar="HOST:PORT", help="serve the tickets' JSON API here (needs --api-tokens)")
     promises.add_argument("--api-tokens", type=Path, metavar="FILE", help="'name token' lines: the API's clients (chmod 600)")
@@ -51,20 +53,20 @@ def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     tickets.add_argument("action", choices=("list", "show", "claim", "done", "cancel"))
     tickets.add_argument("id", nargs="?", type=int, help="the ticket (for show, claim, done, cancel)")
     tickets.add_argument("--config", type=Path, required=True, help="for the time zone and the names")
-    tickets.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
+    tickets.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
     tickets.add_argument("--status", choices=("open", *TICKET_STATES), help="list only these (open: open and in progress)")
-    tickets.add_argument("--by", default=os.environ.get("USER", "admin"), help="who claims or closes (default: $USER)")
+    tickets.add_argument("--by", help="who claims or closes (default: $USER)")
     tickets.add_argument("--note", default="", help="what was done (for done and cancel)")
     tickets.add_argument("--json", action="store_true")
     return promises, tickets
 
 
-def _promises(args: argparse.Namespace, out: TextIO) -> int:
+def _promises(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
-    ami_host, ami_port = host_port(args.ami, "--ami", "127.0.0.1:5038")
-    listen = host_port(args.listen, "--listen", "127.0.0.1:9571")
+    ami_host, ami_port = host_port(args.ami, "--ami", defaults.AMI_ADDRESS)
+    listen = host_port(args.listen, "--listen", defaults.PROMISES_LISTEN)
     api, tokens = None, {}
     if args.api:
         if args.api_tokens is None:
@@ -79,9 +81,9 @@ def _promises(args: argparse.Namespace, out: TextIO) -> int:
         mailer = Mailer(*host_port(args.smtp, "--smtp", "mail.example:25"), sender=args.mail_from)
     settings = KeeperSettings(
         config=args.config,
-        db_url=_db(args.db),
+        db_url=db_argument(args.db),
         spool=args.spool,
-        ami=AmiSettings(ami_host, ami_port, args.ami_user, os.environ.get("LOTSE_AMI_SECRET", "")),
+        ami=AmiSettings(ami_host, ami_port, args.ami_user, env.require_ami_secret("lotse promises")),
         mailer=mailer,
         prompts=args.prompts,
         callback_wait=args.callback_wait,
@@ -158,13 +160,13 @@ class PromiseCollector(Collector):
         yield from (callbacks, tickets, overdue, within)
 
 
-def _tickets(args: argparse.Namespace, out: TextIO) -> int:
+def _tickets(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
     if args.action != "list" and args.id is None:
         raise UsageError(f"tickets {args.action} needs the ticket's id, e.g. lotse tickets {args.action} 17")
-    store = Promises.open(_db(args.db))
+    store = Promises.open(db_argument(args.db))
     now = time.time()
     try:
         if args.action == "list":
@@ -178,11 +180,11 @@ def _tickets(args: argparse.Namespace, out: TextIO) -> int:
         if args.action == "show":
             ticket = store.ticket(args.id)
         elif args.action == "claim":
-            ticket = store.claim(args.id, args.by, now)
+            ticket = store.claim(args.id, args.by or env.user, now)
         elif args.action == "done":
-            ticket = store.done(args.id, args.by, args.note, now)
+            ticket = store.done(args.id, args.by or env.user, args.note, now)
         else:
-            ticket = store.cancel(args.id, args.by, args.note, now)
+            ticket = store.cancel(args.id, args.by or env.user, args.note, now)
         if args.json:
             json.dump(_as_dict(ticket) | {"history": store.history(ticket.id)}, out, ensure_ascii=False, indent=2)
             print(file=out)

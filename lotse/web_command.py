@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import getpass
 import logging
-import os
 import secrets
 import sys
 from datetime import datetime
@@ -16,15 +15,16 @@ from typing import Any, TextIO
 import redis
 import uvicorn
 
-from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, configure_logging, host_port, load_center, run_async
-from lotse.metrics_command import DB_HELP, _db
+from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, configure_logging, db_argument, host_port, load_center, run_async
 from metrics.store import Store
+from pbx import contract as c
 from pbx.ami import AmiSettings
 from promises.store import Promises
 from render.agents import load_agents
 from routing.model import Center
 from routing.problems import ConfigError
-from stores.db import DEFAULT_URL
+from runtime import settings as defaults
+from runtime.settings import Environment
 from stores.live import LiveState
 from web.app import Services, create_app
 from web.control import Control
@@ -40,14 +40,14 @@ def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     web.add_argument("--config", type=Path, required=True)
     web.add_argument("--agents", type=Path, required=True, help="agents.yaml (who may log in from which phone)")
     web.add_argument("--users", type=Path, required=True, help="the users file (lotse user add ...)")
-    web.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
-    web.add_argument("--db", default=DEFAULT_URL, help=DB_HELP)
-    web.add_argument("--redis", default="redis://127.0.0.1:6379/0", metavar="URL", help="the live state lotse metrics --redis keeps")
+    web.add_argument("--listen", default=defaults.WEB_LISTEN, metavar="HOST:PORT")
+    web.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
+    web.add_argument("--redis", default=defaults.REDIS_URL, metavar="URL", help="the live state lotse metrics --redis keeps")
     web.add_argument("--redis-prefix", default="lotse", help=argparse.SUPPRESS)  # the benchmark's own keys
     web.add_argument(
-        "--ami", metavar="HOST:PORT", help="Asterisk's AMI for agents' log-in and pause (user lotse-web; secret: $LOTSE_AMI_SECRET)"
+        "--ami", metavar="HOST:PORT", help=f"Asterisk's AMI for agents' log-in and pause (user {c.AMI_USER_WEB}; secret: $LOTSE_AMI_SECRET)"
     )
-    web.add_argument("--ami-user", default="lotse-web")
+    web.add_argument("--ami-user", default=c.AMI_USER_WEB)
     web.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log: agents' figures on the reports page")
     web.add_argument("--secret-file", type=Path, help="the key that signs sessions (made, mode 600, when missing); none: new at each start")
     web.add_argument("--https-only", action="store_true", help="session cookie only over HTTPS (behind a TLS proxy)")
@@ -60,11 +60,11 @@ def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     return web, user
 
 
-def _user(args: argparse.Namespace, out: TextIO) -> int:
+def _user(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     role = Role[args.role.upper()]
     if role is Role.AGENT and not args.agent:
         raise UsageError("argument --agent: an agent's login needs their id in agents.yaml")
-    password = os.environ.get("LOTSE_WEB_PASSWORD") or (getpass.getpass(f"password for {args.id}: ") if sys.stdin.isatty() else "")
+    password = env.web_password or (getpass.getpass(f"password for {args.id}: ") if sys.stdin.isatty() else "")
     if not password:
         print("no password: set LOTSE_WEB_PASSWORD or run in a terminal", file=out)
         return EXIT_FAILED
@@ -86,9 +86,12 @@ def _secret(path: Path | None) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def _web(args: argparse.Namespace, out: TextIO) -> int:
-    listen = host_port(args.listen, "--listen", "127.0.0.1:8080")
-    ami = host_port(args.ami, "--ami", "127.0.0.1:5038") if args.ami else None
+def _web(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
+    listen = host_port(args.listen, "--listen", defaults.WEB_LISTEN)
+    ami = None
+    if args.ami:
+        host, port = host_port(args.ami, "--ami", defaults.AMI_ADDRESS)
+        ami = AmiSettings(host, port, args.ami_user, env.require_ami_secret("lotse web --ami"))
     formatter = configure_logging()
     base = load_center(args.config, out)
     if base is None:
@@ -104,12 +107,12 @@ def _web(args: argparse.Namespace, out: TextIO) -> int:
     except UsersError as exc:
         print(exc, file=out)
         return EXIT_FAILED
-    url = _db(args.db)
+    url = db_argument(args.db)
     return run_async(_run(args, base, agents, users, url, listen, ami))
 
 
 async def _run(
-    args: argparse.Namespace, base: Center, agents: Any, users: Any, url: str, listen: tuple[str, int], ami: tuple[str, int] | None
+    args: argparse.Namespace, base: Center, agents: Any, users: Any, url: str, listen: tuple[str, int], ami: AmiSettings | None
 ) -> int:
     def center() -> Center:
         return base.on(datetime.now(base.tz).date())
@@ -117,7 +120,7 @@ async def _run(
     store = await asyncio.to_thread(Store.open, url, base.tz)  # brings the schema up to date (dispositions)
     live = LiveState(redis.Redis.from_url(args.redis, socket_timeout=2), args.redis_prefix)
     feed = Feed(center, live, today_figures(store.engine), args.redis)
-    control = Control(AmiSettings(ami[0], ami[1], args.ami_user, os.environ.get("LOTSE_AMI_SECRET", ""))) if ami else None
+    control = Control(ami) if ami else None
     services = Services(center, agents, users, live, feed, control, store.engine, Promises(store.engine), args.queue_log)
     app = create_app(services, _secret(args.secret_file), args.https_only)
     server = uvicorn.Server(

@@ -61,11 +61,11 @@ def reconcile(
         call = OpenCall(uniqueid, float(entry.entered), caller=entry.caller)
         call.variables.update(
             {
-                "LOTSE_TENANT": entry.tenant,
-                "LOTSE_ENTRY": entry.entry,
-                "LOTSE_TOPIC": entry.topic,
-                "LOTSE_OUTCOME": "queue",
-                "LOTSE_REASON": "reconciled",
+                c.VAR_TENANT: entry.tenant,
+                c.VAR_ENTRY: entry.entry,
+                c.VAR_TOPIC: entry.topic,
+                c.VAR_OUTCOME: "queue",
+                c.VAR_REASON: "reconciled",
             }
         )
         if uniqueid in journal:
@@ -125,7 +125,7 @@ def adopt(tracker: Tracker, channels: Iterable[Mapping[str, str]], queue_log: Ma
         call = OpenCall(uniqueid, now - _seconds(channel.get("Duration", "")), dialled=variables.get(c.VAR_DIALLED, ""))
         number = channel.get("CallerIDNum", "")
         call.caller = "" if number.startswith("<") else number
-        call.variables.update({k: v for k, v in variables.items() if k.startswith("LOTSE_")})
+        call.variables.update({k: v for k, v in variables.items() if k.startswith(c.VARIABLE_PREFIX)})
         entry = queue_log.get(uniqueid)
         if entry is not None:
             _complete(call, entry)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from metrics.records import WIDTHS, CallRecord, Outcome
-from stores.db import DEFAULT_URL, StoreError, migrate, shown, sqlite_file
+from stores.db import StoreError, migrate, shown, sqlite_file
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -56,7 +56,7 @@ class Store:
         self.tz = tz  # the center's: slots are cut at its wall-clock quarter hours
 
     @classmethod
-    def open(cls, url: str = DEFAULT_URL, tz: ZoneInfo = BERLIN) -> Store:
+    def open(cls, url: str, tz: ZoneInfo = BERLIN) -> Store:
         migrate(url)
         return cls(create_engine(url), tz)
 

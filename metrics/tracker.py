@@ -95,7 +95,7 @@ class Tracker:
                 dialled = event.get("Value", "") if opens else event[_DIALLED_HEADER]
                 self.calls[uid] = OpenCall(uid, at, dialled=dialled, caller="" if caller.startswith("<") else caller)
             call = self.calls.get(uid)
-            if call is not None and variable.startswith("LOTSE_"):
+            if call is not None and variable.startswith(c.VARIABLE_PREFIX):
                 call.variables[variable] = event.get("Value", "")
             return None
         call = self.calls.get(uid)
@@ -112,9 +112,9 @@ class Tracker:
             call.agent = event.get("MemberName") or event.get("Interface", "")
         elif name == "AgentComplete":
             call.talk = float(event["TalkTime"])
-        elif name == "DialEnd" and call.variables.get("LOTSE_OUTCOME") == "department":
+        elif name == "DialEnd" and call.variables.get(c.VAR_OUTCOME) == "department":
             call.department_answered = event.get("DialStatus") == "ANSWER"
-        elif name == "UserEvent" and event.get("UserEvent") == "LotseCallback":
+        elif name == "UserEvent" and event.get("UserEvent") == c.EVENT_CALLBACK:
             call.callback = True
         elif name == "Hangup":
             del self.calls[uid]
@@ -132,14 +132,14 @@ class Tracker:
         return bounded(
             CallRecord(
                 uniqueid=call.uniqueid,
-                tenant=v.get("LOTSE_TENANT", ""),
-                entry=v.get("LOTSE_ENTRY", ""),
+                tenant=v.get(c.VAR_TENANT, ""),
+                entry=v.get(c.VAR_ENTRY, ""),
                 dialled=call.dialled,
-                caller=protect(v.get("LOTSE_CALLER") or caller_key(call.caller) or "", self.privacy, self.salt),
-                topic=v.get("LOTSE_TOPIC", ""),
+                caller=protect(v.get(c.VAR_CALLER) or caller_key(call.caller) or "", self.privacy, self.salt),
+                topic=v.get(c.VAR_TOPIC, ""),
                 queues=tuple(call.queues),
-                department=v.get("LOTSE_DEPARTMENT", ""),
-                reason=v.get("LOTSE_REASON", ""),
+                department=v.get(c.VAR_DEPARTMENT, ""),
+                reason=v.get(c.VAR_REASON, ""),
                 outcome=_outcome(call),
                 arrived=call.arrived,
                 queued=call.queued,
@@ -154,7 +154,7 @@ class Tracker:
 
 def _outcome(call: OpenCall) -> Outcome:
     v = call.variables
-    decided, reason = v.get("LOTSE_OUTCOME", ""), v.get("LOTSE_REASON", "")
+    decided, reason = v.get(c.VAR_OUTCOME, ""), v.get(c.VAR_REASON, "")
     if call.answered is not None:
         return Outcome.ANSWERED
     if call.queued is not None and (call.abandoned or decided in ("queue", "")):  # "": the dialplan's fallback queue

@@ -19,6 +19,7 @@ from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
+from pbx import contract as c
 from pbx.throttle import reason
 
 log = logging.getLogger("lotse.metrics")
@@ -81,8 +82,8 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]  # panoramisk has no type hi
 @dataclass(frozen=True)
 class AmiSettings:
     host: str = "127.0.0.1"
-    port: int = 5038
-    user: str = "lotse"
+    port: int = c.AMI_PORT
+    user: str = c.AMI_USER_METRICS
     secret: str = ""
     first_retry: float = 1.0  # seconds before the first reconnect; doubled after every failed attempt
     max_retry: float = 60.0

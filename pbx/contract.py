@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Final
 
 FASTAGI_PORT: Final = 4573
+AMI_PORT: Final = 5038  # Asterisk's manager interface (manager.conf: port)
 AGI_ROUTE: Final = "lotse"  # agi://HOST:PORT/lotse runs the IVR for a new call
 AGI_ROUTE_NEXT: Final = "lotse-next"  # agi://HOST:PORT/lotse-next: after a queue timeout or an unanswered forward
 AGI_ROUTE_CALLBACK: Final = "lotse-callback"  # agi://HOST:PORT/lotse-callback: a waiting caller pressed the callback key
@@ -25,6 +26,23 @@ CONTEXT_UNPACK: Final = "lotse-unpack"  # Gosub after each AGI: sets the variabl
 CONTEXT_QUEUE_EXIT: Final = "lotse-queue-exit"  # app_queue's 'context': a waiting caller's callback key leads here
 CONTEXT_CALLBACK_QUEUE: Final = "lotse-callback-queue"  # Originate's Local channel: waits in the queue for an agent
 CONTEXT_CALLBACK_DIAL: Final = "lotse-callback-dial"  # then, the agent reserved, dials the caller back
+CONTEXT_AGENTS: Final = "lotse-agents"  # the agents' softphones dial into it: feature codes, then colleagues by id
+CONTEXT_HAND_ON: Final = "lotse-handon"  # TRANSFER_CONTEXT of a queue call: the agent's hand-on digits lead here
+CONTEXT_AGENT_LOGIN: Final = "lotse-agent-login"  # Gosub'd by the log-in code with the agent's id
+CONTEXT_AGENT_LOGOUT: Final = "lotse-agent-logout"
+CONTEXT_AGENT_STATE: Final = "lotse-agent-state"
+
+# UserEvents the dialplan sends; lotse metrics and lotse promises listen for them.
+EVENT_CALLBACK: Final = "LotseCallback"  # a call's decision is a callback (the record counts it)
+EVENT_PROMISE: Final = "LotsePromise"  # a request file was written (lotse promises takes it at once)
+EVENT_CALLBACK_RESULT: Final = "LotseCallbackResult"  # a callback attempt's result file was written
+EVENT_WHISPER: Final = "LotseWhisper"  # the agent heard the whisper
+EVENT_HAND_ON: Final = "LotseHandOn"  # an agent handed a caller on to a department
+
+# Asterisk's AMI users for lotse's processes (rendered into manager_lotse.conf by render/agents.py).
+AMI_USER_METRICS: Final = "lotse"  # read: call, agent, user; QueueStatus, CoreShowChannels
+AMI_USER_PROMISES: Final = "lotse-promises"  # QueueStatus and Originate of callbacks
+AMI_USER_WEB: Final = "lotse-web"  # QueueAdd, QueueRemove, QueuePause from the agents' and supervisor's pages
 
 # The dialplan's durable inbox for lotse promises: files below the spool folder (RenderOptions.spool), one per
 # request or result, each one line; lotse promises takes them and deletes them (kept across restarts of both).
@@ -35,6 +53,7 @@ SPOOL_END: Final = "|end"  # the last characters of a complete file (FILE() writ
 
 # Channel variables set by lotse. Those starting with __ are inherited by the
 # channels a call creates (the agent's leg), so the whisper and CDRs see them.
+VARIABLE_PREFIX: Final = "LOTSE_"  # every channel variable of lotse starts with it
 VAR_DIALLED: Final = "LOTSE_DIALLED"  # set by the dialplan: the number as dialled
 VAR_OUTCOME: Final = "LOTSE_OUTCOME"  # queue, department, voicemail, callback, hangup
 VAR_REASON: Final = "LOTSE_REASON"
@@ -59,6 +78,10 @@ VAR_JOINED: Final = "LOTSE_JOINED"  # set by the dialplan before Queue(): when t
 VAR_MESSAGE_FIELDS: Final = "LOTSE_MESSAGE_FIELDS"  # a message intake's keyed-in fields, 'Schulnummer=123456; ...'
 VAR_MESSAGE_INTAKE: Final = "LOTSE_MESSAGE_INTAKE"  # with a voicemail outcome: the intake that records it (not app_voicemail)
 VAR_ATTEMPT: Final = "LOTSE_ATTEMPT"  # on a callback's channels: the attempt's id (the name of its result file)
+VAR_CALLBACK_WAIT: Final = "LOTSE_CALLBACK_WAIT"  # on a callback's queue channel: how long it waits for an agent
+VAR_MESSAGE_FILE: Final = "LOTSE_MESSAGE_FILE"  # a message intake's spool file, without extension (the h extension ends it)
+VAR_FALLBACK_HOLDS: Final = "LOTSE_FALLBACK_HOLDS"  # how often the fallback queue had no room for the caller
+VAR_HAND_ON: Final = "LOTSE_HANDON"  # on a blind hand-on's channel: the department the agent chose
 VAR_HOPS: Final = "LOTSE_HOPS"  # set by the dialplan on the caller's channel only (not inherited): how often lotse was asked
 
 # manager.conf's channelvars: AMI events carry these, so lotse metrics can adopt calls it did not see begin.
@@ -122,6 +145,6 @@ def unpack(packed: str) -> dict[str, str]:
 
 
 # How a call ended, given by the agent with the disposition code (the digit after it): metrics/dispositions.py
-DISPOSITION_EVENT = "LotseDisposition"  # UserEvent(LotseDisposition,Agent: <agent id>,Code: <digit>)
+DISPOSITION_EVENT: Final = "LotseDisposition"  # UserEvent(LotseDisposition,Agent: <agent id>,Code: <digit>)
 DISPOSITIONS = {"1": "solved", "2": "handed_on", "3": "callback"}
 DISPOSITION_LABELS = {"solved": "gelöst", "handed_on": "weitergegeben", "callback": "Rückruf nötig"}

@@ -27,7 +27,7 @@ from pbx.contract import DISPOSITION_LABELS, DISPOSITIONS
 from render.agents import DEFAULT_REASONS, Agent, Agents
 from routing.model import Center, Prompt
 
-CONTEXT = "lotse-agents"
+CONTEXT = c.CONTEXT_AGENTS
 
 
 def agent_prompts(reasons: Mapping[str, str] = DEFAULT_REASONS) -> dict[str, Prompt]:
@@ -62,7 +62,7 @@ def penalty(center: Center, agent: Agent, queue: str) -> int:
     return agent.penalty_in(center.queues[queue].members)
 
 
-HAND_ON = "lotse-handon"
+HAND_ON = c.CONTEXT_HAND_ON
 TRANSFER_KEYS = {"atxfer": "*2", "blindxfer": "#1"}  # features.conf's featuremap (features_lotse.conf)
 
 
@@ -102,9 +102,9 @@ def hand_on(center: Center, agents: Agents, folder: str, dial: str) -> list[str]
         department = center.departments[department_id]
         lines += [
             f"exten => {digits},1,NoOp(hand-on to {department.id}: {department.name})",
-            f" same => n,Set(LOTSE_HANDON={department.id})",
+            f" same => n,Set({c.VAR_HAND_ON}={department.id})",
             f" same => n,Set(CALLERID(name)=${{{c.VAR_AGENT_LABEL}}})",
-            f" same => n,UserEvent(LotseHandOn,Department: {department.id},Label: ${{{c.VAR_AGENT_LABEL}}})",
+            f" same => n,UserEvent({c.EVENT_HAND_ON},Department: {department.id},Label: ${{{c.VAR_AGENT_LABEL}}})",
             f" same => n,Dial({dial.format(number=department.number)},{agents.hand_on_timeout},U({HAND_ON}-whisper))",
             ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
             ' same => n,GotoIf($["${BLINDTRANSFER}" != ""]?back,1)',  # the caller was transferred blind: back to the queue
@@ -114,7 +114,7 @@ def hand_on(center: Center, agents: Agents, folder: str, dial: str) -> list[str]
         "; a blind hand-on nobody answered: the department's 'unanswered' decides, as after lotse's own forward",
         f"exten => back,1,Set({c.VAR_OUTCOME}=department)",
         f" same => n,Set({c.VAR_QUEUE}=)",
-        f" same => n,Set({c.VAR_DEPARTMENT}=${{LOTSE_HANDON}})",
+        f" same => n,Set({c.VAR_DEPARTMENT}=${{{c.VAR_HAND_ON}}})",
         f" same => n,Goto({c.CONTEXT_DISPATCH},next,1)",
         "",
         f"[{HAND_ON}-whisper]",
@@ -140,8 +140,8 @@ def render(center: Center, agents: Agents, prompts: str, dial: str = "PJSIP/{num
     lines = [
         f"[{CONTEXT}]",
         "; The agents' softphones dial into this context (pjsip_lotse.conf). Feature codes, then colleagues by id.",
-        f"exten => {codes['login']},1,Gosub(lotse-agent-login,${{CALLERID(num)}},1)",
-        f"exten => {codes['logout']},1,Gosub(lotse-agent-logout,${{CALLERID(num)}},1)",
+        f"exten => {codes['login']},1,Gosub({c.CONTEXT_AGENT_LOGIN},${{CALLERID(num)}},1)",
+        f"exten => {codes['logout']},1,Gosub({c.CONTEXT_AGENT_LOGOUT},${{CALLERID(num)}},1)",
         f"exten => {codes['unpause']},1,UnpauseQueueMember(,PJSIP/${{CALLERID(num)}})",
         f" same => n,{say('ready')}",
         "; the reason is the name the pause shows under (wallboard, queue_log)",
@@ -157,10 +157,10 @@ def render(center: Center, agents: Agents, prompts: str, dial: str = "PJSIP/{num
         f"exten => {pattern(codes['disposition'], ''.join(DISPOSITIONS))},1,"
         f"UserEvent({USER_EVENT},Agent: ${{CALLERID(num)}},Code: ${{EXTEN:{len(codes['disposition'])}}})",
         f" same => n,Playback({folder}/agents/disposition-${{EXTEN:{len(codes['disposition'])}}})",
-        f"exten => {codes['state']},1,Gosub(lotse-agent-state,${{CALLERID(num)}},1)",
+        f"exten => {codes['state']},1,Gosub({c.CONTEXT_AGENT_STATE},${{CALLERID(num)}},1)",
         *[f"exten => {agent.id},1,Dial(PJSIP/{agent.id},30)" for agent in agents.agents],
         "",
-        "[lotse-agent-login]",
+        f"[{c.CONTEXT_AGENT_LOGIN}]",
     ]
     for agent in agents.agents:
         queues = queues_of(center, agent)
@@ -169,12 +169,12 @@ def render(center: Center, agents: Agents, prompts: str, dial: str = "PJSIP/{num
             f" same => n,AddQueueMember({q},PJSIP/{agent.id},{penalty(center, agent, q)},,{agent.name},PJSIP/{agent.id})" for q in queues
         ]
         lines += [f" same => n,{say('logged-in')}", " same => n,Return()"]
-    lines += ["exten => _X.,1,Playback(" + f"{folder}/{said['unknown'].file})", " same => n,Return()", "", "[lotse-agent-logout]"]
+    lines += ["exten => _X.,1,Playback(" + f"{folder}/{said['unknown'].file})", " same => n,Return()", "", f"[{c.CONTEXT_AGENT_LOGOUT}]"]
     for agent in agents.agents:
         lines.append(f"exten => {agent.id},1,NoOp({agent.name})")
         lines += [f" same => n,RemoveQueueMember({q},PJSIP/{agent.id})" for q in queues_of(center, agent)]
         lines += [f" same => n,{say('logged-out')}", " same => n,Return()"]
-    lines += ["", "[lotse-agent-state]", "; logged in: a member of the first of the agent's queues; paused there: in pause"]
+    lines += ["", f"[{c.CONTEXT_AGENT_STATE}]", "; logged in: a member of the first of the agent's queues; paused there: in pause"]
     for agent in agents.agents:
         queues = queues_of(center, agent)
         if not queues:

@@ -187,7 +187,7 @@ def pjsip(agents: Agents) -> str:
             f"; {agent.name}",
             f"[{agent.id}]",
             "type = endpoint",
-            "context = lotse-agents",  # extensions_agents_lotse.conf: feature codes and colleagues
+            f"context = {c.CONTEXT_AGENTS}",  # extensions_agents_lotse.conf: feature codes and colleagues
             "disallow = all",
             "allow = g722,alaw,ulaw",
             "dtmf_mode = rfc4733",
@@ -219,7 +219,7 @@ def manager_user(secret: str) -> str:
         [
             "; lotse's AMI user. Add to manager.conf's [general]:",
             f";   channelvars = {','.join(c.AMI_CHANNEL_VARIABLES)}",
-            "[lotse]",
+            f"[{c.AMI_USER_METRICS}]",
             f"secret = {secret}",
             "deny = 0.0.0.0/0.0.0.0",
             "permit = 127.0.0.1/255.255.255.255",
@@ -230,7 +230,7 @@ def manager_user(secret: str) -> str:
             "",
             "; lotse promises' user: QueueStatus and Originate of callbacks (a Local channel into lotse's own contexts).",
             "; 'originate' cannot run System() without 'system', and dangerous functions stay off (live_dangerously = no).",
-            "[lotse-promises]",
+            f"[{c.AMI_USER_PROMISES}]",
             f"secret = {secret}",
             "deny = 0.0.0.0/0.0.0.0",
             "permit = 127.0.0.1/255.255.255.255",
@@ -238,7 +238,7 @@ def manager_user(secret: str) -> str:
             "write = originate,reporting",
             "",
             "; lotse web's user: log agents in and out and pause them (QueueAdd, QueueRemove, QueuePause).",
-            "[lotse-web]",
+            f"[{c.AMI_USER_WEB}]",
             f"secret = {secret}",
             "deny = 0.0.0.0/0.0.0.0",
             "permit = 127.0.0.1/255.255.255.255",

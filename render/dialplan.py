@@ -110,7 +110,7 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f" same => n,Goto({c.CONTEXT_DISPATCH},${{{c.VAR_OUTCOME}}},1)",
         "",
         f"[{c.CONTEXT_DISPATCH}]",
-        "exten => queue,1,Set(QUEUE_PRIO=${LOTSE_PRIORITY})",
+        f"exten => queue,1,Set(QUEUE_PRIO=${{{c.VAR_PRIORITY}}})",
         f" same => n,Set(CALLERID(name)=${{{c.VAR_AGENT_LABEL}}})",
         f" same => n,QueueLog(${{{c.VAR_QUEUE}}},${{UNIQUEID}},NONE,LOTSE,${{{c.VAR_TENANT}}}|${{{c.VAR_ENTRY}}}|${{{c.VAR_TOPIC}}})",
         f" same => n,Set({c.VAR_JOINED}=${{EPOCH}})",  # the place a callback requested from this queue keeps
@@ -129,20 +129,20 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f" same => n,VoiceMail(${{{c.VAR_MAILBOX}}},u)",
         " same => n,Hangup()",
         "; A message intake's message: recorded into the spool with its facts; lotse promises delivers it in the next batch.",
-        f" same => n(message),Set(LOTSE_MESSAGE_FILE={options.spool}/{c.SPOOL_MESSAGES}/${{UNIQUEID}})",
-        f" same => n,Set(FILE(${{LOTSE_MESSAGE_FILE}}.msg)=${{{c.VAR_MESSAGE_INTAKE}}}|${{EPOCH}}|${{CALLERID(num)}}"
+        f" same => n(message),Set({c.VAR_MESSAGE_FILE}={options.spool}/{c.SPOOL_MESSAGES}/${{UNIQUEID}})",
+        f" same => n,Set(FILE(${{{c.VAR_MESSAGE_FILE}}}.msg)=${{{c.VAR_MESSAGE_INTAKE}}}|${{EPOCH}}|${{CALLERID(num)}}"
         f"|${{{c.VAR_MESSAGE_FIELDS}}}{c.SPOOL_END})",
-        " same => n,Record(${LOTSE_MESSAGE_FILE}.wav,5,180,kqx)",  # ends after 5 s of silence, 3 minutes, or the hang-up
+        f" same => n,Record(${{{c.VAR_MESSAGE_FILE}}}.wav,5,180,kqx)",  # ends after 5 s of silence, 3 minutes, or the hang-up
         " same => n,Hangup()",
         "; The recording is complete once the caller has gone: then the .done file.",
-        'exten => h,1,ExecIf($["${LOTSE_MESSAGE_FILE}" != ""]?Set(FILE(${LOTSE_MESSAGE_FILE}.done)=${RECORD_STATUS}|${EPOCH}'
+        f'exten => h,1,ExecIf($["${{{c.VAR_MESSAGE_FILE}}}" != ""]?Set(FILE(${{{c.VAR_MESSAGE_FILE}}}.done)=${{RECORD_STATUS}}|${{EPOCH}}'
         f"{c.SPOOL_END}))",
-        f"exten => callback,1,UserEvent(LotseCallback,Tenant: ${{{c.VAR_TENANT}}},Entry: ${{{c.VAR_ENTRY}}},Topic: ${{{c.VAR_TOPIC}}},"
+        f"exten => callback,1,UserEvent({c.EVENT_CALLBACK},Tenant: ${{{c.VAR_TENANT}}},Entry: ${{{c.VAR_ENTRY}}},Topic: ${{{c.VAR_TOPIC}}},"
         f"Reason: ${{{c.VAR_REASON}}})",
         "; The request is left in a file (kept across restarts) until lotse promises has taken it.",
         f' same => n,GotoIf($["${{{c.VAR_CALLBACK_NUMBER}}}" = ""]?done)',
         f" same => n,Set(FILE({options.spool}/{c.SPOOL_REQUESTS}/${{UNIQUEID}})={_request_value()}{c.SPOOL_END})",
-        " same => n,UserEvent(LotsePromise,Key: ${UNIQUEID})",
+        f" same => n,UserEvent({c.EVENT_PROMISE},Key: ${{UNIQUEID}})",
         " same => n(done),Hangup()",
         "exten => hangup,1,Hangup()",
         "; After a queue timeout or an unanswered forward, lotse decides what follows.",
@@ -161,14 +161,14 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f"exten => s,1,Log(WARNING,lotse: call ${{UNIQUEID}} to ${{{c.VAR_DIALLED}}} goes to the fallback queue"
         f" {center.fallback_queue} (AGISTATUS ${{AGISTATUS}})",
         f" same => n,Set(__{c.VAR_REASON}=fallback)",
-        " same => n,Set(LOTSE_FALLBACK_HOLDS=0)",
+        f" same => n,Set({c.VAR_FALLBACK_HOLDS}=0)",
         f" same => n(join),Queue({center.fallback_queue})",
         "; Full, or no agent of it available: the caller hears the hold music and tries again, not a hang-up.",
-        f" same => n,GotoIf($[{_QUEUE_REFUSED} & ${{LOTSE_FALLBACK_HOLDS}} < {options.fallback_holds}]?hold)",
+        f" same => n,GotoIf($[{_QUEUE_REFUSED} & ${{{c.VAR_FALLBACK_HOLDS}}} < {options.fallback_holds}]?hold)",
         " same => n,Hangup()",
         f" same => n(hold),Log(WARNING,lotse: call ${{UNIQUEID}} waits for room in the fallback queue {center.fallback_queue}"
         " (${QUEUESTATUS})",
-        " same => n,Set(LOTSE_FALLBACK_HOLDS=$[${LOTSE_FALLBACK_HOLDS} + 1])",
+        f" same => n,Set({c.VAR_FALLBACK_HOLDS}=$[${{{c.VAR_FALLBACK_HOLDS}}} + 1])",
         f" same => n,MusicOnHold(,{FALLBACK_HOLD_SECONDS})",
         " same => n,Goto(join)",
         "",
@@ -184,9 +184,9 @@ def extensions(center: Center, options: RenderOptions) -> str:
         "",
         f"[{c.CONTEXT_WHISPER}]",
         "; Runs on the agent's channel before the call is bridged: the agent hears tenant and topic.",
-        "exten => s,1,Set(TRANSFER_CONTEXT=lotse-handon)",  # where the agent's transfer codes lead
+        f"exten => s,1,Set(TRANSFER_CONTEXT={c.CONTEXT_HAND_ON})",  # where the agent's transfer codes lead
         f" same => n,Playback(${{{c.VAR_WHISPER}}})",
-        f" same => n,UserEvent(LotseWhisper,Label: ${{{c.VAR_AGENT_LABEL}}})",
+        f" same => n,UserEvent({c.EVENT_WHISPER},Label: ${{{c.VAR_AGENT_LABEL}}})",
         " same => n,Return()",
         "",
         *promise_contexts(center, options),
@@ -222,11 +222,11 @@ def promise_contexts(center: Center, options: RenderOptions) -> list[str]:
     lines += [
         "",
         f"[{c.CONTEXT_CALLBACK_QUEUE}]",
-        "; Local/<attempt>@lotse-callback-queue, started by lotse promises: waits in the queue, ahead of later callers,",
-        "; until an agent answers (who hears 'Rückruf', tenant and topic); then lotse-callback-dial calls the caller.",
+        f"; Local/<attempt>@{c.CONTEXT_CALLBACK_QUEUE}, started by lotse promises: waits in the queue, ahead of later callers,",
+        f"; until an agent answers (who hears 'Rückruf', tenant and topic); then {c.CONTEXT_CALLBACK_DIAL} calls the caller.",
         "exten => _X.,1,Set(QUEUE_PRIO=1000)",
         f" same => n,Set(CALLERID(name)=${{{c.VAR_AGENT_LABEL}}})",  # '[Stadt Minden] Rückruf Personalausweis'
-        f" same => n,Queue(${{{c.VAR_QUEUE}}},,,,${{LOTSE_CALLBACK_WAIT}},,{c.CONTEXT_WHISPER})",
+        f" same => n,Queue(${{{c.VAR_QUEUE}}},,,,${{{c.VAR_CALLBACK_WAIT}}},,{c.CONTEXT_WHISPER})",
         " same => n,Hangup()",
         "",
         f"[{c.CONTEXT_CALLBACK_DIAL}]",
@@ -238,7 +238,7 @@ def promise_contexts(center: Center, options: RenderOptions) -> list[str]:
         " same => n,Hangup()",
         f"exten => result,1,ExecIf($[${{STAT(e,{result})}}]?Return())",
         f' same => n,Set(FILE({result})=${{IF($["${{DIALSTATUS}}" = ""]?CANCEL:${{DIALSTATUS}})}}|${{EPOCH}}{c.SPOOL_END})',
-        f" same => n,UserEvent(LotseCallbackResult,Attempt: ${{{c.VAR_ATTEMPT}}},Status: ${{DIALSTATUS}})",
+        f" same => n,UserEvent({c.EVENT_CALLBACK_RESULT},Attempt: ${{{c.VAR_ATTEMPT}}},Status: ${{DIALSTATUS}})",
         " same => n,Return()",
         f'exten => h,1,ExecIf($["${{{c.VAR_ATTEMPT}}}" != ""]?Gosub(result,1))',
         "",

@@ -13,7 +13,6 @@ from alembic.config import Config
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-DEFAULT_URL = "sqlite:///lotse-calls.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -89,7 +89,18 @@ def test_a_key_during_the_greeting_skips_the_rest(example: Center) -> None:
     assert decision.ctx.topic == "abfall"
 
 
-DIALPLAN_SETS = ("VAR_DIALLED", "VAR_HOPS", "VAR_DECISION", "VAR_JOINED", "VAR_ATTEMPT")
+# set by the dialplan itself, or by lotse promises on a callback's channels
+DIALPLAN_SETS = (
+    "VAR_DIALLED",
+    "VAR_HOPS",
+    "VAR_DECISION",
+    "VAR_JOINED",
+    "VAR_ATTEMPT",
+    "VAR_CALLBACK_WAIT",
+    "VAR_MESSAGE_FILE",
+    "VAR_FALLBACK_HOLDS",
+    "VAR_HAND_ON",
+)
 
 
 def test_every_contract_variable_is_set_every_time(example: Center) -> None:

@@ -33,6 +33,7 @@ from starlette.templating import Jinja2Templates
 
 from metrics import dispositions
 from metrics.store import calls
+from pbx import actions
 from promises.store import Promises, TicketError
 from render.agent_codes import queues_of
 from render.agents import Agents
@@ -40,7 +41,7 @@ from routing.model import Center
 from stores.live import LiveState
 from web import auth
 from web.board import STATE_LABELS, agents_of
-from web.control import Control, ControlError, interface_of, login_actions, logout_actions, pause_action
+from web.control import Control, ControlError, interface_of, login_actions, logout_actions
 from web.feed import Feed
 from web.reports import report_page
 from web.users import Role, User, check_password
@@ -215,9 +216,9 @@ def create_app(services: Services, secret: str, https_only: bool = False) -> Sta
         if action == "logout":
             return await act(request, "/agent", logout_actions(center, agent), "Sie sind abgemeldet.", ("Not there",))
         if action == "pause" and reason:
-            return await act(request, "/agent", [pause_action(interface_of(agent), reason)], f"Sie sind in Pause: {reason}.")
+            return await act(request, "/agent", [actions.queue_pause(interface_of(agent), reason)], f"Sie sind in Pause: {reason}.")
         if action == "ready":
-            return await act(request, "/agent", [pause_action(interface_of(agent), None)], "Sie sind wieder bereit.")
+            return await act(request, "/agent", [actions.queue_pause(interface_of(agent), None)], "Sie sind wieder bereit.")
         return back(request, "/agent", f"Unbekannte Aktion '{action[:20]}' oder Pausengrund fehlt.")
 
     @role(Role.AGENT)
@@ -305,11 +306,11 @@ def create_app(services: Services, secret: str, https_only: bool = False) -> Sta
         reason = s.agents.pause_reasons.get(str(form.get("reason", "")), "")
         log.info("web: %s: %s %s", user.id, action, interface)
         if action == "pause" and reason:
-            return await act(request, "/supervisor", [pause_action(interface, reason)], f"{found.name} ist in Pause: {reason}.")
+            return await act(request, "/supervisor", [actions.queue_pause(interface, reason)], f"{found.name} ist in Pause: {reason}.")
         if action == "ready":
-            return await act(request, "/supervisor", [pause_action(interface, None)], f"{found.name} ist wieder bereit.")
+            return await act(request, "/supervisor", [actions.queue_pause(interface, None)], f"{found.name} ist wieder bereit.")
         if action == "logout":
-            removes = [{"Action": "QueueRemove", "Queue": q, "Interface": interface} for q in found.queues]
+            removes = [actions.queue_remove(q, interface) for q in found.queues]
             return await act(request, "/supervisor", removes, f"{found.name} ist abgemeldet.", ("Not there",))
         return back(request, "/supervisor", f"Unbekannte Aktion '{action[:20]}' oder Pausengrund fehlt.")
 

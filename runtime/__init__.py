@@ -1,0 +1,1 @@
+"""The runtime: settings read once (runtime.settings) and what builds each lotse process from them."""
