@@ -2,7 +2,7 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
-PACKAGES = ("lotse", "routing", "pbx", "stores", "render", "ivr", "agi_scripts", "metrics", "promises", "runtime", "web")
+PACKAGES = ("lotse", "routing", "pbx", "stores", "render", "outcomes", "ivr", "agi_scripts", "metrics", "promises", "runtime", "web")
 
 setup(
     name="lotse",

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from metrics.records import CallRecord, Outcome
+from metrics.records import CallRecord
 from metrics.report import group_sql, render
 from metrics.store import Store
+from outcomes.results import Result
 from routing.loader import load_or_raise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,9 +43,9 @@ def year_of_calls(count: int, seed: int = 415) -> list[CallRecord]:
         wait = rng.expovariate(1 / 20) if queued else None
         answered = queued + wait if queued and wait is not None and roll < 0.78 else None
         outcome = (
-            (Outcome.ANSWERED if answered else Outcome.ABANDONED_QUEUE)
+            (Result.ANSWERED if answered else Result.ABANDONED_QUEUE)
             if queued
-            else rng.choice([Outcome.CLOSED, Outcome.ABANDONED_IVR, Outcome.FORWARDED_ANSWERED, Outcome.CALLBACK])
+            else rng.choice([Result.CLOSED, Result.ABANDONED_IVR, Result.FORWARDED_ANSWERED, Result.CALLBACK])
         )
         talk = rng.uniform(30, 400) if answered else None
         records.append(
@@ -57,7 +58,7 @@ def year_of_calls(count: int, seed: int = 415) -> list[CallRecord]:
                 topic=rng.choice(TOPICS),
                 queues=("buergerservice",) if queued else (),
                 department="",
-                reason="closed" if outcome is Outcome.CLOSED else "in_hours",
+                reason="closed" if outcome is Result.CLOSED else "in_hours",
                 outcome=outcome,
                 arrived=arrived,
                 queued=queued,

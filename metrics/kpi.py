@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from metrics.records import CallRecord, Outcome
+from metrics.records import CallRecord
+from outcomes.results import Result
 
 SHORT_ABANDON = 5.0  # seconds
 
@@ -51,7 +52,7 @@ def queue_fate(record: CallRecord, short_abandon: float = SHORT_ABANDON) -> Fate
         return Fate.ANSWERED
     if (record.wait or 0.0) < short_abandon:
         return Fate.SHORT
-    return Fate.ABANDONED if record.outcome is Outcome.ABANDONED_QUEUE else Fate.OFFERED
+    return Fate.ABANDONED if record.outcome is Result.ABANDONED_QUEUE else Fate.OFFERED
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,12 @@ def compute(records: Iterable[CallRecord], within: int, short_abandon: float = S
     talks: list[float] = []
     for r in records:
         calls += 1
-        closed += r.outcome is Outcome.CLOSED
-        abandoned_ivr += r.outcome is Outcome.ABANDONED_IVR
-        callbacks += r.outcome is Outcome.CALLBACK
-        if r.outcome in (Outcome.FORWARDED_ANSWERED, Outcome.FORWARDED_UNANSWERED):
+        closed += r.outcome is Result.CLOSED
+        abandoned_ivr += r.outcome is Result.ABANDONED_IVR
+        callbacks += r.outcome is Result.CALLBACK
+        if r.outcome in (Result.FORWARDED_ANSWERED, Result.FORWARDED_UNANSWERED):
             forwarded += 1
-            forwarded_answered += r.outcome is Outcome.FORWARDED_ANSWERED
+            forwarded_answered += r.outcome is Result.FORWARDED_ANSWERED
         fate = queue_fate(r, short_abandon)
         if fate is None:
             continue

@@ -9,21 +9,9 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, replace
-from enum import StrEnum
 from typing import Any
 
-
-class Outcome(StrEnum):
-    ANSWERED = "answered"  # an agent answered in a queue
-    ABANDONED_QUEUE = "abandoned_queue"  # hung up while waiting in a queue
-    ABANDONED_IVR = "abandoned_ivr"  # hung up before lotse decided (greeting, menu)
-    CLOSED = "closed"  # outside opening hours or on a holiday
-    OVERFLOWED = "overflowed"  # a queue's overflow ended the call (e.g. overflow: hangup)
-    FORWARDED_ANSWERED = "forwarded_answered"  # a department answered the forward
-    FORWARDED_UNANSWERED = "forwarded_unanswered"  # a department did not answer, nothing followed
-    CALLBACK = "callback"  # a callback was requested (Rückmeldung)
-    VOICEMAIL = "voicemail"
-    HANGUP = "hangup"  # lotse ended the call in opening hours (configured hangup)
+from outcomes.results import Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +25,7 @@ class CallRecord:
     queues: tuple[str, ...]  # every queue the call waited in, in order
     department: str
     reason: str  # lotse's LOTSE_REASON of the last decision
-    outcome: Outcome
+    outcome: Result
     arrived: float  # call reached lotse
     queued: float | None  # joined the first queue
     answered: float | None  # an agent answered
@@ -49,7 +37,7 @@ class CallRecord:
     @property
     def in_hours(self) -> bool:
         """Whether the call came in opening hours (lotse did not decide 'closed')."""
-        return self.outcome is not Outcome.CLOSED and self.reason not in ("closed", "holiday")
+        return self.outcome is not Result.CLOSED and self.reason not in ("closed", "holiday")
 
 
 # The widths of the text columns (metrics.store and its migrations use them); values are cut to fit at the
@@ -100,5 +88,5 @@ def to_json(record: CallRecord) -> str:
 def from_json(line: str) -> CallRecord:
     data = json.loads(line)
     data["queues"] = tuple(data["queues"])
-    data["outcome"] = Outcome(data["outcome"])
+    data["outcome"] = Result(data["outcome"])
     return CallRecord(**data)

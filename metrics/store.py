@@ -15,7 +15,8 @@ from sqlalchemy import Column, Float, Index, MetaData, String, Table, create_eng
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from metrics.records import WIDTHS, CallRecord, Outcome
+from metrics.records import WIDTHS, CallRecord
+from outcomes.results import Result
 from stores.db import StoreError, migrate, shown, sqlite_file
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -121,5 +122,5 @@ def _record(row: object) -> CallRecord:
     values.pop("slot", None)
     values.pop("queue", None)
     values["queues"] = tuple(q for q in values["queues"].split(",") if q)
-    values["outcome"] = Outcome(values["outcome"])
+    values["outcome"] = Result(values["outcome"])
     return CallRecord(**values)

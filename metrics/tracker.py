@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from metrics.records import CallRecord, Outcome, bounded
+from metrics.records import CallRecord, bounded
+from outcomes.results import Result
 from pbx import contract as c
 from routing.numbers import caller_key
 
@@ -152,26 +153,26 @@ class Tracker:
         )
 
 
-def _outcome(call: OpenCall) -> Outcome:
+def _outcome(call: OpenCall) -> Result:
     v = call.variables
     decided, reason = v.get(c.VAR_OUTCOME, ""), v.get(c.VAR_REASON, "")
     if call.answered is not None:
-        return Outcome.ANSWERED
+        return Result.ANSWERED
     if call.queued is not None and (call.abandoned or decided in ("queue", "")):  # "": the dialplan's fallback queue
-        return Outcome.ABANDONED_QUEUE
+        return Result.ABANDONED_QUEUE
     if call.callback or decided == "callback":
-        return Outcome.CALLBACK
+        return Result.CALLBACK
     if decided == "department":
-        return Outcome.FORWARDED_ANSWERED if call.department_answered else Outcome.FORWARDED_UNANSWERED
+        return Result.FORWARDED_ANSWERED if call.department_answered else Result.FORWARDED_UNANSWERED
     if reason in ("closed", "holiday"):
-        return Outcome.CLOSED
+        return Result.CLOSED
     if decided == "voicemail":
-        return Outcome.VOICEMAIL
+        return Result.VOICEMAIL
     if not decided:
-        return Outcome.ABANDONED_IVR
+        return Result.ABANDONED_IVR
     if reason == "overflow":
-        return Outcome.OVERFLOWED
-    return Outcome.HANGUP
+        return Result.OVERFLOWED
+    return Result.HANGUP
 
 
 def _time(event: Event, received: float) -> float:

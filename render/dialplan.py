@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbx import contract as c
-from routing.model import Center, Kind, Target
+from routing.model import Center, Outcome, Target
 from routing.problems import LotseError
 
 
@@ -290,7 +290,7 @@ def mailboxes(center: Center) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
 
     def add(target: Target | None) -> None:
-        if target is not None and target.kind is Kind.VOICEMAIL and target.ref:
+        if target is not None and target.kind is Outcome.VOICEMAIL and target.ref:
             box, _, context = target.ref.partition("@")
             found.setdefault(context, set()).add(box)
 

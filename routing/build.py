@@ -14,20 +14,20 @@ from typing import Any
 from holidays.countries.germany import Germany
 
 from routing import model, schema
-from routing.model import Kind
+from routing.model import Kind, Outcome, TargetKind, target_kind
 from routing.numbers import NumberError, normalise
 from routing.problems import Path, did_you_mean
 from routing.schedule import WEEKDAYS, Closure, Interval, OpenDay, check_disjoint, parse_interval, parse_weekdays
 from routing.validate import Parts
 from routing.yamlsource import Source
 
-_IN_TENANT = frozenset({Kind.TOPIC, Kind.MENU, Kind.DEPARTMENT, Kind.QUEUE, Kind.VOICEMAIL, Kind.CALLBACK, Kind.HANGUP})
-_FINAL = frozenset({Kind.DEPARTMENT, Kind.QUEUE, Kind.VOICEMAIL, Kind.CALLBACK, Kind.HANGUP})
-ALLOWED: Mapping[str, frozenset[Kind]] = {
+_FINAL: frozenset[TargetKind] = frozenset(Outcome)  # every outcome kind ends a call's walk through the IVR
+_IN_TENANT = _FINAL | {Kind.TOPIC, Kind.MENU}
+ALLOWED: Mapping[str, frozenset[TargetKind]] = {
     "menu": _IN_TENANT,
     "closed": _FINAL,
     "overflow": _FINAL,
-    "department": _FINAL - {Kind.DEPARTMENT},
+    "department": _FINAL - {Outcome.DEPARTMENT},
     "115": (_FINAL | {Kind.TENANT}),
 }
 PROMPT_EXTENSIONS = (".wav", ".WAV", ".gsm", ".ulaw", ".alaw", ".sln", ".sln16", ".g722", ".g729", ".mp3")
@@ -54,23 +54,23 @@ class Builder:
         return compiled
 
     def target(self, value: schema.Target, path: Path, context: str, tenant: tuple[str, schema.Tenant] | None) -> model.Target:
-        kind = Kind(value.kind)
+        kind = target_kind(value.kind)
         ref = getattr(value, kind.value)
         allowed = ALLOWED[context]
         if kind not in allowed:
-            names = ", ".join(k.value for k in Kind if k in allowed)
+            names = ", ".join(name for name in schema.DESTINATIONS if target_kind(name) in allowed)
             self.source.error((*path, kind.value), f"'{kind.value}' cannot be used here", f"use one of {names}", key=True)
         elif kind is Kind.TOPIC and tenant is not None:
             self._check_topic(ref, (*path, "topic"), tenant)
         elif kind is Kind.MENU and tenant is not None:
             self.check_ref(ref, tenant[1].menus, set(), (*path, "menu"), "menu", f"tenants.{tenant[0]}.menus")
-        elif kind in (Kind.DEPARTMENT, Kind.QUEUE, Kind.TENANT):
+        elif kind in (Outcome.DEPARTMENT, Outcome.QUEUE, Kind.TENANT):
             section = f"{kind.value}s"
             self.check_ref(ref, getattr(self.parts, section), self.parts.broken[section], (*path, kind.value), kind.value, section)
-        elif kind is Kind.VOICEMAIL and "@" not in ref:
+        elif kind is Outcome.VOICEMAIL and "@" not in ref:
             self.source.error((*path, "voicemail"), f"mailbox '{ref}' has no context", f"write it as {ref}@lotse")
         return model.Target(
-            kind, None if kind in (Kind.CALLBACK, Kind.HANGUP) else ref, self.prompt(value.announcement, (*path, "announcement"))
+            kind, None if kind in (Outcome.CALLBACK, Outcome.HANGUP) else ref, self.prompt(value.announcement, (*path, "announcement"))
         )
 
     def check_ref(self, ref: str, valid: Mapping[str, Any], broken: Iterable[str], path: Path, what: str, where: str) -> None:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from routing.model import Center, ClosedBehaviour, Emergency, Entry, Kind, Menu, Prompt, Target, Tenant
+from routing.model import Center, ClosedBehaviour, Emergency, Entry, Kind, Menu, Outcome, Prompt, Target, Tenant
 from routing.numbers import caller_key, dialled_keys, is_hidden
 from routing.problems import LotseError
 from routing.schedule import Schedule, Status
-from routing.steps import Ask, Call, Context, Decision, Live, Outcome, Resume, Step
+from routing.steps import Ask, Call, Context, Decision, Live, Resume, Step
 
 __all__ = ["Ask", "Call", "Context", "Decision", "Live", "Outcome", "Resume", "Step", "decide", "press", "resume", "start"]
 
@@ -64,6 +64,15 @@ def resume(center: Center, back: Resume, now: datetime, live: Live = Live()) -> 
 
 def _ask(ctx: Context, menu: Menu, attempt: int, pending: tuple[Prompt, ...]) -> Ask:
     return Ask(ctx.play(menu.prompt), menu.id, attempt, (*pending, menu.prompt), menu.timeout)
+
+
+def _ends(kind: Outcome, ref: str | None, ctx: Context) -> str:
+    """The trace line of an outcome without live facts."""
+    if kind is Outcome.CALLBACK:
+        return f"callback request ({'caller number known' if ctx.caller else 'caller number hidden: the number must be asked for'})"
+    if kind is Outcome.HANGUP:
+        return "hang up"
+    return f"{kind.value} {ref}" if ref else kind.value
 
 
 def _describe(target: Target) -> str:
@@ -211,7 +220,7 @@ class _Router:
         menu = self.menu(ctx, ask.menu)
         target = menu.options.get(key) if key is not None else None
         if target is not None:
-            return self.resolve(ctx.note(f"menu {menu.id}: key {key} -> {_describe(target)}"), target, ())
+            return self.resolve(ctx.note(f"menu {menu.id}: key {key} -> {_describe(target)}"), target, (), menu=menu.id)
         what = "no key pressed" if key is None else f"key {key} is not an option"
         failure = menu.no_input if key is None else menu.invalid
         ctx = ctx.play(failure)
@@ -231,8 +240,9 @@ class _Router:
         reason: str = "in_hours",
         depth: int = 0,
         department: str | None = None,
+        menu: str | None = None,
     ) -> Step:
-        """Where ``target`` leads; ``department``: the one that could not take the call (its ticket's)."""
+        """Where ``target`` leads; ``department``: the one that could not take the call (its ticket's); ``menu``: where it was chosen."""
         if depth > 16:
             raise RoutingError("more than 16 overflow steps; the config has a loop")
         if target.announcement is not None:
@@ -250,18 +260,15 @@ class _Router:
             topic = ctx.tenant.topics[ref]
             ctx = ctx.with_topic(topic.id, topic.name).note(f"topic {topic.id} ({topic.name}) -> queue {topic.queue}")
             return self.queue(ctx, topic.queue, topic.priority, pending, reason, depth)
-        if kind is Kind.QUEUE:
+        if kind is Outcome.QUEUE:
             assert ref is not None
             return self.queue(ctx, ref, 0, pending, reason, depth)
-        if kind is Kind.DEPARTMENT:
+        if kind is Outcome.DEPARTMENT:
             assert ref is not None
             return self.department(ctx, ref, pending, reason, depth)
-        if kind is Kind.VOICEMAIL:
-            return Decision(Outcome.VOICEMAIL, ctx.note(f"voicemail {ref}"), reason, pending, mailbox=ref)
-        if kind is Kind.CALLBACK:
-            known = "caller number known" if ctx.caller else "caller number hidden: the number must be asked for"
-            return Decision(Outcome.CALLBACK, ctx.note(f"callback request ({known})"), reason, pending, department=department)
-        return Decision(Outcome.HANGUP, ctx.note("hang up"), reason, pending)
+        # Every other outcome needs no live fact: where it leads is all there is to decide (outcomes/ does the rest).
+        assert isinstance(kind, Outcome)
+        return Decision(kind, ctx.note(_ends(kind, ref, ctx)), reason, pending, department=department, ref=ref, menu=menu)
 
     def menu(self, ctx: Context, menu_id: str) -> Menu:
         """A tenant's menu; before a 115 call has a tenant, the choice menu of a shared prefix."""

@@ -24,17 +24,30 @@ class Entry(StrEnum):
     EMERGENCY = "emergency"  # an emergency line's own number, or a 115 call it caught
 
 
-class Kind(StrEnum):
-    """What a target sends a call to."""
+class Outcome(StrEnum):
+    """Where lotse leaves a call: the one list of outcome kinds. Each has its module in outcomes/."""
 
-    TOPIC = "topic"
-    MENU = "menu"
-    DEPARTMENT = "department"
     QUEUE = "queue"
+    DEPARTMENT = "department"
     VOICEMAIL = "voicemail"
     CALLBACK = "callback"
     HANGUP = "hangup"
+
+
+class Kind(StrEnum):
+    """Where a target leads inside the IVR, before an outcome: a topic, a menu, a tenant (115's choice)."""
+
+    TOPIC = "topic"
+    MENU = "menu"
     TENANT = "tenant"
+
+
+TargetKind = Kind | Outcome  # what a target sends a call to
+
+
+def target_kind(name: str) -> TargetKind:
+    """The kind of a target by its YAML key ('menu', 'queue', ...)."""
+    return Kind(name) if name in Kind._value2member_map_ else Outcome(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +58,7 @@ class Prompt:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    kind: Kind
+    kind: TargetKind
     ref: str | None  # id of topic/menu/department/queue/tenant, or mailbox
     announcement: Prompt | None = None
 

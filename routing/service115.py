@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from routing import model, schema
 from routing.build import HOLIDAY_CATEGORIES, Builder, targets
-from routing.model import Kind
+from routing.model import Kind, Outcome
 from routing.numbers import NumberError, PrefixTable, normalise_prefix
 from routing.problems import Path
 from routing.schedule import Schedule
@@ -50,7 +50,7 @@ def service_115(b: Builder, spec: schema.Service115, tenants: Mapping[str, model
         closed_unassigned = model.ClosedBehaviour(
             b.prompt(fallback.announcement, ("center", "closed", "announcement")),
             b.prompt(fallback.holiday_announcement, ("center", "closed", "holiday_announcement")),
-            model.Target(Kind.HANGUP, None, None),
+            model.Target(Outcome.HANGUP, None, None),
         )
     return model.Service115(
         numbers=numbers,

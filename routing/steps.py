@@ -9,17 +9,8 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
-from routing.model import Entry, Prompt, Target, Tenant
-
-
-class Outcome(StrEnum):
-    QUEUE = "queue"
-    DEPARTMENT = "department"
-    VOICEMAIL = "voicemail"
-    CALLBACK = "callback"
-    HANGUP = "hangup"
+from routing.model import Entry, Outcome, Prompt, Target, Tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +107,12 @@ class Decision:
     number: str | None = None  # what to dial for a department
     ring_timeout: int | None = None
     unanswered: Target | None = None  # what follows when the department does not answer
-    mailbox: str | None = None
+    ref: str | None = None  # what an outcome without live facts leads to: a mailbox, an announcement's id
+    menu: str | None = None  # the menu the caller chose it in (an announcement's back key returns there)
+
+    @property
+    def mailbox(self) -> str | None:
+        return self.ref if self.outcome is Outcome.VOICEMAIL else None
 
     @property
     def tenant(self) -> str | None:

@@ -14,7 +14,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from metrics.records import CallRecord, Outcome
+from metrics.records import CallRecord
+from outcomes.results import Result
 from routing.model import Center
 from tests.browser import axe_violations, chromium, log_in, until
 from tests.webapp import PASSWORD, WebLab, web_lab
@@ -50,7 +51,7 @@ def waiting_in(driver: webdriver.Chrome, queue: str) -> str:
 def test_the_wallboard_shows_a_new_waiting_caller_within_2_seconds(lab: WebLab, browser: webdriver.Chrome) -> None:
     now = time.time()
     lab.store.write([
-        CallRecord("w1", "minden", "own", "057189", "", "kfz", ("kfz",), "", "in_hours", Outcome.ANSWERED,
+        CallRecord("w1", "minden", "own", "057189", "", "kfz", ("kfz",), "", "in_hours", Result.ANSWERED,
                    now - 400, now - 390, now - 370, now - 300, 20.0, 70.0, "Anna Schmidt"),
     ])  # fmt: skip
     lab.live.apply({"Event": "QueueMemberAdded", "Queue": "kfz", "Interface": "PJSIP/anna", "MemberName": "Anna Schmidt",

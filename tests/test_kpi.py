@@ -5,8 +5,9 @@ from dataclasses import replace
 import pytest
 
 from metrics.kpi import compute
-from metrics.records import CallRecord, Outcome
+from metrics.records import CallRecord
 from metrics.report import group, render
+from outcomes.results import Result
 from routing.model import Center
 
 BASE = CallRecord(
@@ -19,7 +20,7 @@ BASE = CallRecord(
     queues=("buergerservice",),
     department="",
     reason="in_hours",
-    outcome=Outcome.ANSWERED,
+    outcome=Result.ANSWERED,
     arrived=1795300000.0,
     queued=1795300010.0,
     answered=None,
@@ -36,10 +37,10 @@ def answered(wait: float, talk: float = 60.0, **kw: object) -> CallRecord:
 
 
 def abandoned(wait: float) -> CallRecord:
-    return replace(BASE, outcome=Outcome.ABANDONED_QUEUE, wait=wait)
+    return replace(BASE, outcome=Result.ABANDONED_QUEUE, wait=wait)
 
 
-def other(outcome: Outcome, reason: str = "in_hours") -> CallRecord:
+def other(outcome: Result, reason: str = "in_hours") -> CallRecord:
     return replace(BASE, outcome=outcome, reason=reason, queues=(), queued=None)
 
 
@@ -57,11 +58,11 @@ def test_service_level_asa_abandon_and_handle_time() -> None:
 
 def test_calls_that_never_queued_are_counted_apart() -> None:
     records = [
-        other(Outcome.CLOSED, "closed"),
-        other(Outcome.ABANDONED_IVR, ""),
-        other(Outcome.CALLBACK, "overflow"),
-        other(Outcome.FORWARDED_ANSWERED),
-        other(Outcome.FORWARDED_UNANSWERED),
+        other(Result.CLOSED, "closed"),
+        other(Result.ABANDONED_IVR, ""),
+        other(Result.CALLBACK, "overflow"),
+        other(Result.FORWARDED_ANSWERED),
+        other(Result.FORWARDED_UNANSWERED),
         answered(10),
     ]
     k = compute(records, within=30)

@@ -17,9 +17,10 @@ from prometheus_client import generate_latest
 from metrics import dispositions
 from metrics.exporter import Exporter
 from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
-from metrics.records import CallRecord, Outcome
+from metrics.records import CallRecord
 from metrics.spool import Spool
 from metrics.store import Store
+from outcomes.results import Result
 from pbx.journal import Journal
 from routing.loader import load_or_raise
 from stores.live import LiveState
@@ -104,7 +105,7 @@ def test_records_from_events_reach_the_database(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
     (record,) = store.between(0, 2e10)
     store.close()
-    assert (record.tenant, record.queues, record.outcome, record.agent) == ("minden", ("buergerservice",), Outcome.ANSWERED, "Anna")
+    assert (record.tenant, record.queues, record.outcome, record.agent) == ("minden", ("buergerservice",), Result.ANSWERED, "Anna")
 
 
 def test_ami_unreachable_at_start_is_named_once_and_retried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -186,14 +187,14 @@ def test_redis_never_changes_what_is_recorded(tmp_path: Path, redis_state: str, 
     store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
     records = list(store.between(0, 2e10))
     store.close()
-    assert [(r.queues, r.outcome, r.agent) for r in records] == [(("buergerservice",), Outcome.ANSWERED, "Anna")] * 5
+    assert [(r.queues, r.outcome, r.agent) for r in records] == [(("buergerservice",), Result.ANSWERED, "Anna")] * 5
     assert len([m for m in caplog.messages if m.startswith("live state in Redis not updated")]) <= 1  # rate-limited
 
 
 def test_a_refused_record_is_set_aside_and_the_rest_written_on_postgresql(tmp_path: Path) -> None:
-    good = CallRecord("3.1", "minden", "own", "0571890", "", "ausweis", ("buergerservice",), "", "in_hours", Outcome.ANSWERED,
+    good = CallRecord("3.1", "minden", "own", "0571890", "", "ausweis", ("buergerservice",), "", "in_hours", Result.ANSWERED,
                       100.0, 101.0, 110.0, 200.0, 9.0, 90.0, "Anna")  # fmt: skip
-    bad = CallRecord("3.2", "x" * 300, "own", "0571890", "", "", (), "", "", Outcome.HANGUP, 100.0, None, None, 120.0, None, None, "")
+    bad = CallRecord("3.2", "x" * 300, "own", "0571890", "", "", (), "", "", Result.HANGUP, 100.0, None, None, 120.0, None, None, "")
     spool = Spool(tmp_path / "records.spool")
     spool.add([bad, good])  # as if the bad one had got past the edge
     spool.close()
@@ -276,7 +277,7 @@ def test_todays_figures_come_from_the_stored_records_after_a_restart(tmp_path: P
             ("buergerservice",),
             "",
             "in_hours",
-            Outcome.ANSWERED,
+            Result.ANSWERED,
             start + 60 + n,
             start + 61 + n,
             start + 61 + n + wait,
@@ -356,9 +357,9 @@ def test_calls_of_a_restart_gap_are_completed_and_running_calls_adopted(tmp_path
     store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
     records = {r.uniqueid: r for r in store.between(0, 2e10)}
     store.close()
-    assert (records["7.1"].tenant, records["7.1"].outcome, records["7.1"].wait) == ("minden", Outcome.ANSWERED, 10.0)
+    assert (records["7.1"].tenant, records["7.1"].outcome, records["7.1"].wait) == ("minden", Result.ANSWERED, 10.0)
     assert records["7.1"].caller == "+4957112xxx"  # from ENTERQUEUE's caller ID, stored truncated as configured
-    assert (records["7.2"].tenant, records["7.2"].topic, records["7.2"].outcome) == ("kreis", "kfz", Outcome.ABANDONED_QUEUE)
+    assert (records["7.2"].tenant, records["7.2"].topic, records["7.2"].outcome) == ("kreis", "kfz", Result.ABANDONED_QUEUE)
     assert records["7.2"].dialled == "05718070" and records["7.2"].queues == ("buergerservice",)
 
 
@@ -414,7 +415,7 @@ def test_a_call_that_began_and_ended_in_a_restart_gap_without_a_queue_comes_from
     store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
     (record,) = store.between(0, 2e10)
     store.close()
-    assert (record.uniqueid, record.tenant, record.outcome, record.dialled) == ("8.1", "minden", Outcome.CALLBACK, "0571890")
+    assert (record.uniqueid, record.tenant, record.outcome, record.dialled) == ("8.1", "minden", Result.CALLBACK, "0571890")
     since = datetime.fromtimestamp(now - 122, CENTER.tz).strftime("%Y-%m-%d %H:%M:%S")  # the center's clock, not the host's
     assert f"AMI events missed since {since}: 1 call record(s) completed from queue_log and the journal" in caplog.text
 
@@ -449,7 +450,7 @@ def test_a_gap_call_that_hangs_up_while_recovery_reads_queue_log_keeps_its_answe
     store = Store.open(f"sqlite:///{tmp_path / 'calls.db'}")
     (record,) = store.between(0, 2e10)
     store.close()
-    assert (record.uniqueid, record.outcome, record.agent) == ("9.1", Outcome.ANSWERED, "Anna")
+    assert (record.uniqueid, record.outcome, record.agent) == ("9.1", Result.ANSWERED, "Anna")
 
 
 def test_an_agents_phone_disposition_reaches_the_database_and_the_fcr_gauge(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from metrics.queue_log import QueueCall
 from metrics.reconcile import reconcile
-from metrics.records import Outcome
 from metrics.tracker import Tracker
+from outcomes.results import Result
 from pbx.journal import Entry
 
 DATA = Path(__file__).parent / "data" / "ami"
@@ -46,7 +46,7 @@ def test_a_call_answered_and_ended_in_the_gap_is_completed_from_queue_log() -> N
         )
     }
     (record,) = reconcile(tracker, alive=set(), queue_log=log, known=[], now=9e9)
-    assert (record.outcome, record.tenant, record.topic, record.agent, record.talk) == (Outcome.ANSWERED, "minden", "ausweis", "Anna", 8.0)
+    assert (record.outcome, record.tenant, record.topic, record.agent, record.talk) == (Result.ANSWERED, "minden", "ausweis", "Anna", 8.0)
     assert record.ended == int(queued) + 13 and tracker.calls == {}
 
 
@@ -60,7 +60,7 @@ def test_calls_still_alive_stay_open_and_calls_inside_the_gap_are_added() -> Non
     (record,) = records  # 77.2 is already stored
     assert (record.uniqueid, record.outcome, record.entry, record.reason, record.wait) == (
         "77.1",
-        Outcome.ABANDONED_QUEUE,
+        Result.ABANDONED_QUEUE,
         "115",
         "reconciled",
         40.0,
@@ -70,7 +70,7 @@ def test_calls_still_alive_stay_open_and_calls_inside_the_gap_are_added() -> Non
 def test_a_call_ended_in_the_gap_without_queue_log_is_closed_as_it_was() -> None:
     tracker = until_gap("closed", "Hangup")
     (record,) = reconcile(tracker, alive=set(), queue_log={}, known=[], now=1234.0)
-    assert (record.outcome, record.ended) == (Outcome.CLOSED, 1234.0)
+    assert (record.outcome, record.ended) == (Result.CLOSED, 1234.0)
 
 
 def test_a_call_still_talking_after_the_gap_gets_its_join_and_answer_from_queue_log() -> None:
@@ -81,7 +81,7 @@ def test_a_call_still_talking_after_the_gap_gets_its_join_and_answer_from_queue_
     call = tracker.calls[uniqueid]
     assert (call.queues, call.queued, call.answered, call.agent) == (["buergerservice"], 1000.0, 1012.0, "Anna")
     record = tracker.feed({"Event": "Hangup", "Uniqueid": uniqueid}, 1200.0)
-    assert record is not None and record.outcome is Outcome.ANSWERED and record.wait == 12.0
+    assert record is not None and record.outcome is Result.ANSWERED and record.wait == 12.0
 
 
 def test_a_fallback_queue_call_that_hangs_up_unanswered_is_abandoned_in_the_queue() -> None:
@@ -91,7 +91,7 @@ def test_a_fallback_queue_call_that_hangs_up_unanswered_is_abandoned_in_the_queu
     tracker.feed({"Event": "VarSet", "Uniqueid": "9.1", "Variable": "__LOTSE_REASON", "Value": "fallback"}, 1.5)
     tracker.feed({"Event": "QueueCallerJoin", "Uniqueid": "9.1", "Queue": "zentrale"}, 2.0)
     record = tracker.feed({"Event": "Hangup", "Uniqueid": "9.1"}, 30.0)
-    assert record is not None and (record.outcome, record.reason, record.wait) == (Outcome.ABANDONED_QUEUE, "fallback", 28.0)
+    assert record is not None and (record.outcome, record.reason, record.wait) == (Result.ABANDONED_QUEUE, "fallback", 28.0)
 
 
 def decided(uniqueid: str, started: float, ended: float, **variables: str) -> Entry:
@@ -109,10 +109,10 @@ def test_calls_of_the_gap_that_never_queued_come_from_the_journal() -> None:
     }
     records = {r.uniqueid: r for r in reconcile(Tracker(), {"5.5"}, {}, ["5.6"], 9e9, journal=journal)}
     assert {uid: r.outcome for uid, r in records.items()} == {
-        "5.1": Outcome.CALLBACK,
-        "5.2": Outcome.CLOSED,
-        "5.3": Outcome.ABANDONED_IVR,
-        "5.4": Outcome.FORWARDED_ANSWERED,  # an unanswered forward asks lotse again: the journal would show it
+        "5.1": Result.CALLBACK,
+        "5.2": Result.CLOSED,
+        "5.3": Result.ABANDONED_IVR,
+        "5.4": Result.FORWARDED_ANSWERED,  # an unanswered forward asks lotse again: the journal would show it
     }
     callback = records["5.1"]
     assert (callback.tenant, callback.entry, callback.topic, callback.reason, callback.dialled) == (
@@ -130,7 +130,7 @@ def test_the_journal_names_tenant_and_number_of_a_call_found_only_in_queue_log()
     journal = {"6.1": decided("6.1", 1000.0, 1009.0, outcome="queue", reason="in_hours", tenant="minden", entry="115", topic="abfall")}
     (record,) = reconcile(Tracker(), set(), {"6.1": entry}, [], 9e9, journal=journal)
     assert (record.outcome, record.tenant, record.entry, record.topic, record.reason) == (
-        Outcome.ABANDONED_QUEUE,
+        Result.ABANDONED_QUEUE,
         "minden",
         "115",
         "abfall",
@@ -150,4 +150,4 @@ def test_a_call_seen_begin_and_decided_in_the_gap_takes_its_decision_from_the_jo
     tracker.calls[uniqueid].variables.clear()
     journal = {uniqueid: decided(uniqueid, 0.0, 50.0, outcome="callback", reason="overflow", tenant="minden")}
     (record,) = reconcile(tracker, set(), {}, [], 9e9, journal=journal)
-    assert (record.outcome, record.tenant) == (Outcome.CALLBACK, "minden")
+    assert (record.outcome, record.tenant) == (Result.CALLBACK, "minden")

@@ -7,9 +7,10 @@ from dataclasses import asdict
 
 import pytest
 
-from metrics.records import CallRecord, Outcome
+from metrics.records import CallRecord
 from metrics.report import group, group_sql
 from metrics.store import Store
+from outcomes.results import Result
 from routing.model import Center
 from tests.test_store import store  # noqa: F401 - the SQLite/PostgreSQL fixture
 
@@ -25,10 +26,10 @@ def month_of_calls(count: int = 600) -> list[CallRecord]:
         wait = rng.choice([0.0, 2.0, 4.99, 5.0, 29.0, 30.0, 30.5, 59.0, 61.0, 200.0]) if queued else None
         answered = queued + wait if queued is not None and wait is not None and rng.random() < 0.75 else None
         if queued:
-            outcome = Outcome.ANSWERED if answered else Outcome.ABANDONED_QUEUE
+            outcome = Result.ANSWERED if answered else Result.ABANDONED_QUEUE
         else:
             outcome = rng.choice(
-                [Outcome.CLOSED, Outcome.ABANDONED_IVR, Outcome.CALLBACK, Outcome.FORWARDED_ANSWERED, Outcome.FORWARDED_UNANSWERED]
+                [Result.CLOSED, Result.ABANDONED_IVR, Result.CALLBACK, Result.FORWARDED_ANSWERED, Result.FORWARDED_UNANSWERED]
             )
         records.append(
             CallRecord(

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from metrics.records import CallRecord, Outcome
+from metrics.records import CallRecord
 from metrics.tracker import Privacy, Tracker, protect
+from outcomes.results import Result
 
 DATA = Path(__file__).parent / "data" / "ami"
 
@@ -26,17 +27,17 @@ def records(name: str, privacy: Privacy = Privacy.TRUNCATED) -> tuple[list[CallR
 @pytest.mark.parametrize(
     ("name", "outcome", "tenant", "entry", "topic", "queues", "department", "reason"),
     [
-        ("answered", Outcome.ANSWERED, "minden", "own", "ausweis", ("buergerservice",), "", "in_hours"),
-        ("answered_115", Outcome.ANSWERED, "bueckeburg", "115", "abfall", ("buergerservice",), "", "in_hours"),
-        ("abandoned_queue", Outcome.ABANDONED_QUEUE, "minden", "own", "ausweis", ("buergerservice",), "", "in_hours"),
-        ("abandoned_ivr", Outcome.ABANDONED_IVR, "", "", "", (), "", ""),
-        ("closed", Outcome.CLOSED, "minden", "own", "", (), "", "closed"),
-        ("department", Outcome.FORWARDED_ANSWERED, "minden", "own", "", (), "standesamt-minden", "in_hours"),
-        ("callback", Outcome.CALLBACK, "minden", "own", "", (), "", "department_closed"),
+        ("answered", Result.ANSWERED, "minden", "own", "ausweis", ("buergerservice",), "", "in_hours"),
+        ("answered_115", Result.ANSWERED, "bueckeburg", "115", "abfall", ("buergerservice",), "", "in_hours"),
+        ("abandoned_queue", Result.ABANDONED_QUEUE, "minden", "own", "ausweis", ("buergerservice",), "", "in_hours"),
+        ("abandoned_ivr", Result.ABANDONED_IVR, "", "", "", (), "", ""),
+        ("closed", Result.CLOSED, "minden", "own", "", (), "", "closed"),
+        ("department", Result.FORWARDED_ANSWERED, "minden", "own", "", (), "standesamt-minden", "in_hours"),
+        ("callback", Result.CALLBACK, "minden", "own", "", (), "", "department_closed"),
     ],
 )
 def test_one_record_per_call_with_its_outcome(
-    name: str, outcome: Outcome, tenant: str, entry: str, topic: str, queues: tuple[str, ...], department: str, reason: str
+    name: str, outcome: Result, tenant: str, entry: str, topic: str, queues: tuple[str, ...], department: str, reason: str
 ) -> None:
     (record,), tracker = records(name)
     assert (record.outcome, record.tenant, record.entry, record.topic, record.queues, record.department, record.reason) == (
@@ -105,4 +106,4 @@ def test_a_call_whose_start_fell_just_before_a_login_is_opened_by_its_lotse_hops
         if (record := tracker.feed(seen, 0.0)) is not None:
             done.append(record)
     (record,) = done
-    assert (record.uniqueid, record.dialled, record.outcome, record.tenant) == (caller_channel, "0571890", Outcome.ANSWERED, "minden")
+    assert (record.uniqueid, record.dialled, record.outcome, record.tenant) == (caller_channel, "0571890", Result.ANSWERED, "minden")

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from metrics import dispositions
-from metrics.records import CallRecord, Outcome
+from metrics.records import CallRecord
+from outcomes.results import Result
 from promises.store import Request
 from routing.model import Center
 from tests.webapp import WebLab, csrf_of, login, post, web_lab
@@ -37,7 +38,7 @@ def shown(client: httpx.Client, path: str) -> str:
 
 def record(uniqueid: str, agent: str, arrived: float, tenant: str = "minden", wait: float = 12.0) -> CallRecord:
     return CallRecord(
-        uniqueid, tenant, "own", "057189", "0571xxx", "kfz", ("kfz",), "", "in_hours", Outcome.ANSWERED,
+        uniqueid, tenant, "own", "057189", "0571xxx", "kfz", ("kfz",), "", "in_hours", Result.ANSWERED,
         arrived, arrived + 10, arrived + 10 + wait, arrived + 100, wait, 78.0, agent,
     )  # fmt: skip
 

@@ -13,10 +13,10 @@ from metrics.exporter import Exporter
 from metrics.kpi import compute
 from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
 from metrics.queue_log import parse
-from metrics.records import Outcome
 from metrics.report import group, render
 from metrics.store import Store
 from metrics.tracker import Privacy
+from outcomes.results import Result
 from routing.loader import load_or_raise
 from tests.integration.conftest import Lab
 from tests.integration.lab import ROOT, Ami, lotse_serve, new_caller, of
@@ -66,12 +66,12 @@ def test_records_kpis_and_report_agree_with_queue_log(asterisk: Lab, serve_log: 
 
     assert Counter((r.outcome, r.tenant, r.entry, r.topic) for r in records) == Counter(
         [
-            (Outcome.ANSWERED, "minden", "own", "ausweis"),
-            (Outcome.ANSWERED, "bueckeburg", "115", "abfall"),
-            (Outcome.ANSWERED, "kreis", "own", "fuehrerschein"),
-            (Outcome.ABANDONED_QUEUE, "minden", "own", "ausweis"),
-            (Outcome.ABANDONED_IVR, "", "", ""),
-            (Outcome.CLOSED, "minden", "own", ""),
+            (Result.ANSWERED, "minden", "own", "ausweis"),
+            (Result.ANSWERED, "bueckeburg", "115", "abfall"),
+            (Result.ANSWERED, "kreis", "own", "fuehrerschein"),
+            (Result.ABANDONED_QUEUE, "minden", "own", "ausweis"),
+            (Result.ABANDONED_IVR, "", "", ""),
+            (Result.CLOSED, "minden", "own", ""),
         ]
     )
     assert all(len(r.caller) == 16 for r in records)  # hashed, as configured
@@ -83,7 +83,7 @@ def test_records_kpis_and_report_agree_with_queue_log(asterisk: Lab, serve_log: 
     for record in queued:
         entry = log.calls[record.uniqueid]
         assert (entry.tenant, entry.entry, entry.topic, entry.queue) == (record.tenant, record.entry, record.topic, record.queues[-1])
-        assert entry.abandoned == (record.outcome is Outcome.ABANDONED_QUEUE)
+        assert entry.abandoned == (record.outcome is Result.ABANDONED_QUEUE)
         assert record.wait is not None
         waited = entry.holdtime if entry.holdtime is not None else entry.waittime
         assert waited is not None and abs(waited - record.wait) <= 1.0  # queue_log counts whole seconds
@@ -138,11 +138,11 @@ def test_not_one_record_lost_when_the_ami_link_drops_during_traffic(asterisk: La
     assert listener.link.logins == 2 and listener.reconciled == 4
     assert Counter((r.outcome, r.tenant, r.topic) for r in records) == Counter(
         [
-            (Outcome.ANSWERED, "minden", "ausweis"),
-            (Outcome.ANSWERED, "minden", "ausweis"),
-            (Outcome.ABANDONED_QUEUE, "kreis", "ausweis"),
-            (Outcome.ABANDONED_IVR, "", ""),
+            (Result.ANSWERED, "minden", "ausweis"),
+            (Result.ANSWERED, "minden", "ausweis"),
+            (Result.ABANDONED_QUEUE, "kreis", "ausweis"),
+            (Result.ABANDONED_IVR, "", ""),
         ]
     )
     assert {r.dialled for r in records} == {"0571890", "05718070"}
-    assert all(r.agent for r in records if r.outcome is Outcome.ANSWERED)
+    assert all(r.agent for r in records if r.outcome is Result.ANSWERED)
