@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from pbx.ami import AmiLink, AmiSettings
@@ -86,3 +87,8 @@ class Control:
                     f"Asterisk hat {action['Action']} für {action.get('Queue', action.get('Interface'))} abgelehnt: {message}"
                 )
             log.info("AMI %s %s: %s", action["Action"], action.get("Queue") or action.get("Interface"), message or response)
+
+
+def remove_actions(interface: str, queues: Iterable[str]) -> list[dict[str, str]]:
+    """QueueRemove of the interface from each of the queues (a supervisor logs out an agent as the live state shows them)."""
+    return [{"Action": "QueueRemove", "Queue": q, "Interface": interface} for q in queues]
