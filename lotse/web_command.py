@@ -26,7 +26,8 @@ from routing.problems import ConfigError
 from runtime import settings as defaults
 from runtime.settings import Environment
 from stores.live import LiveState
-from web.app import Services, create_app
+from web.app import create_app
+from web.context import Services
 from web.control import Control
 from web.feed import Feed
 from web.reports import today_figures

@@ -27,7 +27,8 @@ from routing.model import Center
 from stores.live import LiveState
 from tests.conftest import ROOT
 from tests.fakes import FakeAmi
-from web.app import Services, create_app
+from web.app import create_app
+from web.context import Services
 from web.control import Control
 from web.feed import Feed
 from web.reports import today_figures

@@ -46,12 +46,17 @@ def csrf_ok(request: Request, form: Mapping[str, Any]) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def page(users: Mapping[str, User], role: Role, forbidden: Forbidden) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """A route for users with at least ``role``; anonymous visitors are sent to the log-in page."""
+def page(
+    users: Callable[[Request], Mapping[str, User]], role: Role, forbidden: Forbidden
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """A route for users with at least ``role``; anonymous visitors are sent to the log-in page.
+
+    ``users`` gives the users for a request (read when it comes, so that endpoints can be module functions).
+    """
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def route(request: Request) -> Response:
-            user = user_of(request, users)
+            user = user_of(request, users(request))
             if user is None:
                 if request.method == "POST" or request.url.path.endswith("/events"):
                     return forbidden(request, None, "Bitte zuerst anmelden.")

@@ -1,0 +1,65 @@
+"""What the web app's pages read: the live clients the command wires, and the app's own templates and clock.
+
+``lotse web`` (and the tests) give ``create_app`` the ``Services``; it adds the
+templates and the clock and keeps the frozen ``WebContext`` on ``app.state``,
+where every endpoint finds it with ``context_of(request)``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from promises.store import Promises
+from render.agents import Agents
+from routing.model import Center
+from stores.live import LiveState
+from web.control import Control
+from web.feed import Feed
+from web.users import User
+
+
+@dataclass(frozen=True)
+class Services:
+    center: Callable[[], Center]  # the config in force today
+    agents: Agents
+    users: dict[str, User]
+    live: LiveState
+    feed: Feed
+    control: Control | None
+    calls_db: Engine | None  # the call records (today's figures, dispositions, reports)
+    promises: Promises | None  # callbacks and tickets (the worklist)
+    queue_log: Path | None = None  # Asterisk's queue_log: the agents' figures on the reports page
+
+
+@dataclass(frozen=True)
+class WebContext:
+    center: Callable[[], Center]
+    agents: Agents
+    users: dict[str, User]
+    live: LiveState
+    feed: Feed
+    control: Control | None
+    calls_db: Engine | None
+    promises: Promises | None
+    queue_log: Path | None
+    templates: Jinja2Templates
+    clock: Callable[[], float] = time.time  # epoch seconds: dispositions, ticket moves, the recent calls' window
+
+    @classmethod
+    def of(cls, s: Services, templates: Jinja2Templates, clock: Callable[[], float] = time.time) -> WebContext:
+        return cls(s.center, s.agents, s.users, s.live, s.feed, s.control, s.calls_db, s.promises, s.queue_log, templates, clock)
+
+
+def context_of(request: Request) -> WebContext:
+    """The app's context (``create_app`` put it on ``app.state.context``)."""
+    context = request.app.state.context
+    if not isinstance(context, WebContext):
+        raise TypeError(f"app.state.context is {type(context).__name__}, not WebContext: build the app with web.app.create_app")
+    return context

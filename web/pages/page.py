@@ -1,0 +1,87 @@
+"""What every page does: render a template, refuse (403), go back with a message, check the role, run AMI actions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from metrics import dispositions
+from pbx.actions import Action
+from routing.model import Center
+from web import auth
+from web.board import STATE_LABELS
+from web.context import context_of
+from web.control import ControlError
+from web.users import Role, User
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+
+
+def page_templates() -> Jinja2Templates:
+    """The pages' templates with the labels and filters they use."""
+    templates = Jinja2Templates(directory=TEMPLATES)
+    templates.env.globals.update(state_labels=STATE_LABELS, disposition_labels=dispositions.LABELS)
+    templates.env.filters.update(clock=clock, queue_name=queue_name)
+    return templates
+
+
+def render(request: Request, name: str, user: User | None, status: int = 200, **values: Any) -> Response:
+    context = context_of(request)
+    flash = request.session.pop("flash", None)
+    return context.templates.TemplateResponse(
+        request,
+        name,
+        {"user": user, "csrf": auth.csrf_token(request), "flash": flash, "center": context.center(), **values},
+        status,
+    )
+
+
+def forbidden(request: Request, user: User | None, why: str) -> Response:
+    return render(request, "403.html", user, 403, why=why)
+
+
+def back(request: Request, path: str, message: str) -> Response:
+    """A redirect (303) to the page, which shows the message once."""
+    request.session["flash"] = message
+    return RedirectResponse(path, status_code=303)
+
+
+def role(needed: Role) -> Callable[[auth.Handler], Callable[[Request], Awaitable[Response]]]:
+    """An endpoint for users with at least the role (see web.auth.page)."""
+    return auth.page(lambda request: context_of(request).users, needed, forbidden)
+
+
+async def act(request: Request, page: str, todo: list[Action], done: str, tolerate: tuple[str, ...] = ()) -> Response:
+    """Send the AMI actions and go back to the page with what was done, or why not."""
+    context = context_of(request)
+    if context.control is None:
+        return back(request, page, "Ohne AMI-Verbindung (lotse web --ami) kann der Zustand nicht geändert werden.")
+    try:
+        await context.control.run(todo, tolerate)
+    except ControlError as exc:
+        return back(request, page, str(exc))
+    context.feed.poke()
+    return back(request, page, done)
+
+
+def clock(stamp: float | None, center: Center) -> str:
+    """A time on a page: 'HH:MM' today, 'DD.MM. HH:MM' on another day, in the center's time zone."""
+    if stamp is None:
+        return "–"
+    when, today = datetime.fromtimestamp(stamp, center.tz), datetime.now(center.tz).date()
+    return when.strftime("%H:%M") if when.date() == today else when.strftime("%d.%m. %H:%M")
+
+
+def queue_name(queue: str, center: Center) -> str:
+    return center.queues[queue].name if queue in center.queues else queue
+
+
+def script_json(text: str) -> str:
+    """JSON safe inside a <script> element (a name with '</script>' cannot end it)."""
+    return text.replace("<", "\\u003c")
