@@ -12,7 +12,7 @@ from typing import Any
 
 from panoramisk.utils import parse_agi_result
 
-from ivr.session import Command, GetDigits, SetVariable, Stream, WaitDigit
+from outcomes.commands import Command, GetDigits, SetVariable, Stream, WaitDigit
 from pbx import contract as c
 from routing.engine import Outcome, Resume
 from routing.model import Entry

@@ -27,7 +27,8 @@ from ivr.agi import (
     parse_reply,
     reply_value,
 )
-from ivr.session import Command, Session, decision_values
+from ivr.session import Session, decision_values
+from outcomes.commands import Command
 from pbx import contract as c
 from pbx.throttle import reason
 from routing.engine import Decision, Live

@@ -9,47 +9,14 @@ script carry the commands out; the flow itself exists once.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
 from datetime import datetime
 
+from outcomes import registry
+from outcomes.commands import Command, Ending, SetVariable, Stream, WaitDigit, path
 from pbx import contract as c
-from render.prompts import CALLBACK_PROMPTS, promise_prompt
-from routing.engine import KEYS, Ask, Call, Context, Decision, Live, Outcome, Resume, Step, press, resume, start
-from routing.model import Center, Prompt
-from routing.promises import CallbackNumberError, callback_number, callback_queue, due_hours, national, promise_kind
+from routing.engine import KEYS, Ask, Call, Context, Decision, Live, Outcome, Resume, Step, menu_again, press, resume, start
+from routing.model import Center
 
-KEY_IN_ATTEMPTS = 3  # a caller who keys in a number lotse cannot call back may try this often
-
-
-@dataclass(frozen=True, slots=True)
-class Stream:
-    """Play a file; with escape keys, a key press stops it and is the result."""
-
-    file: str
-    escape: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class WaitDigit:
-    timeout_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class SetVariable:
-    name: str
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class GetDigits:
-    """Play a file and collect up to ``max_digits`` keys, ended by # or the timeout; the result is the digits."""
-
-    file: str
-    timeout_ms: int
-    max_digits: int
-
-
-Command = Stream | WaitDigit | SetVariable | GetDigits
 Session = Generator[Command, str | None, Decision]
 
 
@@ -60,11 +27,14 @@ def session(center: Center, call: Call, now: datetime, live: Live, prompts: str)
     """
     center = center.at(now)  # the config of the call's day (dated changes), for the callback and intake steps too
     step: Step = start(center, call, now, live)
-    while isinstance(step, Ask):
-        key = yield from _ask(step, prompts)
-        step = press(center, step, key, live)
-    yield from _finish(center, step, prompts)
-    return step
+    while True:
+        while isinstance(step, Ask):
+            key = yield from _ask(step, prompts)
+            step = press(center, step, key, live)
+        ending = yield from _finish(center, step, prompts)
+        if ending.back_to is None:
+            return step
+        step = menu_again(center, step)  # e.g. an info's back key: the caller chooses again
 
 
 def resumed(center: Center, back: Resume, now: datetime, live: Live, prompts: str) -> Session:
@@ -92,65 +62,22 @@ def queue_callback(center: Center, back: Resume, now: datetime, prompts: str) ->
 
 def _ask(step: Ask, prompts: str) -> Generator[Command, str | None, str | None]:
     for prompt in step.play:
-        key = yield Stream(_path(prompts, prompt), KEYS)
+        key = yield Stream(path(prompts, prompt), KEYS)
         if key:
             return key
     return (yield WaitDigit(step.timeout * 1000))
 
 
-def _finish(center: Center, decision: Decision, prompts: str) -> Generator[Command, str | None, None]:
+def _finish(center: Center, decision: Decision, prompts: str) -> Generator[Command, str | None, Ending]:
+    """The decision's announcements, its outcome's own step, then the decision handed to the dialplan."""
     for prompt in decision.play:
-        yield Stream(_path(prompts, prompt))
-    values = decision_values(decision, prompts)
-    if decision.outcome is Outcome.CALLBACK:
-        promise = promise_kind(decision.reason)
-        number = yield from _callback_number(decision.ctx.caller, center.country_code, prompts)
-        if number:
-            hours = due_hours(center, decision.tenant, decision.ctx.entry_id, decision.ctx.topic, decision.department)
-            yield Stream(f"{prompts.rstrip('/')}/{promise_prompt(promise, hours).file}")
-        queue = decision.queue or callback_queue(center, decision.ctx.tenant, decision.ctx.topic)
-        values |= {c.VAR_CALLBACK_NUMBER: number, c.VAR_PROMISE: promise, c.VAR_QUEUE: queue or ""}
-    elif decision.outcome is Outcome.VOICEMAIL and (intake := center.intake(decision.mailbox)) is not None:
-        keyed = []
-        for field in intake.fields:  # e.g. the school's number, before the message is recorded
-            digits = yield GetDigits(_path(prompts, field.prompt), 10000, field.max_digits)
-            keyed.append(f"{field.name}={digits or '-'}")
-        values[c.VAR_MESSAGE_FIELDS] = "; ".join(keyed)
-        values[c.VAR_MESSAGE_INTAKE] = intake.id
-    # One command for the whole decision: Asterisk's res_agi reads one command, answers it and drops
-    # whatever else was already sent (pipelining hung calls in the lab), so every command is a round trip.
-    yield SetVariable(c.VAR_DECISION, c.pack(values))
-
-
-def _callback_number(caller: str | None, country_code: str, prompts: str) -> Generator[Command, str | None, str]:
-    """Read the caller's number back to confirm it, or take another one keyed in; '' when none could be taken."""
-    folder = prompts.rstrip("/")
-    if caller is not None:
-        try:
-            known = callback_number(national(caller, country_code), country_code)
-        except CallbackNumberError:
-            known = None  # e.g. a foreign caller ID: a German number must be keyed in
-        if known is not None:
-            yield Stream(f"{folder}/{CALLBACK_PROMPTS['your-number'].file}")
-            for digit in national(known, country_code):
-                yield Stream(f"{folder}/digits/{digit}")
-            key = yield Stream(f"{folder}/{CALLBACK_PROMPTS['confirm'].file}", "12")
-            if key is None:
-                key = yield WaitDigit(5000)
-            if key != "2":  # 1, or nothing pressed: the number is right
-                return known
-    for _ in range(KEY_IN_ATTEMPTS):
-        keyed = yield GetDigits(f"{folder}/{CALLBACK_PROMPTS['enter'].file}", 10000, 16)
-        try:
-            return callback_number(keyed or "", country_code)
-        except CallbackNumberError:
-            yield Stream(f"{folder}/{CALLBACK_PROMPTS['invalid'].file}")
-    yield Stream(f"{folder}/{CALLBACK_PROMPTS['none'].file}")
-    return ""
-
-
-def _path(prompts: str, prompt: Prompt) -> str:
-    return f"{prompts.rstrip('/')}/{prompt.file}"
+        yield Stream(path(prompts, prompt))
+    ending = yield from registry.kind(decision.outcome).step(center, decision, prompts)
+    if ending.back_to is None:
+        # One command for the whole decision: Asterisk's res_agi reads one command, answers it and drops
+        # whatever else was already sent (pipelining hung calls in the lab), so every command is a round trip.
+        yield SetVariable(c.VAR_DECISION, c.pack(decision_values(decision, prompts) | ending.values))
+    return ending
 
 
 def channel_variables(decision: Decision, prompts: str) -> dict[str, str]:

@@ -19,8 +19,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from metrics.records import CallRecord, bounded
-from outcomes.results import Result
+from outcomes import registry
+from outcomes.results import Facts, Result
 from pbx import contract as c
+from routing.model import Outcome
 from routing.numbers import caller_key
 
 Event = Mapping[str, str]
@@ -154,25 +156,16 @@ class Tracker:
 
 
 def _outcome(call: OpenCall) -> Result:
+    """Answered or left waiting in a queue, whatever was decided; else what the outcome kind decided last says."""
     v = call.variables
-    decided, reason = v.get(c.VAR_OUTCOME, ""), v.get(c.VAR_REASON, "")
+    decided = v.get(c.VAR_OUTCOME, "")
     if call.answered is not None:
         return Result.ANSWERED
-    if call.queued is not None and (call.abandoned or decided in ("queue", "")):  # "": the dialplan's fallback queue
+    if call.queued is not None and (call.abandoned or decided in (Outcome.QUEUE, "")):  # "": the dialplan's fallback queue
         return Result.ABANDONED_QUEUE
-    if call.callback or decided == "callback":
+    if call.callback:  # the callback key in a queue
         return Result.CALLBACK
-    if decided == "department":
-        return Result.FORWARDED_ANSWERED if call.department_answered else Result.FORWARDED_UNANSWERED
-    if reason in ("closed", "holiday"):
-        return Result.CLOSED
-    if decided == "voicemail":
-        return Result.VOICEMAIL
-    if not decided:
-        return Result.ABANDONED_IVR
-    if reason == "overflow":
-        return Result.OVERFLOWED
-    return Result.HANGUP
+    return registry.result(decided, Facts(v.get(c.VAR_REASON, ""), call.department_answered))
 
 
 def _time(event: Event, received: float) -> float:

@@ -19,6 +19,7 @@ class Result(StrEnum):
     CALLBACK = "callback"  # a callback was requested (Rückmeldung)
     VOICEMAIL = "voicemail"
     HANGUP = "hangup"  # lotse ended the call in opening hours (configured hangup)
+    INFORMED = "informed"  # the caller heard an information announcement they chose in a menu: resolved in the IVR
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +30,14 @@ class Facts:
     department_answered: bool | None = None  # a forward's DialEnd: ANSWER or not; None: no forward seen
 
 
+def closed(facts: Facts) -> bool:
+    """lotse decided it outside opening hours or on a holiday."""
+    return facts.reason in ("closed", "holiday")
+
+
 def closed_or(facts: Facts, otherwise: Result) -> Result:
     """Outside opening hours a call counts as closed, after a queue's overflow as overflowed, else as ``otherwise``."""
-    if facts.reason in ("closed", "holiday"):
+    if closed(facts):
         return Result.CLOSED
     if facts.reason == "overflow":
         return Result.OVERFLOWED

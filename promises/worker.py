@@ -33,6 +33,7 @@ from typing import Any
 
 from panoramisk import Manager
 
+from outcomes.callback import CALLBACK_WHISPER
 from pbx import actions
 from pbx import contract as c
 from pbx.ami import AmiLink, AmiSettings, Event, flat
@@ -40,7 +41,6 @@ from promises import api as ticket_api
 from promises.intakes import batch_mail, last_batch, recorded, set_aside, spool_text
 from promises.mail import Mailer, MailError, reminder, ticket_notice
 from promises.store import Promises, Request
-from render.prompts import CALLBACK_WHISPER
 from routing.loader import load_or_raise
 from routing.model import Center
 from routing.promises import QueueState, due, due_hours, next_attempt, service_seconds, ticket_schedule, to_start

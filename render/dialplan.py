@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from outcomes import registry
+from outcomes.kind import DispatchOptions
+from outcomes.queue import QUEUE_REFUSED
 from pbx import contract as c
 from routing.model import Center, Outcome, Target
 from routing.problems import LotseError
@@ -34,10 +37,6 @@ class RenderOptions:
 
 
 FALLBACK_HOLD_SECONDS = 10
-_QUEUE_REFUSED = (
-    '("${QUEUESTATUS}" = "FULL" | "${QUEUESTATUS}" = "JOINEMPTY" | "${QUEUESTATUS}" = "JOINUNAVAIL"'
-    ' | "${QUEUESTATUS}" = "LEAVEEMPTY" | "${QUEUESTATUS}" = "LEAVEUNAVAIL")'
-)
 
 
 def render(center: Center, options: RenderOptions, source: str) -> dict[str, str]:
@@ -110,41 +109,7 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f" same => n,Goto({c.CONTEXT_DISPATCH},${{{c.VAR_OUTCOME}}},1)",
         "",
         f"[{c.CONTEXT_DISPATCH}]",
-        f"exten => queue,1,Set(QUEUE_PRIO=${{{c.VAR_PRIORITY}}})",
-        f" same => n,Set(CALLERID(name)=${{{c.VAR_AGENT_LABEL}}})",
-        f" same => n,QueueLog(${{{c.VAR_QUEUE}}},${{UNIQUEID}},NONE,LOTSE,${{{c.VAR_TENANT}}}|${{{c.VAR_ENTRY}}}|${{{c.VAR_TOPIC}}})",
-        f" same => n,Set({c.VAR_JOINED}=${{EPOCH}})",  # the place a callback requested from this queue keeps
-        # Queue(name,options,URL,announceoverride,timeout,AGI,gosub): app_queue runs Gosub(<gosub>,s,1) on the
-        # agent leg before bridging (Asterisk 21+ has no macro argument)
-        # option t: the agent may transfer the caller (hand-on to a department: render/agent_codes.py)
-        f" same => n,Queue(${{{c.VAR_QUEUE}}},t,,,${{{c.VAR_QUEUE_TIMEOUT}}},,{c.CONTEXT_WHISPER})",
-        f' same => n,GotoIf($["${{QUEUESTATUS}}" = "TIMEOUT" | {_QUEUE_REFUSED}]?next,1)',
-        " same => n,Hangup()",
-        f"exten => department,1,Set(CALLERID(name)=${{{c.VAR_AGENT_LABEL}}})",
-        f" same => n,Dial({options.dial.format(number='${' + c.VAR_NUMBER + '}')},${{{c.VAR_RING_TIMEOUT}}})",
-        ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
-        " same => n,Goto(next,1)",
-        " same => n(done),Hangup()",
-        f'exten => voicemail,1,GotoIf($["${{{c.VAR_MESSAGE_INTAKE}}}" != ""]?message)',
-        f" same => n,VoiceMail(${{{c.VAR_MAILBOX}}},u)",
-        " same => n,Hangup()",
-        "; A message intake's message: recorded into the spool with its facts; lotse promises delivers it in the next batch.",
-        f" same => n(message),Set({c.VAR_MESSAGE_FILE}={options.spool}/{c.SPOOL_MESSAGES}/${{UNIQUEID}})",
-        f" same => n,Set(FILE(${{{c.VAR_MESSAGE_FILE}}}.msg)=${{{c.VAR_MESSAGE_INTAKE}}}|${{EPOCH}}|${{CALLERID(num)}}"
-        f"|${{{c.VAR_MESSAGE_FIELDS}}}{c.SPOOL_END})",
-        f" same => n,Record(${{{c.VAR_MESSAGE_FILE}}}.wav,5,180,kqx)",  # ends after 5 s of silence, 3 minutes, or the hang-up
-        " same => n,Hangup()",
-        "; The recording is complete once the caller has gone: then the .done file.",
-        f'exten => h,1,ExecIf($["${{{c.VAR_MESSAGE_FILE}}}" != ""]?Set(FILE(${{{c.VAR_MESSAGE_FILE}}}.done)=${{RECORD_STATUS}}|${{EPOCH}}'
-        f"{c.SPOOL_END}))",
-        f"exten => callback,1,UserEvent({c.EVENT_CALLBACK},Tenant: ${{{c.VAR_TENANT}}},Entry: ${{{c.VAR_ENTRY}}},Topic: ${{{c.VAR_TOPIC}}},"
-        f"Reason: ${{{c.VAR_REASON}}})",
-        "; The request is left in a file (kept across restarts) until lotse promises has taken it.",
-        f' same => n,GotoIf($["${{{c.VAR_CALLBACK_NUMBER}}}" = ""]?done)',
-        f" same => n,Set(FILE({options.spool}/{c.SPOOL_REQUESTS}/${{UNIQUEID}})={_request_value()}{c.SPOOL_END})",
-        f" same => n,UserEvent({c.EVENT_PROMISE},Key: ${{UNIQUEID}})",
-        " same => n(done),Hangup()",
-        "exten => hangup,1,Hangup()",
+        *registry.dispatch(DispatchOptions(options.dial, options.spool)),  # each outcome's own (outcomes/)
         "; After a queue timeout or an unanswered forward, lotse decides what follows.",
         f"exten => next,1,Set({c.VAR_HOPS}=$[${{{c.VAR_HOPS}}} + 1])",
         f" same => n,GotoIf($[${{{c.VAR_HOPS}}} > {options.max_hops}]?{c.CONTEXT_FALLBACK},s,1)",
@@ -164,7 +129,7 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f" same => n,Set({c.VAR_FALLBACK_HOLDS}=0)",
         f" same => n(join),Queue({center.fallback_queue})",
         "; Full, or no agent of it available: the caller hears the hold music and tries again, not a hang-up.",
-        f" same => n,GotoIf($[{_QUEUE_REFUSED} & ${{{c.VAR_FALLBACK_HOLDS}}} < {options.fallback_holds}]?hold)",
+        f" same => n,GotoIf($[{QUEUE_REFUSED} & ${{{c.VAR_FALLBACK_HOLDS}}} < {options.fallback_holds}]?hold)",
         " same => n,Hangup()",
         f" same => n(hold),Log(WARNING,lotse: call ${{UNIQUEID}} waits for room in the fallback queue {center.fallback_queue}"
         " (${QUEUESTATUS})",
@@ -192,13 +157,6 @@ def extensions(center: Center, options: RenderOptions) -> str:
         *promise_contexts(center, options),
     ]
     return "\n".join(lines)
-
-
-def _request_value() -> str:
-    """The AstDB value of a request, in promises.store.Request.FIELDS' order."""
-    names = (c.VAR_PROMISE, None, c.VAR_TENANT, c.VAR_ENTRY, c.VAR_TOPIC, c.VAR_QUEUE, c.VAR_DEPARTMENT, c.VAR_REASON)
-    fields = [f"${{{n}}}" if n else "${EPOCH}" for n in names]
-    return "|".join([*fields, f"${{{c.VAR_CALLBACK_NUMBER}}}", f"${{{c.VAR_JOINED}}}"])
 
 
 def promise_contexts(center: Center, options: RenderOptions) -> list[str]:

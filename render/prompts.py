@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from outcomes.callback import CALLBACK_PROMPTS, CALLBACK_WHISPER, DIGIT_PROMPTS, promise_prompt
 from render.agent_codes import AGENT_PROMPTS
 from routing.checks import recorded_prompts
 from routing.model import Center, Prompt
@@ -30,34 +31,6 @@ class BuildReport:
     made: tuple[str, ...]
     kept: tuple[str, ...]  # recorded or built before
     without_text: tuple[str, ...]
-
-
-# What a caller hears while lotse takes a callback number; the digits are read one by one (German sounds of
-# Asterisk are not needed: lotse synthesises these with the others).
-CALLBACK_PROMPTS = {
-    "your-number": Prompt("callback/your-number", "Wir rufen Sie unter dieser Nummer zurück:"),
-    "confirm": Prompt("callback/confirm", "Wenn die Nummer richtig ist, drücken Sie die 1. Für eine andere Nummer drücken Sie die 2."),
-    "enter": Prompt("callback/enter", "Bitte geben Sie Ihre Rufnummer mit Vorwahl ein und drücken Sie dann die Raute-Taste."),
-    "invalid": Prompt("callback/invalid", "Unter dieser Nummer können wir Sie leider nicht zurückrufen."),
-    "none": Prompt("callback/none", "Leider konnten wir keine Rückrufnummer aufnehmen. Bitte rufen Sie später wieder an."),
-    "callback": Prompt(
-        "callback/promise-callback",
-        "Vielen Dank. Sie behalten Ihren Platz in der Warteschlange. Wir rufen Sie zurück, sobald Sie an der Reihe sind.",
-    ),
-}
-DIGIT_WORDS = ("null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun")
-DIGIT_PROMPTS = tuple(Prompt(f"digits/{n}", word) for n, word in enumerate(DIGIT_WORDS))
-CALLBACK_WHISPER = Prompt("whisper/callback", "Rückruf")
-
-
-def promise_prompt(kind: str, hours: int) -> Prompt:
-    """What the caller hears when their request is taken: when to expect the call."""
-    if kind == "callback":
-        return CALLBACK_PROMPTS["callback"]
-    return Prompt(
-        f"callback/promise-ticket-{hours}h",
-        f"Vielen Dank. Ihr Anliegen ist aufgenommen. Wir melden uns innerhalb von {hours} Stunden unserer Servicezeiten bei Ihnen.",
-    )
 
 
 def _promise_hours(center: Center) -> set[int]:

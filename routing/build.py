@@ -21,8 +21,8 @@ from routing.schedule import WEEKDAYS, Closure, Interval, OpenDay, check_disjoin
 from routing.validate import Parts
 from routing.yamlsource import Source
 
-_FINAL: frozenset[TargetKind] = frozenset(Outcome)  # every outcome kind ends a call's walk through the IVR
-_IN_TENANT = _FINAL | {Kind.TOPIC, Kind.MENU}
+_FINAL: frozenset[TargetKind] = frozenset(Outcome) - {Outcome.INFO}  # where an outcome ends a call's walk through the IVR
+_IN_TENANT: frozenset[TargetKind] = _FINAL | {Kind.TOPIC, Kind.MENU, Outcome.INFO}  # an info is a tenant's
 ALLOWED: Mapping[str, frozenset[TargetKind]] = {
     "menu": _IN_TENANT,
     "closed": _FINAL,
@@ -64,6 +64,8 @@ class Builder:
             self._check_topic(ref, (*path, "topic"), tenant)
         elif kind is Kind.MENU and tenant is not None:
             self.check_ref(ref, tenant[1].menus, set(), (*path, "menu"), "menu", f"tenants.{tenant[0]}.menus")
+        elif kind is Outcome.INFO and tenant is not None:
+            self.check_ref(ref, tenant[1].infos, set(), (*path, "info"), "info", f"tenants.{tenant[0]}.infos")
         elif kind in (Outcome.DEPARTMENT, Outcome.QUEUE, Kind.TENANT):
             section = f"{kind.value}s"
             self.check_ref(ref, getattr(self.parts, section), self.parts.broken[section], (*path, kind.value), kind.value, section)

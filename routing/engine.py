@@ -18,7 +18,7 @@ from routing.problems import LotseError
 from routing.schedule import Schedule, Status
 from routing.steps import Ask, Call, Context, Decision, Live, Resume, Step
 
-__all__ = ["Ask", "Call", "Context", "Decision", "Live", "Outcome", "Resume", "Step", "decide", "press", "resume", "start"]
+__all__ = ["Ask", "Call", "Context", "Decision", "Live", "Outcome", "Resume", "Step", "decide", "menu_again", "press", "resume", "start"]
 
 KEYS = "0123456789*#"
 TIMEOUT_KEY = "T"  # in key strings: the caller pressed nothing
@@ -60,6 +60,14 @@ def resume(center: Center, back: Resume, now: datetime, live: Live = Live()) -> 
         ctx = ctx.note(f"department {back.ref} did not answer -> {_describe(target)}")
         return router.resolve(ctx, target, (), "department_unanswered", 1, back.ref)
     return router.fallback(ctx.note(f"nothing follows {back.outcome.value} {back.ref} in the config"), "unknown_resume")
+
+
+def menu_again(center: Center, decision: Decision) -> Ask:
+    """The menu a caller goes back to from a decision taken in it (an info's back key)."""
+    if decision.menu is None:
+        raise RoutingError(f"{decision.outcome.value} {decision.ref}: no menu to go back to")
+    ctx = decision.ctx.note(f"back to menu {decision.menu}")
+    return _ask(ctx, _Router(center, Live()).menu(ctx, decision.menu), 1, ())
 
 
 def _ask(ctx: Context, menu: Menu, attempt: int, pending: tuple[Prompt, ...]) -> Ask:

@@ -32,6 +32,7 @@ class Outcome(StrEnum):
     VOICEMAIL = "voicemail"
     CALLBACK = "callback"
     HANGUP = "hangup"
+    INFO = "info"  # an information announcement of the tenant's, with repeat and back-to-menu keys
 
 
 class Kind(StrEnum):
@@ -153,6 +154,21 @@ class Emergency:
 
 
 @dataclass(frozen=True, slots=True)
+class Info:
+    """An information announcement a caller chooses (e.g. the collection dates): heard, repeated, or back to the menu."""
+
+    id: str
+    name: str
+    announcement: Prompt
+    keys: Prompt  # after the announcement, when the caller came from a menu: the repeat and the back key
+    repeat_only: Prompt  # after it otherwise (e.g. a tenant's start): the repeat key
+    repeat_key: str
+    back_key: str
+    plays: int  # how often it plays at the most
+    timeout: int  # seconds to wait for a key after the keys prompt
+
+
+@dataclass(frozen=True, slots=True)
 class TenantEntry:
     """A further line of a tenant: its own numbers, start, hours; its calls count under its id as entry."""
 
@@ -181,6 +197,7 @@ class Tenant:
     emergencies: Mapping[str, Emergency]
     entries: Mapping[str, TenantEntry]  # its further lines, by id
     due_hours: int | None = None
+    infos: Mapping[str, Info] = field(default_factory=dict)  # its information announcements, by id
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from routing.fields import (
     check_timezone,
 )
 
-DESTINATIONS = ("topic", "menu", "department", "queue", "voicemail", "callback", "hangup", "tenant")
+DESTINATIONS = ("topic", "menu", "department", "queue", "voicemail", "callback", "hangup", "info", "tenant")
 
 
 class Model(BaseModel):
@@ -66,6 +66,7 @@ class Target(Model):
     voicemail: str | None = Field(None, description="mailbox, e.g. 100@lotse")
     callback: bool = False
     hangup: bool = False
+    info: Id | None = Field(None, description="one of the tenant's infos: an announcement with repeat and back keys")
     tenant: Id | None = Field(None, description="only for service_115: route as a call for this tenant")
 
     @model_validator(mode="before")
@@ -161,6 +162,23 @@ class Menu(Dated):
     default: Target = Field(description="where the call goes after the last retry")
 
 
+class Info(Model):
+    """An information announcement a caller chooses in a menu: it may be repeated, the back key returns to the menu."""
+
+    name: str = Field(description="what the caller learns, e.g. 'Abfuhrtermine'; the trace and the figures name it")
+    announcement: Prompt
+    repeat_key: Dtmf = "1"
+    back_key: Dtmf = Field("0", description="back to the menu the caller chose the info in")
+    plays: Annotated[int, Field(ge=1, le=5)] = Field(3, description="how often it plays at the most")
+    timeout: Annotated[int, Field(ge=1, le=30)] = Field(5, description="seconds to wait for a key after the announcement")
+
+    @model_validator(mode="after")
+    def _keys_differ(self) -> Info:
+        if self.repeat_key == self.back_key:
+            raise ValueError(f"repeat_key and back_key are both '{self.back_key}'; give them different keys")
+        return self
+
+
 class Topic(Dated):
     name: str = Field(description="spoken to the agent in the whisper and shown as caller name")
     queue: Id
@@ -207,6 +225,7 @@ class Tenant(Dated):
     menus: dict[Id, Menu] = Field(default_factory=dict)
     topics: dict[Id, Topic] = Field(default_factory=dict)
     emergencies: dict[Id, Emergency] = Field(default_factory=dict)
+    infos: dict[Id, Info] = Field(default_factory=dict, description="information announcements the menus lead to ({info: id})")
 
 
 class QueueCallback(Model):

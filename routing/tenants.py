@@ -34,6 +34,7 @@ def compile_tenant(b: Builder, tid: str, spec: schema.Tenant, center_targets: mo
             path, f"tenant '{tid}' has no open hour", "give it 'hours:' or set center.hours; its own numbers will always be closed"
         )
     menus = {mid: _menu(b, scope, mid, m) for mid, m in spec.menus.items()}
+    infos = {iid: _info(b, (*path, "infos", iid), info) for iid, info in spec.infos.items()}
     emergencies = {eid: _emergency(b, (*path, "emergencies", eid), e, scope) for eid, e in spec.emergencies.items()}
     topics = {**{k: _topic(k, t) for k, t in b.parts.topics.items()}, **{k: _topic(k, t) for k, t in spec.topics.items()}}
     closed_spec = spec.closed or (center.closed if center else schema.ClosedBehaviour())
@@ -55,6 +56,7 @@ def compile_tenant(b: Builder, tid: str, spec: schema.Tenant, center_targets: mo
         emergencies=emergencies,
         entries=entries,
         due_hours=spec.due_hours,
+        infos=infos,
     )
 
 
@@ -104,6 +106,30 @@ def _entry(
         closed=b.closed(line.closed, (*epath, "closed"), scope) if line.closed else closed,
         start=b.target(line.start, (*epath, "start"), "menu", scope),
     )
+
+
+def _info(b: Builder, ipath: tuple[str, ...], spec: schema.Info) -> model.Info:
+    """An information announcement, with the prompts that name its keys (synthesised unless recorded)."""
+    repeat, back = spec.repeat_key, spec.back_key
+    repeat_text = f"Zum Wiederholen drücken Sie die {_spoken(repeat)}."
+    back_text = f"{repeat_text} Zurück zum Menü mit der {_spoken(back)}."
+    keys = schema.Prompt(file=f"info/keys-{_file_key(repeat)}-back-{_file_key(back)}", text=back_text)
+    repeat_only = schema.Prompt(file=f"info/keys-{_file_key(repeat)}", text=repeat_text)
+    announcement, keys_prompt, repeat_prompt = (
+        b.prompt(spec.announcement, (*ipath, "announcement")),
+        b.prompt(keys, (*ipath, "back_key")),
+        b.prompt(repeat_only, (*ipath, "repeat_key")),
+    )
+    assert announcement is not None and keys_prompt is not None and repeat_prompt is not None
+    return model.Info(ipath[-1], spec.name, announcement, keys_prompt, repeat_prompt, repeat, back, spec.plays, spec.timeout)
+
+
+def _spoken(key: str) -> str:
+    return {"*": "Stern-Taste", "#": "Raute-Taste"}.get(key, key)
+
+
+def _file_key(key: str) -> str:
+    return {"*": "star", "#": "hash"}.get(key, key)
 
 
 def _topic(tid: str, spec: schema.Topic) -> model.Topic:

@@ -34,7 +34,7 @@ def test_validate_example() -> None:
     assert code == 0
     assert f"{EXAMPLE}: valid: 0 error(s), 2 warning(s) in 7 file(s)" in text
     assert (
-        "minden.yaml:25:19: warning: tenants.minden.entries.schulen.numbers.0: from 2027-08-01 on, 0571 89-444 is no longer routed" in text
+        "minden.yaml:32:19: warning: tenants.minden.entries.schulen.numbers.0: from 2027-08-01 on, 0571 89-444 is no longer routed" in text
     )
     assert "  until 2026-12-31: 5 tenants, 9 numbers, 5 queues, 4 departments, 6 menus" in text
     assert "  from 2027-01-01 on: 6 tenants, 10 numbers, 5 queues, 4 departments, 7 menus" in text

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from ivr.agi import AgiError, CallerHungUp, command_text, environment, parse_environment, parse_reply, reply_value, resume_from_args
-from ivr.session import SetVariable, Stream, WaitDigit, channel_variables, resumed, run, session
+from ivr.session import channel_variables, resumed, run, session
+from outcomes.commands import SetVariable, Stream, WaitDigit
 from pbx import contract as c
 from render.dialplan import RenderError, RenderOptions, dialled_forms, mailboxes, render
 from routing.engine import KEYS, Call, Live, Outcome, Resume
