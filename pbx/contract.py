@@ -55,7 +55,7 @@ SPOOL_END: Final = "|end"  # the last characters of a complete file (FILE() writ
 # channels a call creates (the agent's leg), so the whisper and CDRs see them.
 VARIABLE_PREFIX: Final = "LOTSE_"  # every channel variable of lotse starts with it
 VAR_DIALLED: Final = "LOTSE_DIALLED"  # set by the dialplan: the number as dialled
-VAR_OUTCOME: Final = "LOTSE_OUTCOME"  # queue, department, voicemail, callback, hangup
+VAR_OUTCOME: Final = "LOTSE_OUTCOME"  # a routing.model.Outcome: the dispatch extension that carries the call on
 VAR_REASON: Final = "LOTSE_REASON"
 VAR_TENANT: Final = "LOTSE_TENANT"
 VAR_TENANT_NAME: Final = "LOTSE_TENANT_NAME"
@@ -100,8 +100,6 @@ AMI_CHANNEL_VARIABLES: Final = (
 )
 
 INHERITED: Final = frozenset({VAR_TENANT, VAR_TENANT_NAME, VAR_ENTRY, VAR_TOPIC, VAR_TOPIC_NAME, VAR_AGENT_LABEL, VAR_WHISPER})
-
-OUTCOMES: Final = ("queue", "department", "voicemail", "callback", "hangup")
 
 # The decision reaches the dialplan in one command: SET VARIABLE LOTSE_DECISION "v1|v2|...", the values of
 # DECISION_FIELDS in this order; the rendered CONTEXT_UNPACK sets each variable with ${CUT(LOTSE_DECISION,|,n)}.
