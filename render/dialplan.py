@@ -78,6 +78,11 @@ def dialled_forms(key: str, country_code: str) -> list[str]:
 
 
 def extensions(center: Center, options: RenderOptions) -> str:
+    contexts = (_incoming(center), _route(center, options), _fallback(center, options), _unpack(), _whisper())
+    return "\n".join([*(line for context in contexts for line in (*context, "")), *promise_contexts(center, options)])
+
+
+def _incoming(center: Center) -> list[str]:
     lines = [f"[{c.CONTEXT_INCOMING}]", "; Calls to these numbers are routed by lotse. Include this context where calls arrive."]
     numbers: dict[str, str] = {}  # with dated changes: the numbers of every period (lotse routes each by its date)
     for version in center.versions:
@@ -86,41 +91,47 @@ def extensions(center: Center, options: RenderOptions) -> str:
     for key, label in sorted(numbers.items(), key=lambda item: (item[1], item[0])):
         lines.append(f"; {label}")
         for form in dialled_forms(key, center.country_code):
-            lines.append(f"exten => {form},1,Set(__{c.VAR_DIALLED}=${{EXTEN}})")
-            lines.append(f" same => n,Goto({c.CONTEXT_ROUTE},s,1)")
-    lines += [
-        "; Any other number: lotse sends it to the fallback queue and logs it.",
-        f"exten => _X.,1,Set(__{c.VAR_DIALLED}=${{EXTEN}})",
-        f" same => n,Goto({c.CONTEXT_ROUTE},s,1)",
-        f"exten => _+X.,1,Set(__{c.VAR_DIALLED}=${{EXTEN}})",
-        f" same => n,Goto({c.CONTEXT_ROUTE},s,1)",
-        "",
+            lines += [f"exten => {form},1,Set(__{c.VAR_DIALLED}=${{EXTEN}})", f" same => n,Goto({c.CONTEXT_ROUTE},s,1)"]
+    lines.append("; Any other number: lotse sends it to the fallback queue and logs it.")
+    for pattern in ("_X.", "_+X."):
+        lines += [f"exten => {pattern},1,Set(__{c.VAR_DIALLED}=${{EXTEN}})", f" same => n,Goto({c.CONTEXT_ROUTE},s,1)"]
+    return lines
+
+
+def _ask_lotse(options: RenderOptions, route: str, args: str) -> list[str]:
+    """Run lotse's AGI, unpack its decision and dispatch on the outcome; the fallback when lotse gave none."""
+    return [
+        f" same => n,Set({c.VAR_DECISION}=)",
+        f" same => n,{_agi(options, route, args)}",
+        f' same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?{c.CONTEXT_FALLBACK},s,1)',
+        f" same => n,Gosub({c.CONTEXT_UNPACK},s,1)",
+        f' same => n,GotoIf($["${{{c.VAR_OUTCOME}}}" = ""]?{c.CONTEXT_FALLBACK},s,1)',
+        f" same => n,Goto({c.CONTEXT_DISPATCH},${{{c.VAR_OUTCOME}}},1)",
+    ]
+
+
+def _route(center: Center, options: RenderOptions) -> list[str]:
+    return [
         f"[{c.CONTEXT_ROUTE}]",
         # the center's language: app_queue's position and hold-time announcements and numbers in German (Debian's
         # asterisk-prompt-de); lotse's own prompts are played by path and are German anyway
         f"exten => s,1,Set(CHANNEL(language)={center.language})",
         " same => n,Answer()",
         f" same => n,Set({c.VAR_HOPS}=0)",
-        f" same => n,Set({c.VAR_DECISION}=)",
-        f" same => n,{_agi(options, c.AGI_ROUTE, '${' + c.VAR_DIALLED + '}')}",
-        f' same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?{c.CONTEXT_FALLBACK},s,1)',
-        f" same => n,Gosub({c.CONTEXT_UNPACK},s,1)",
-        f' same => n,GotoIf($["${{{c.VAR_OUTCOME}}}" = ""]?{c.CONTEXT_FALLBACK},s,1)',
-        f" same => n,Goto({c.CONTEXT_DISPATCH},${{{c.VAR_OUTCOME}}},1)",
+        *_ask_lotse(options, c.AGI_ROUTE, "${" + c.VAR_DIALLED + "}"),
         "",
         f"[{c.CONTEXT_DISPATCH}]",
         *registry.dispatch(DispatchOptions(options.dial, options.spool)),  # each outcome's own (outcomes/)
         "; After a queue timeout or an unanswered forward, lotse decides what follows.",
         f"exten => next,1,Set({c.VAR_HOPS}=$[${{{c.VAR_HOPS}}} + 1])",
         f" same => n,GotoIf($[${{{c.VAR_HOPS}}} > {options.max_hops}]?{c.CONTEXT_FALLBACK},s,1)",
-        f" same => n,Set({c.VAR_DECISION}=)",
-        f" same => n,{_agi(options, c.AGI_ROUTE_NEXT, _next_args())}",
-        f' same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?{c.CONTEXT_FALLBACK},s,1)',
-        f" same => n,Gosub({c.CONTEXT_UNPACK},s,1)",
-        f' same => n,GotoIf($["${{{c.VAR_OUTCOME}}}" = ""]?{c.CONTEXT_FALLBACK},s,1)',
-        f" same => n,Goto({c.CONTEXT_DISPATCH},${{{c.VAR_OUTCOME}}},1)",
+        *_ask_lotse(options, c.AGI_ROUTE_NEXT, _next_args()),
         f"exten => i,1,Goto({c.CONTEXT_FALLBACK},s,1)",
-        "",
+    ]
+
+
+def _fallback(center: Center, options: RenderOptions) -> list[str]:
+    return [
         f"[{c.CONTEXT_FALLBACK}]",
         "; lotse did not answer (down, failed or unknown outcome): no call is lost.",
         f"exten => s,1,Log(WARNING,lotse: call ${{UNIQUEID}} to ${{{c.VAR_DIALLED}}} goes to the fallback queue"
@@ -136,27 +147,29 @@ def extensions(center: Center, options: RenderOptions) -> str:
         f" same => n,Set({c.VAR_FALLBACK_HOLDS}=$[${{{c.VAR_FALLBACK_HOLDS}}} + 1])",
         f" same => n,MusicOnHold(,{FALLBACK_HOLD_SECONDS})",
         " same => n,Goto(join)",
-        "",
+    ]
+
+
+def _unpack() -> list[str]:
+    lines = [
         f"[{c.CONTEXT_UNPACK}]",
         "; lotse hands its decision over in one variable; this sets the variables the dialplan and the agent's leg use.",
-        *(
-            f"exten => s,{n},Set({'__' if name in c.INHERITED else ''}{name}=${{CUT({c.VAR_DECISION},{c.DECISION_SEPARATOR},{n})}})"
-            if n == 1
-            else f" same => n,Set({'__' if name in c.INHERITED else ''}{name}=${{CUT({c.VAR_DECISION},{c.DECISION_SEPARATOR},{n})}})"
-            for n, name in enumerate(c.DECISION_FIELDS, 1)
-        ),
-        " same => n,Return()",
-        "",
+    ]
+    for n, name in enumerate(c.DECISION_FIELDS, 1):
+        start = "exten => s,1" if n == 1 else " same => n"
+        lines.append(f"{start},Set({'__' if name in c.INHERITED else ''}{name}=${{CUT({c.VAR_DECISION},{c.DECISION_SEPARATOR},{n})}})")
+    return [*lines, " same => n,Return()"]
+
+
+def _whisper() -> list[str]:
+    return [
         f"[{c.CONTEXT_WHISPER}]",
         "; Runs on the agent's channel before the call is bridged: the agent hears tenant and topic.",
         f"exten => s,1,Set(TRANSFER_CONTEXT={c.CONTEXT_HAND_ON})",  # where the agent's transfer codes lead
         f" same => n,Playback(${{{c.VAR_WHISPER}}})",
         f" same => n,UserEvent({c.EVENT_WHISPER},Label: ${{{c.VAR_AGENT_LABEL}}})",
         " same => n,Return()",
-        "",
-        *promise_contexts(center, options),
     ]
-    return "\n".join(lines)
 
 
 def promise_contexts(center: Center, options: RenderOptions) -> list[str]:
