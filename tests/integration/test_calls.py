@@ -130,6 +130,21 @@ def test_department_forward(asterisk: Lab, serve_log: Path) -> None:
         asyncio.run(scenario())
 
 
+def test_an_info_plays_in_the_ivr_and_the_dialplan_ends_the_call(asterisk: Lab, serve_log: Path) -> None:
+    async def scenario() -> None:
+        caller = new_caller("0571")
+        async with Ami() as ami:
+            await ami.call("0571890", caller, "4")  # Minden's Abfuhrtermine; no key after it: heard
+            decision = await ami.decision(caller)
+            assert (decision["LOTSE_OUTCOME"], decision["LOTSE_TENANT"], decision["LOTSE_QUEUE"]) == ("info", "minden", "")
+            hangup = of(caller, "Newexten", Context="lotse-dispatch", Extension="info", Application="Hangup")
+            await ami.wait_for("the info's Hangup", hangup)
+            assert not [e for e in ami.events if of(caller, "QueueCallerJoin")(e)]
+
+    with lotse_serve(EXAMPLE, MONDAY, serve_log):
+        asyncio.run(scenario())
+
+
 def test_lotse_down_sends_calls_to_the_fallback_queue(asterisk: Lab) -> None:
     async def scenario() -> None:
         caller = new_caller("0571")
