@@ -46,7 +46,7 @@ AMI_USER_WEB: Final = "lotse-web"  # QueueAdd, QueueRemove, QueuePause from the 
 
 # The dialplan's durable inbox for lotse promises: files below the spool folder (RenderOptions.spool), one per
 # request or result, each one line; lotse promises takes them and deletes them (kept across restarts of both).
-SPOOL_REQUESTS: Final = "requests"  # <uniqueid>: a callback or ticket request (promises.store.Request.FIELDS joined by |)
+SPOOL_REQUESTS: Final = "requests"  # <uniqueid>: a callback or ticket request (pbx.spool.REQUEST_FIELDS joined by |)
 SPOOL_RESULTS: Final = "results"  # <attempt id>: DIALSTATUS|epoch of a callback attempt
 SPOOL_MESSAGES: Final = "messages"  # <uniqueid>.msg (intake|epoch|caller|fields|end), .wav, .done: a message intake's
 SPOOL_END: Final = "|end"  # the last characters of a complete file (FILE() writes no newline; a file without it is half written)

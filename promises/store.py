@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Engine, Float, Integer, MetaData, String, Table, create_engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from pbx import spool
 from routing.promises import Pending
 from stores.db import migrate
 
@@ -106,15 +107,10 @@ class Request:
     number: str
     joined: float  # when the caller joined the queue (the place a queue callback keeps); created when unknown
 
-    FIELDS = ("kind", "created", "tenant", "entry", "topic", "queue", "department", "reason", "number", "joined")
-
     @classmethod
     def parse(cls, key: str, value: str) -> Request:
         """An AstDB value 'kind|created|tenant|...'; raises ValueError naming the field that is wrong."""
-        parts = value.split("|")
-        if len(parts) != len(cls.FIELDS):
-            raise ValueError(f"request {key}: {len(parts)} fields, expected {len(cls.FIELDS)} ({'|'.join(cls.FIELDS)})")
-        data = dict(zip(cls.FIELDS, parts, strict=True))
+        data = spool.request_fields(key, value)
         if data["kind"] not in ("callback", "ticket"):
             raise ValueError(f"request {key}: kind '{data['kind']}' is neither callback nor ticket")
         if not data["number"]:
