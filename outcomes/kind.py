@@ -33,7 +33,3 @@ class OutcomeKind:
     step: Callable[[Center, Decision, str], Steps]  # (center, decision, prompts folder as Asterisk sees it)
     dialplan: Callable[[DispatchOptions], list[str]]  # the lines of `exten => <outcome>,...` in CONTEXT_DISPATCH
     result: Callable[[Facts], Result]  # what the call's record says, when no agent answered and no queue was left
-
-    @property
-    def name(self) -> str:
-        return self.outcome.value
