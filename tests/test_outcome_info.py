@@ -17,7 +17,7 @@ from outcomes.results import Result
 from pbx import contract as c
 from render.dialplan import RenderOptions, render
 from render.prompts import wanted
-from routing.engine import Call, Live, Outcome
+from routing.engine import Call, Decision, Live, Outcome
 from routing.loader import load_or_raise
 from routing.model import Center
 from tests.conftest import at
@@ -29,23 +29,23 @@ KEYS = "/p/info/keys-1-back-0"
 MENU = "/p/tenants/minden/menus/main/prompt"
 
 
-def drive(steps: Session, answer: Callable[[Command, int], str | None]) -> tuple[list[Command], object]:
-    """Run a session, answering the n-th command (from 0) with ``answer(command, n)``."""
+def drive(steps: Session, answer: Callable[[Command], str | None]) -> tuple[list[Command], Decision]:
+    """Run a session to its decision, answering each command with ``answer(command)``."""
     commands: list[Command] = []
     try:
         command = next(steps)
         while True:
             commands.append(command)
-            command = steps.send(answer(command, len(commands) - 1))
+            command = steps.send(answer(command))
     except StopIteration as stop:
         return commands, stop.value
 
 
-def keys(*pressed: tuple[str, str]) -> Callable[[Command, int], str | None]:
+def keys(*pressed: tuple[str, str]) -> Callable[[Command], str | None]:
     """The caller presses each (file, key) of ``pressed`` in order, while that file plays; nothing else."""
     waiting = list(pressed)
 
-    def answer(command: Command, n: int) -> str | None:
+    def answer(command: Command) -> str | None:
         if waiting and isinstance(command, Stream) and command.file == waiting[0][0]:
             return waiting.pop(0)[1]
         return None
@@ -62,7 +62,7 @@ def test_the_caller_hears_the_info_and_its_keys_and_the_call_ends_as_info(exampl
     commands, decision = drive(session(example, MINDEN, at(MONDAY), Live(), "/p"), keys((MENU, "4")))
     assert commands[-4:-1] == [Stream(ANNOUNCEMENT, "10"), Stream(KEYS, "10"), WaitDigit(5000)]
     assert decided(commands)[c.VAR_OUTCOME] == "info"
-    assert decision.outcome is Outcome.INFO and decision.ref == "abfuhr" and decision.menu == "main"  # type: ignore[attr-defined]
+    assert decision.outcome is Outcome.INFO and decision.ref == "abfuhr" and decision.menu == "main"
 
 
 def test_the_repeat_key_plays_it_again_up_to_its_plays(example: Center) -> None:
@@ -78,7 +78,7 @@ def test_the_back_key_returns_to_the_menu_and_the_next_choice_decides(example: C
     assert len(menus) == 2 and commands[menus[0] + 1] == Stream(ANNOUNCEMENT, "10")
     values = decided(commands)  # one decision only: the info handed none to the dialplan
     assert (values[c.VAR_OUTCOME], values[c.VAR_TOPIC], values[c.VAR_QUEUE]) == ("queue", "abfall", "buergerservice")
-    assert "back to menu main" in decision.ctx.trace  # type: ignore[attr-defined]
+    assert "back to menu main" in decision.ctx.trace
 
 
 def test_another_key_ends_it_as_heard(example: Center) -> None:
@@ -101,7 +101,7 @@ tenants:
 """
     )
     center = load_or_raise(config)
-    commands, _ = drive(session(center, Call("02811", None), at(MONDAY), Live(), "/p"), lambda cmd, n: None)
+    commands, _ = drive(session(center, Call("02811", None), at(MONDAY), Live(), "/p"), lambda cmd: None)
     assert commands[:3] == [Stream("/p/tenants/a/infos/zeiten/announcement", "*"), Stream("/p/info/keys-star", "*"), WaitDigit(5000)]
     assert {"info/keys-star", "info/keys-star-back-0"} <= {p.file for p in wanted(center)}
     assert next(p.text for p in wanted(center) if p.file == "info/keys-star") == "Zum Wiederholen drücken Sie die Stern-Taste."
