@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable, Coroutine
-from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
-from zoneinfo import ZoneInfo
-
-import uvloop
+from typing import TextIO
 
 from routing.loader import LoadResult, load
 from routing.model import Center
@@ -37,40 +30,6 @@ def load_center(path: Path, out: TextIO) -> Center | None:
         report_problems(result, out, quiet=True)
         print(f"{path}: invalid config; fix the errors above (lotse validate {path})", file=out)
     return result.center
-
-
-LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop] | None] = {"uvloop": uvloop.new_event_loop, "asyncio": None}
-
-
-def run_async(main: Coroutine[Any, Any, int], loop: str = "uvloop") -> int:
-    """Run a long-running command's coroutine on the chosen event loop (uvloop by default: less CPU per call)."""
-    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
-        return runner.run(main)
-
-
-class LocalTimeFormatter(logging.Formatter):
-    """Log lines stamped in the center's time zone (admins think in local time), e.g. 2026-12-01 10:05:03 CET."""
-
-    def __init__(self, tz: ZoneInfo | None = None) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
-        self.tz = tz
-        self._stamp: tuple[int, ZoneInfo | None, str] = (-1, None, "")  # second, zone, text: one conversion a second
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
-        second = int(record.created)
-        if self._stamp[:2] != (second, self.tz):
-            text = datetime.fromtimestamp(second, self.tz).astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
-            self._stamp = (second, self.tz, text)
-        return self._stamp[2]
-
-
-def configure_logging() -> LocalTimeFormatter:
-    """INFO to stderr; set the returned formatter's tz once the config is loaded."""
-    handler = logging.StreamHandler()
-    formatter = LocalTimeFormatter()
-    handler.setFormatter(formatter)
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
-    return formatter
 
 
 def host_port(text: str, argument: str, example: str) -> tuple[str, int]:

@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import signal
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 import redis
-from prometheus_client import start_http_server
 
-from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, configure_logging, db_argument, host_port, load_center, run_async
+from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center
 from metrics import council, dispositions
-from metrics.exporter import Exporter
 from metrics.html import page
-from metrics.listener import AmiSettings, ListenerSettings, MetricsListener
+from metrics.listener import ListenerSettings
 from metrics.report import DIMENSIONS, INTERVALS, group_sql
 from metrics.report import render as render_report
 from metrics.store import Store
 from metrics.tracker import Privacy
 from pbx import contract as c
+from pbx.ami import AmiSettings
 from promises.figures import promise_figures
 from promises.figures import render_table as render_promises
 from promises.store import Promises
 from render.agents import load_agents
 from routing.cases import parse_local
-from routing.model import Center
 from routing.problems import did_you_mean
 from runtime import settings as defaults
+from runtime.metrics import run_metrics
 from runtime.settings import Environment
 from stores.db import StoreError, shown, sqlite_file
 from stores.live import LiveState
@@ -199,36 +195,6 @@ def _purge(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     finally:
         store.close()
     print(f"deleted {deleted} call record(s) older than {args.days} days", file=out)
-    return EXIT_OK
-
-
-def run_metrics(
-    ami: AmiSettings, settings: ListenerSettings, center: Center, listen: tuple[str, int], redis_url: str | None, loop: str = "uvloop"
-) -> int:
-    configure_logging().tz = center.tz  # log times in the center's wall clock
-    return run_async(_run(ami, settings, center, listen, redis_url), loop)
-
-
-async def _run(ami: AmiSettings, settings: ListenerSettings, center: Center, listen: tuple[str, int], redis_url: str | None) -> int:
-    log = logging.getLogger("lotse.metrics")
-    exporter = Exporter(center)
-    try:
-        start_http_server(listen[1], listen[0], registry=exporter.registry)
-    except OSError as exc:
-        log.error("cannot serve Prometheus metrics on %s:%d: %s (--listen)", *listen, exc)
-        return EXIT_FAILED
-    log.info("Prometheus metrics on http://%s:%d/metrics", *listen)
-    live = LiveState(redis.Redis.from_url(redis_url, socket_timeout=2)) if redis_url else None
-    listener = MetricsListener(ami, settings, exporter, live)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    try:
-        await listener.start()
-        await stop.wait()
-    finally:
-        await listener.close()
     return EXIT_OK
 
 

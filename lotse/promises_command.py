@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import signal
 import time
-from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from prometheus_client import CollectorRegistry, start_http_server
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
-
-from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, configure_logging, db_argument, host_port, load_center, run_async
+from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center
 from pbx import contract as c
 from pbx.ami import AmiSettings
 from promises.api import TokenError, read_tokens
-from promises.figures import promise_figures
 from promises.mail import Mailer
 from promises.store import TICKET_STATES, Promises, Ticket, TicketError
-from promises.worker import Keeper, KeeperSettings
+from promises.worker import KeeperSettings
 from routing.model import Center
 from routing.promises import national
 from runtime import settings as defaults
+from runtime.promises import run_promises
 from runtime.settings import Environment
 
 
@@ -91,73 +84,7 @@ def _promises(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         api=api,
         api_tokens=tokens,
     )
-    configure_logging().tz = center.tz
-    return run_async(_run(settings, listen), args.loop)
-
-
-async def _run(settings: KeeperSettings, listen: tuple[str, int]) -> int:
-    keeper = Keeper(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    await keeper.start()
-    registry = CollectorRegistry()
-    registry.register(PromiseCollector(keeper))
-    start_http_server(listen[1], listen[0], registry=registry)
-    try:
-        await stop.wait()
-    finally:
-        await keeper.close()
-    return EXIT_OK
-
-
-class PromiseCollector(Collector):
-    """/metrics of lotse promises: callbacks and tickets by status, overdue tickets, attempts by result."""
-
-    def __init__(self, keeper: Keeper) -> None:
-        self.keeper = keeper
-
-    def collect(self) -> Iterable[GaugeMetricFamily]:
-        store = self.keeper.store
-        up = GaugeMetricFamily("lotse_promises_ami_up", "1 while lotse promises is logged in to the AMI")
-        up.add_metric([], 1.0 if self.keeper.link.up else 0.0)
-        yield up
-        attempts = GaugeMetricFamily("lotse_callback_attempts", "Callback attempts finished since start, by Dial result", labels=["result"])
-        for result, n in sorted(self.keeper.attempts.items()):
-            attempts.add_metric([result], n)
-        yield attempts
-        waiting = GaugeMetricFamily("lotse_messages_undelivered", "Messages of a due batch that could not be sent yet", labels=["intake"])
-        for intake in sorted(self.keeper.center.messages):
-            waiting.add_metric([intake], self.keeper.undelivered.get(intake, 0))
-        yield waiting
-        if store is None:
-            return
-        counts = store.counts()
-        callbacks = GaugeMetricFamily("lotse_callbacks", "Callback requests by status", labels=["status"])
-        tickets = GaugeMetricFamily("lotse_tickets", "Tickets (Rückmeldungen) by status", labels=["status"])
-        for status in ("pending", "dialling", "reached", "ticket", "cancelled"):
-            callbacks.add_metric([status], counts.get(f"callbacks_{status}", 0))
-        for status in TICKET_STATES:
-            tickets.add_metric([status], counts.get(f"tickets_{status}", 0))
-        overdue = GaugeMetricFamily("lotse_tickets_overdue", "Open tickets past their due time", labels=["tenant"])
-        now = time.time()
-        late: dict[str, int] = {}
-        for ticket in store.tickets("open"):
-            if ticket.due is not None and ticket.due < now:
-                late[ticket.tenant] = late.get(ticket.tenant, 0) + 1
-        for tenant, n in sorted(late.items()):
-            overdue.add_metric([tenant or "-"], n)
-        within = GaugeMetricFamily(
-            "lotse_tickets_within_promise_percent",
-            "Tickets of the last 30 days done by their due time / those done or overdue (docs/metrics.md)",
-            labels=["tenant"],
-        )
-        month = promise_figures(store.all_callbacks(now - 30 * 86400), store.tickets_between(now - 30 * 86400, now + 1), now)
-        for scope, figures in sorted(month.items()):
-            if scope != "*" and figures.within_promise is not None:
-                within.add_metric([scope or "-"], figures.within_promise)
-        yield from (callbacks, tickets, overdue, within)
+    return run_promises(settings, listen, center.tz, args.loop)
 
 
 def _tickets(args: argparse.Namespace, env: Environment, out: TextIO) -> int:

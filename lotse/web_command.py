@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
-import logging
-import secrets
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import redis
-import uvicorn
-
-from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, configure_logging, db_argument, host_port, load_center, run_async
-from metrics.store import Store
+from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center
 from pbx import contract as c
 from pbx.ami import AmiSettings
-from promises.store import Promises
 from render.agents import load_agents
-from routing.model import Center
 from routing.problems import ConfigError
 from runtime import settings as defaults
 from runtime.settings import Environment
-from stores.live import LiveState
-from web.app import create_app
-from web.context import Services
-from web.control import Control
-from web.feed import Feed
-from web.reports import today_figures
+from runtime.web import WebSettings, run_web
 from web.users import Role, UsersError, load_users, set_user
-
-log = logging.getLogger("lotse.web")
 
 
 def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
@@ -78,26 +61,15 @@ def _user(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _secret(path: Path | None) -> str:
-    if path is None:
-        return secrets.token_urlsafe(32)
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
-
-
 def _web(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     listen = host_port(args.listen, "--listen", defaults.WEB_LISTEN)
     ami = None
     if args.ami:
         host, port = host_port(args.ami, "--ami", defaults.AMI_ADDRESS)
         ami = AmiSettings(host, port, args.ami_user, env.require_ami_secret("lotse web --ami"))
-    formatter = configure_logging()
     base = load_center(args.config, out)
     if base is None:
         return EXIT_FAILED
-    formatter.tz = base.tz
     try:
         agents = load_agents(args.agents, None, base, passwords=False)  # the web app never needs a SIP password
         users = load_users(args.users, {a.id for a in agents.agents})
@@ -108,37 +80,20 @@ def _web(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     except UsersError as exc:
         print(exc, file=out)
         return EXIT_FAILED
-    url = db_argument(args.db)
-    return run_async(_run(args, base, agents, users, url, listen, ami))
-
-
-async def _run(
-    args: argparse.Namespace, base: Center, agents: Any, users: Any, url: str, listen: tuple[str, int], ami: AmiSettings | None
-) -> int:
-    def center() -> Center:
-        return base.on(datetime.now(base.tz).date())
-
-    store = await asyncio.to_thread(Store.open, url, base.tz)  # brings the schema up to date (dispositions)
-    live = LiveState(redis.Redis.from_url(args.redis, socket_timeout=2), args.redis_prefix)
-    feed = Feed(center, live, today_figures(store.engine), args.redis)
-    control = Control(ami) if ami else None
-    services = Services(center, agents, users, live, feed, control, store.engine, Promises(store.engine), args.queue_log)
-    app = create_app(services, _secret(args.secret_file), args.https_only)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=listen[0], port=listen[1], log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+    settings = WebSettings(
+        center=base,
+        agents=agents,
+        users=users,
+        db_url=db_argument(args.db),
+        listen=listen,
+        redis_url=args.redis,
+        redis_prefix=args.redis_prefix,
+        ami=ami,
+        queue_log=args.queue_log,
+        secret_file=args.secret_file,
+        https_only=args.https_only,
     )
-    feed.start()
-    if control is not None:
-        control.start()
-    log.info("lotse web on http://%s:%d/wallboard (%d users)", listen[0], listen[1], len(users))
-    try:
-        await server.serve()
-    finally:
-        await feed.close()
-        if control is not None:
-            await control.close()
-        store.close()
-    return EXIT_OK
+    return run_web(settings)
 
 
 WEB_COMMANDS = {"web": _web, "user": _user}

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from lotse.promises_command import PromiseCollector
 from metrics.exporter import Exporter
+from promises.exporter import PromiseCollector
 from promises.store import Promises
 from promises.worker import Keeper, KeeperSettings
 from routing.model import Center

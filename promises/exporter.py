@@ -1,0 +1,65 @@
+"""/metrics of lotse promises: callbacks and tickets by status, overdue tickets, attempts by result.
+
+Read when Prometheus scrapes (from the worker's counters and the store), never kept twice; docs/metrics.md
+says what each one means.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from promises.figures import promise_figures
+from promises.store import TICKET_STATES
+from promises.worker import Keeper
+
+
+class PromiseCollector(Collector):
+    """/metrics of lotse promises: callbacks and tickets by status, overdue tickets, attempts by result."""
+
+    def __init__(self, keeper: Keeper) -> None:
+        self.keeper = keeper
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        store = self.keeper.store
+        up = GaugeMetricFamily("lotse_promises_ami_up", "1 while lotse promises is logged in to the AMI")
+        up.add_metric([], 1.0 if self.keeper.link.up else 0.0)
+        yield up
+        attempts = GaugeMetricFamily("lotse_callback_attempts", "Callback attempts finished since start, by Dial result", labels=["result"])
+        for result, n in sorted(self.keeper.attempts.items()):
+            attempts.add_metric([result], n)
+        yield attempts
+        waiting = GaugeMetricFamily("lotse_messages_undelivered", "Messages of a due batch that could not be sent yet", labels=["intake"])
+        for intake in sorted(self.keeper.center.messages):
+            waiting.add_metric([intake], self.keeper.undelivered.get(intake, 0))
+        yield waiting
+        if store is None:
+            return
+        counts = store.counts()
+        callbacks = GaugeMetricFamily("lotse_callbacks", "Callback requests by status", labels=["status"])
+        tickets = GaugeMetricFamily("lotse_tickets", "Tickets (Rückmeldungen) by status", labels=["status"])
+        for status in ("pending", "dialling", "reached", "ticket", "cancelled"):
+            callbacks.add_metric([status], counts.get(f"callbacks_{status}", 0))
+        for status in TICKET_STATES:
+            tickets.add_metric([status], counts.get(f"tickets_{status}", 0))
+        overdue = GaugeMetricFamily("lotse_tickets_overdue", "Open tickets past their due time", labels=["tenant"])
+        now = time.time()
+        late: dict[str, int] = {}
+        for ticket in store.tickets("open"):
+            if ticket.due is not None and ticket.due < now:
+                late[ticket.tenant] = late.get(ticket.tenant, 0) + 1
+        for tenant, n in sorted(late.items()):
+            overdue.add_metric([tenant or "-"], n)
+        within = GaugeMetricFamily(
+            "lotse_tickets_within_promise_percent",
+            "Tickets of the last 30 days done by their due time / those done or overdue (docs/metrics.md)",
+            labels=["tenant"],
+        )
+        month = promise_figures(store.all_callbacks(now - 30 * 86400), store.tickets_between(now - 30 * 86400, now + 1), now)
+        for scope, figures in sorted(month.items()):
+            if scope != "*" and figures.within_promise is not None:
+                within.add_metric([scope or "-"], figures.within_promise)
+        yield from (callbacks, tickets, overdue, within)

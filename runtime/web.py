@@ -1,0 +1,96 @@
+"""The ``lotse web`` process: the web app (wallboard, agent, supervisor and report pages), built from its settings.
+
+The command loads and checks the config, the agents and the users and reports their problems; this module
+opens the call records, the live state in Redis and, with an AMI address, the agents' control, and serves
+the app with uvicorn until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import redis
+import uvicorn
+
+from metrics.store import Store
+from pbx.ami import AmiSettings
+from promises.store import Promises
+from render.agents import Agents
+from routing.model import Center
+from runtime import settings as defaults
+from runtime.process import configure_logging, run
+from stores.live import LiveState
+from web.app import create_app
+from web.context import Services
+from web.control import Control
+from web.feed import Feed
+from web.reports import today_figures
+from web.users import User
+
+log = logging.getLogger("lotse.web")
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """Everything lotse web runs with; the config, agents and users already loaded and checked."""
+
+    center: Center  # the config as loaded; each page sees the version in force today
+    agents: Agents
+    users: dict[str, User]
+    db_url: str
+    listen: tuple[str, int]
+    redis_url: str = defaults.REDIS_URL
+    redis_prefix: str = "lotse"  # the benchmark's own keys
+    ami: AmiSettings | None = None  # agents' log-in and pause from the agent page
+    queue_log: Path | None = None  # agents' figures on the reports page
+    secret_file: Path | None = None  # the key that signs sessions; none: a new one at each start
+    https_only: bool = False  # the session cookie only over HTTPS (behind a TLS proxy)
+
+
+def run_web(settings: WebSettings) -> int:
+    configure_logging(settings.center.tz)
+    return run(_serve(settings))
+
+
+async def _serve(settings: WebSettings) -> int:
+    base = settings.center
+
+    def center() -> Center:
+        return base.on(datetime.now(base.tz).date())
+
+    store = await asyncio.to_thread(Store.open, settings.db_url, base.tz)  # brings the schema up to date (dispositions)
+    live = LiveState(redis.Redis.from_url(settings.redis_url, socket_timeout=2), settings.redis_prefix)
+    feed = Feed(center, live, today_figures(store.engine), settings.redis_url)
+    control = Control(settings.ami) if settings.ami else None
+    promises = Promises(store.engine)
+    services = Services(center, settings.agents, settings.users, live, feed, control, store.engine, promises, settings.queue_log)
+    app = create_app(services, session_key(settings.secret_file), settings.https_only)
+    host, port = settings.listen
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
+    feed.start()
+    if control is not None:
+        control.start()
+    log.info("lotse web on http://%s:%d/wallboard (%d users)", host, port, len(settings.users))
+    try:
+        await server.serve()
+    finally:
+        await feed.close()
+        if control is not None:
+            await control.close()
+        store.close()
+    return 0
+
+
+def session_key(path: Path | None) -> str:
+    """The key that signs sessions: read from ``path``, made there (mode 600) when missing; none: a new one."""
+    if path is None:
+        return secrets.token_urlsafe(32)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
