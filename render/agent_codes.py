@@ -19,7 +19,7 @@ agents dial (a colleague's id) ring that colleague's phone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pbx import contract as c
 from pbx.contract import DISPOSITION_EVENT as USER_EVENT
@@ -127,17 +127,32 @@ def hand_on(center: Center, agents: Agents, folder: str, dial: str) -> list[str]
 
 
 def render(center: Center, agents: Agents, prompts: str, dial: str = "PJSIP/{number}@amt") -> str:
+    """The agents' dialplan: their phone codes, log-in, log-out, the state announcement and the hand-on."""
     folder = prompts.rstrip("/")
-    codes, reasons = agents.codes, agents.pause_reasons
-    said = agent_prompts(reasons)
+    said = agent_prompts(agents.pause_reasons)
 
     def say(key: str) -> str:
         return f"Playback({folder}/{said[key].file})"
 
-    def pattern(code: str, digits: str) -> str:
-        return f"_{code}[{digits}]"
+    return "\n".join(
+        [
+            *_phone_codes(agents, folder, say),
+            "",
+            *_login(center, agents, say),
+            "",
+            *_logout(center, agents, say),
+            "",
+            *_state(center, agents, say),
+            "",
+            *hand_on(center, agents, folder, dial),
+        ]
+    )
 
-    lines = [
+
+def _phone_codes(agents: Agents, folder: str, say: Callable[[str], str]) -> list[str]:
+    codes, reasons = agents.codes, agents.pause_reasons
+    disposition = codes["disposition"]
+    return [
         f"[{CONTEXT}]",
         "; The agents' softphones dial into this context (pjsip_lotse.conf). Feature codes, then colleagues by id.",
         f"exten => {codes['login']},1,Gosub({c.CONTEXT_AGENT_LOGIN},${{CALLERID(num)}},1)",
@@ -154,14 +169,17 @@ def render(center: Center, agents: Agents, prompts: str, dial: str = "PJSIP/{num
             )
         ],
         "; how the agent's last call ended: lotse metrics records it (metrics/dispositions.py)",
-        f"exten => {pattern(codes['disposition'], ''.join(DISPOSITIONS))},1,"
-        f"UserEvent({USER_EVENT},Agent: ${{CALLERID(num)}},Code: ${{EXTEN:{len(codes['disposition'])}}})",
-        f" same => n,Playback({folder}/agents/disposition-${{EXTEN:{len(codes['disposition'])}}})",
+        f"exten => _{disposition}[{''.join(DISPOSITIONS)}],1,"
+        f"UserEvent({USER_EVENT},Agent: ${{CALLERID(num)}},Code: ${{EXTEN:{len(disposition)}}})",
+        f" same => n,Playback({folder}/agents/disposition-${{EXTEN:{len(disposition)}}})",
         f"exten => {codes['state']},1,Gosub({c.CONTEXT_AGENT_STATE},${{CALLERID(num)}},1)",
         *[f"exten => {agent.id},1,Dial(PJSIP/{agent.id},30)" for agent in agents.agents],
-        "",
-        f"[{c.CONTEXT_AGENT_LOGIN}]",
     ]
+
+
+def _login(center: Center, agents: Agents, say: Callable[[str], str]) -> list[str]:
+    """Each agent joins their queues, with their penalty and their name (the wallboard's)."""
+    lines = [f"[{c.CONTEXT_AGENT_LOGIN}]"]
     for agent in agents.agents:
         queues = queues_of(center, agent)
         lines.append(f"exten => {agent.id},1,NoOp({agent.name}: {', '.join(queues) or 'no queue'})")
@@ -169,12 +187,21 @@ def render(center: Center, agents: Agents, prompts: str, dial: str = "PJSIP/{num
             f" same => n,AddQueueMember({q},PJSIP/{agent.id},{penalty(center, agent, q)},,{agent.name},PJSIP/{agent.id})" for q in queues
         ]
         lines += [f" same => n,{say('logged-in')}", " same => n,Return()"]
-    lines += ["exten => _X.,1,Playback(" + f"{folder}/{said['unknown'].file})", " same => n,Return()", "", f"[{c.CONTEXT_AGENT_LOGOUT}]"]
+    return [*lines, f"exten => _X.,1,{say('unknown')}", " same => n,Return()"]
+
+
+def _logout(center: Center, agents: Agents, say: Callable[[str], str]) -> list[str]:
+    lines = [f"[{c.CONTEXT_AGENT_LOGOUT}]"]
     for agent in agents.agents:
         lines.append(f"exten => {agent.id},1,NoOp({agent.name})")
         lines += [f" same => n,RemoveQueueMember({q},PJSIP/{agent.id})" for q in queues_of(center, agent)]
         lines += [f" same => n,{say('logged-out')}", " same => n,Return()"]
-    lines += ["", f"[{c.CONTEXT_AGENT_STATE}]", "; logged in: a member of the first of the agent's queues; paused there: in pause"]
+    return lines
+
+
+def _state(center: Center, agents: Agents, say: Callable[[str], str]) -> list[str]:
+    """*state: logged in means a member of the agent's first queue; paused there means in pause."""
+    lines = [f"[{c.CONTEXT_AGENT_STATE}]", "; logged in: a member of the first of the agent's queues; paused there: in pause"]
     for agent in agents.agents:
         queues = queues_of(center, agent)
         if not queues:
@@ -190,4 +217,4 @@ def render(center: Center, agents: Agents, prompts: str, dial: str = "PJSIP/{num
             f" same => n(paused),{say('paused')}",
             " same => n,Return()",
         ]
-    return "\n".join([*lines, "", *hand_on(center, agents, folder, dial)])
+    return lines
