@@ -2,9 +2,8 @@
 
 One lifecycle object (``start``, ``close``, ``health``) with three workers:
 - the AMI link (pbx.ami) feeds every event to the tracker first, in the order
-  Asterisk sent them; Queue* events then go, in the same order, to a queue for the
-  live state in Redis, so that Redis (healthy, refused or hanging) never changes what
-  is recorded;
+  Asterisk sent them; Queue* events then go, in the same order, to the live state in
+  Redis (metrics.live_feed), so that Redis never changes what is recorded;
 - the writer takes finished records from the disk spool (metrics.spool) to the
   database; when the database is down it retries with increasing backoff, and a
   record the database refuses is set aside, never retried;
@@ -24,14 +23,13 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import redis
 from panoramisk import Manager
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
 from metrics.dispositions import Desk, Disposition, by_tenant, save
 from metrics.exporter import Exporter
+from metrics.live_feed import LiveFeed
 from metrics.queue_log import QueueCall, parse
 from metrics.reconcile import adopt, reconcile
 from metrics.records import CallRecord
@@ -39,8 +37,8 @@ from metrics.spool import Spool
 from metrics.store import Store
 from metrics.tracker import Privacy, Tracker, load_open_calls, save_open_calls
 from pbx import actions, journal
-from pbx.ami import AmiLink, AmiSettings, flat
-from pbx.throttle import Throttle, reason
+from pbx.ami import AmiLink, AmiSettings, list_events
+from pbx.throttle import Throttle
 from stores.live import LiveState
 
 __all__ = ["AmiSettings", "ListenerSettings", "MetricsListener"]
@@ -48,7 +46,6 @@ log = logging.getLogger("lotse.metrics")
 PURGE_EVERY = 3600  # seconds between retention purges (the first right after start)
 BATCH = 500  # records per database transaction
 RECENT = 20_000  # unique ids of the latest records kept, not to record a call twice
-LIVE_BACKLOG = 10_000  # Queue* events waiting for Redis; beyond, they are dropped and the state is rebuilt
 DOWN = (OperationalError, InterfaceError, DisconnectionError)  # the database is unreachable, not the record wrong
 
 
@@ -70,7 +67,7 @@ class MetricsListener:
     def __init__(self, ami: AmiSettings, settings: ListenerSettings, exporter: Exporter, live: LiveState | None = None) -> None:
         self.settings = settings
         self.exporter = exporter
-        self.live = live
+        self.live = LiveFeed(live, settings.queues, exporter) if live is not None else None
         self.link = AmiLink(ami, self._on_event, self._on_login, self._connecting)
         self.tracker = Tracker(settings.privacy, settings.salt)
         self.spool = Spool(settings.spool)
@@ -85,13 +82,10 @@ class MetricsListener:
         self._held: list[tuple[dict[str, str], float]] | None = None  # events of those calls while recovery runs
         self._recent: deque[str] = deque()  # unique ids recorded lately (oldest first), not to record twice
         self._recent_ids: set[str] = set()  # the same ids, for a look-up per finished call
-        self.written = self.reconciled = self.adopted = self.purged = self.live_dropped = 0
+        self.written = self.reconciled = self.adopted = self.purged = 0
         self._mark = settings.spool.with_suffix(".last-event")
         self._open_calls = settings.spool.with_suffix(".open")  # calls in progress at a stop, taken up at the next start
         self._wake = asyncio.Event()
-        self._live_events: asyncio.Queue[dict[str, str]] = asyncio.Queue(LIVE_BACKLOG)
-        self._live_stale = False
-        self._live_warnings = Throttle(log)
         self._db_warnings = Throttle(log)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -101,7 +95,7 @@ class MetricsListener:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._write_forever()), loop.create_task(self._tick_forever())]
         if self.live is not None:
-            self._tasks.append(loop.create_task(self._live_forever()))
+            self._tasks.append(loop.create_task(self.live.run(lambda: self.link.manager)))
         self.link.start()
         log.info("following AMI on %s:%d as %s", self.link.settings.host, self.link.settings.port, self.link.settings.user)
 
@@ -146,11 +140,7 @@ class MetricsListener:
         else:
             record = self.tracker.feed(event, now)  # first, and in Asterisk's order: Redis never changes a record
         if self.live is not None and event.get("Event", "").startswith("Queue"):
-            try:
-                self._live_events.put_nowait(event)
-            except asyncio.QueueFull:
-                self.live_dropped += 1
-                self._live_stale = True
+            self.live.offer(event)
         if record is not None:
             self._done([record])
         disposition = self.desk.feed(event, now)
@@ -166,7 +156,7 @@ class MetricsListener:
             held, self._held = self._held or [], None
             self._done([r for event, at in held if (r := self.tracker.feed(event, at)) is not None])
         if self.live is not None:
-            await self._rebuild_live(manager)
+            await self.live.rebuild(manager)
 
     def _connecting(self) -> None:
         self._gap_start = self.last_event or self._remembered_last_event()
@@ -177,7 +167,7 @@ class MetricsListener:
         # From the last event seen (queue_log has whole seconds: 2 s earlier); calls that entered a queue before it
         # were seen then, and are open in the tracker or recorded. With none remembered (a first start): since start.
         gap_start = self._gap_start - 2 if self._gap_start else self.started
-        channels = [flat(m) for m in await _list(manager, actions.core_show_channels())]
+        channels = await list_events(manager, actions.core_show_channels())
         alive = {c.get("Uniqueid", "") for c in channels}
         open_calls = set(self.tracker.calls)
         entries = await asyncio.to_thread(self._read_queue_log, gap_start, open_calls | alive)
@@ -326,33 +316,6 @@ class MetricsListener:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.max_retry)
 
-    # -- live state in Redis -------------------------------------------------------------
-
-    async def _live_forever(self) -> None:
-        assert self.live is not None
-        while True:
-            event = await self._live_events.get()
-            try:
-                await asyncio.to_thread(self.live.apply, event, time.time())
-            except (redis.RedisError, OSError) as exc:  # fail open: records and routing go on without the live state
-                self._live_stale = True
-                self._live_warnings.warning(time.monotonic(), "live state in Redis not updated: %s", reason(exc))
-                continue
-            if self._live_stale and self.link.manager is not None:
-                await self._rebuild_live(self.link.manager)
-
-    async def _rebuild_live(self, manager: Manager) -> None:
-        assert self.live is not None
-        events = [flat(m) for m in await _list(manager, actions.queue_status())]
-        try:
-            await asyncio.to_thread(self.live.rebuild, self.settings.queues, events, time.time())
-        except (redis.RedisError, OSError) as exc:  # fail open: the live state catches up with the next events
-            self._live_stale = True
-            self._live_warnings.warning(time.monotonic(), "live state not rebuilt in Redis: %s", reason(exc))
-            return
-        self._live_stale = False
-        log.info("live state rebuilt from QueueStatus (%d entries)", len(events))
-
     # -- ticker -------------------------------------------------------------------------
 
     async def _tick_forever(self) -> None:
@@ -361,7 +324,7 @@ class MetricsListener:
             self.exporter.update_live(self.tracker)
             self.exporter.update_health(self.link.up, self.db_up, self.last_event, len(self.spool), self.spool.rejected)
             if self.live is not None and ticks % 5 == 0:
-                await self._export_agents()
+                await self.live.export_agents()
             self.spool.sync()  # to disk at least once a second (each record reaches the OS at once)
             if ticks % 10 == 0:
                 self._remember_last_event()
@@ -379,15 +342,6 @@ class MetricsListener:
             self.exporter.update_resolution(await asyncio.to_thread(by_tenant, self.store.engine, start, end))
         except SQLAlchemyError as exc:  # the records' writer reports the database's state; the gauge keeps its value
             log.debug("first-contact resolution not read: %s", exc)
-
-    async def _export_agents(self) -> None:
-        assert self.live is not None
-        try:
-            states = await asyncio.to_thread(self.live.member_states, self.settings.queues)
-        except (redis.RedisError, OSError) as exc:  # fail open: the gauges keep their last values
-            log.debug("agent states not read from Redis: %s", exc)
-            return
-        self.exporter.update_agents(states)
 
     def _remember_last_event(self) -> None:
         if self.last_event:
@@ -413,13 +367,3 @@ class MetricsListener:
         self.purged += deleted
         if deleted:
             log.info("deleted %d call record(s) older than %d days", deleted, days)
-
-
-async def _list(manager: Manager, action: actions.Action) -> list[Any]:
-    """A list action's events; an empty list when Asterisk refuses it or the link drops."""
-    try:
-        messages = await actions.send_list(manager, action, 10.0)
-    except (TimeoutError, OSError) as exc:
-        log.warning("AMI %s not answered: %s", action["Action"], reason(exc))
-        return []
-    return [m for m in messages if m.get("Event") and not str(m.get("Event")).endswith("Complete")]

@@ -19,6 +19,7 @@ from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
+from pbx import actions
 from pbx import contract as c
 from pbx.throttle import reason
 
@@ -53,6 +54,17 @@ def flat(message: Any) -> Event:
         else:
             out[str(key)] = value if isinstance(value, str) else ",".join(map(str, value))
     return out
+
+
+async def list_events(manager: Manager, action: actions.Action, timeout: float = 10.0) -> list[Event]:
+    """A list action's events as text fields, its closing ``...Complete`` left out; none when Asterisk does not
+    answer in time or the link drops (logged)."""
+    try:
+        messages = await actions.send_list(manager, action, timeout)
+    except (TimeoutError, OSError) as exc:
+        log.warning("AMI %s not answered: %s", action["Action"], reason(exc))
+        return []
+    return [flat(m) for m in messages if m.get("Event") and not str(m.get("Event")).endswith("Complete")]
 
 
 class _Protocol(AMIProtocol):  # type: ignore[misc]  # panoramisk has no type hints
