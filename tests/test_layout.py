@@ -16,8 +16,8 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 # Still over the limits, to be split (issue 17); the tests fail on any other and on one of these growing.
 KNOWN_LONG_MODULES = {
-    "metrics/listener.py": 425, "promises/store.py": 416, "promises/worker.py": 409,
-    "tests/test_keeper.py": 420, "tests/test_listener.py": 477,
+    "promises/store.py": 416, "promises/worker.py": 409,
+    "tests/test_keeper.py": 420,
 }  # fmt: skip
 KNOWN_LONG_FUNCTIONS = {"app": 74}
 
