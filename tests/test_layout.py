@@ -16,7 +16,6 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 # Still over the limits, to be split (issue 17); the tests fail on any other and on one of these growing.
 KNOWN_LONG_MODULES = {
-    "promises/worker.py": 409,
     "tests/test_keeper.py": 420,
 }  # fmt: skip
 KNOWN_LONG_FUNCTIONS = {"app": 74}
