@@ -21,6 +21,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from starlette.routing import Route
 from promises.store import TICKET_STATES, Promises, Ticket, TicketError
 
 MIN_TOKEN = 24  # characters: a token shorter than this is refused when the file is read
+_NO_CLIENT = "missing or unknown token (Authorization: Bearer <token>)"  # the 401's error
 
 
 class TokenError(ValueError):
@@ -66,73 +68,94 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def app(store: Callable[[], Promises | None], tokens: Mapping[str, str], health: Callable[[], dict[str, Any]]) -> Starlette:
-    """The API over the store (a callable: the keeper opens it at start)."""
+@dataclass(frozen=True)
+class Backend:
+    """What the routes reach through ``request.app.state.backend``: the store, the clients' tokens, the health."""
 
-    def client(request: Request) -> str | None:
+    store: Callable[[], Promises | None]  # the keeper opens the store at start
+    tokens: Mapping[str, str]  # token -> client name
+    health: Callable[[], dict[str, Any]]
+
+    def client(self, request: Request) -> str | None:
+        """The name of the client whose token the request carries; None without a known one."""
         header = request.headers.get("authorization", "")
         given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        for token, name in tokens.items():
+        for token, name in self.tokens.items():
             if given and hmac.compare_digest(given.encode(), token.encode()):
                 return name
         return None
 
-    def open_store() -> Promises:
-        found = store()
+    def open_store(self) -> Promises:
+        found = self.store()
         if found is None:
             raise TicketError("lotse promises is starting: the store is not open yet")
         return found
 
-    async def listing(request: Request) -> JSONResponse:
-        if client(request) is None:
-            return _error(401, "missing or unknown token (Authorization: Bearer <token>)")
-        status = request.query_params.get("status")
-        if status is not None and status not in ("open", *TICKET_STATES):
-            return _error(400, f"status '{status}' is not one of open, {', '.join(TICKET_STATES)}")
-        found = await asyncio.to_thread(open_store().tickets, status)
-        return JSONResponse([_ticket(t) for t in found])
 
-    async def show(request: Request) -> JSONResponse:
-        if client(request) is None:
-            return _error(401, "missing or unknown token (Authorization: Bearer <token>)")
-        try:
-            ticket_id = int(request.path_params["id"])
-            promises = open_store()
-            ticket = await asyncio.to_thread(promises.ticket, ticket_id)
-            events = await asyncio.to_thread(promises.history, ticket_id)
-        except TicketError as exc:
-            return _error(404, str(exc))
-        return JSONResponse(_ticket(ticket) | {"history": events})
+def _backend(request: Request) -> Backend:
+    backend: Backend = request.app.state.backend
+    return backend
 
-    async def act(request: Request) -> JSONResponse:
-        name = client(request)
-        if name is None:
-            return _error(401, "missing or unknown token (Authorization: Bearer <token>)")
-        action = request.path_params["action"]
-        if action not in ("claim", "done", "cancel"):
-            return _error(404, f"'{action}' is not an action: claim, done or cancel")
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except json.JSONDecodeError as exc:
-            return _error(400, f"the body is not JSON: {exc}")
-        if not isinstance(body, dict) or not isinstance(body.get("note", ""), str):
-            return _error(400, 'the body must be an object, e.g. {"note": "zurückgerufen"}')
-        promises, ticket_id, now = open_store(), int(request.path_params["id"]), time.time()
-        try:
-            if action == "claim":
-                ticket = await asyncio.to_thread(promises.claim, ticket_id, name, now)
-            elif action == "done":
-                ticket = await asyncio.to_thread(promises.done, ticket_id, name, body.get("note", ""), now)
-            else:
-                ticket = await asyncio.to_thread(promises.cancel, ticket_id, name, body.get("note", ""), now)
-        except TicketError as exc:
-            return _error(404 if "there is no ticket" in str(exc) else 409, str(exc))
-        return JSONResponse(_ticket(ticket))
 
-    async def healthy(request: Request) -> JSONResponse:
-        return JSONResponse(health())
+async def listing(request: Request) -> JSONResponse:
+    backend = _backend(request)
+    if backend.client(request) is None:
+        return _error(401, _NO_CLIENT)
+    status = request.query_params.get("status")
+    if status is not None and status not in ("open", *TICKET_STATES):
+        return _error(400, f"status '{status}' is not one of open, {', '.join(TICKET_STATES)}")
+    found = await asyncio.to_thread(backend.open_store().tickets, status)
+    return JSONResponse([_ticket(t) for t in found])
 
-    return Starlette(
+
+async def show(request: Request) -> JSONResponse:
+    backend = _backend(request)
+    if backend.client(request) is None:
+        return _error(401, _NO_CLIENT)
+    try:
+        ticket_id = int(request.path_params["id"])
+        promises = backend.open_store()
+        ticket = await asyncio.to_thread(promises.ticket, ticket_id)
+        events = await asyncio.to_thread(promises.history, ticket_id)
+    except TicketError as exc:
+        return _error(404, str(exc))
+    return JSONResponse(_ticket(ticket) | {"history": events})
+
+
+async def act(request: Request) -> JSONResponse:
+    backend = _backend(request)
+    name = backend.client(request)
+    if name is None:
+        return _error(401, _NO_CLIENT)
+    action = request.path_params["action"]
+    if action not in ("claim", "done", "cancel"):
+        return _error(404, f"'{action}' is not an action: claim, done or cancel")
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except json.JSONDecodeError as exc:
+        return _error(400, f"the body is not JSON: {exc}")
+    if not isinstance(body, dict) or not isinstance(body.get("note", ""), str):
+        return _error(400, 'the body must be an object, e.g. {"note": "zurückgerufen"}')
+    promises, ticket_id, now = backend.open_store(), int(request.path_params["id"]), time.time()
+    try:
+        if action == "claim":
+            ticket = await asyncio.to_thread(promises.claim, ticket_id, name, now)
+        elif action == "done":
+            ticket = await asyncio.to_thread(promises.done, ticket_id, name, body.get("note", ""), now)
+        else:
+            ticket = await asyncio.to_thread(promises.cancel, ticket_id, name, body.get("note", ""), now)
+    except TicketError as exc:
+        return _error(404 if "there is no ticket" in str(exc) else 409, str(exc))
+    return JSONResponse(_ticket(ticket))
+
+
+async def healthy(request: Request) -> JSONResponse:
+    return JSONResponse(_backend(request).health())
+
+
+def app(store: Callable[[], Promises | None], tokens: Mapping[str, str], health: Callable[[], dict[str, Any]]) -> Starlette:
+    """The API over the store (a callable: the keeper opens it at start)."""
+    application = Starlette(
         routes=[
             Route("/api/tickets", listing),
             Route("/api/tickets/{id:int}", show),
@@ -140,6 +163,8 @@ def app(store: Callable[[], Promises | None], tokens: Mapping[str, str], health:
             Route("/health", healthy),
         ]
     )
+    application.state.backend = Backend(store, tokens, health)
+    return application
 
 
 class Server(uvicorn.Server):

@@ -1,9 +1,9 @@
 """The promises in SQL: callback requests, tickets (Rückmeldung) and each ticket's history.
 
-The same database as the call records (stores.db runs the migrations).
-Every change that must happen once is a conditional UPDATE (``... WHERE
-status = 'pending'``): two workers, or one restarted mid-way, cannot start a
-callback twice or close a ticket twice.
+The same database as the call records (stores.db runs the migrations; promises.tables
+declares the tables). Every change that must happen once is a conditional UPDATE
+(``... WHERE status = 'pending'``): two workers, or one restarted mid-way, cannot
+start a callback twice or close a ticket twice.
 """
 
 from __future__ import annotations
@@ -12,77 +12,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Engine, Float, Integer, MetaData, String, Table, create_engine, func, insert, select, update
+from sqlalchemy import Engine, Table, create_engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pbx import spool
+from promises.tables import callbacks, deliveries, history, tickets
 from routing.promises import Pending
 from stores.db import migrate
 
-metadata = MetaData()
-callbacks = Table(
-    "callbacks",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("created", Float, nullable=False),
-    Column("tenant", String(40), nullable=False),
-    Column("entry", String(40), nullable=False),
-    Column("topic", String(40), nullable=False),
-    Column("queue", String(40), nullable=False),
-    Column("reason", String(40), nullable=False),
-    Column("number", String(64), nullable=False),
-    Column("joined", Float, nullable=False),
-    Column("status", String(16), nullable=False),  # pending, dialling, reached, ticket, cancelled
-    Column("attempts", Integer, nullable=False),
-    Column("not_before", Float, nullable=False),
-    Column("attempt_id", String(80), nullable=False),
-    Column("attempt_started", Float),
-    Column("last_result", String(24), nullable=False),  # ANSWER, NOANSWER, BUSY, ... (Dial's DIALSTATUS) or no_agent
-    Column("reached", Float),
-    Column("updated", Float, nullable=False),
-)
-tickets = Table(
-    "tickets",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("request", String(80), nullable=False, unique=True),
-    Column("created", Float, nullable=False),
-    Column("due", Float),
-    Column("tenant", String(40), nullable=False),
-    Column("entry", String(40), nullable=False),
-    Column("topic", String(40), nullable=False),
-    Column("department", String(40), nullable=False),
-    Column("reason", String(40), nullable=False),
-    Column("number", String(64), nullable=False),
-    Column("status", String(16), nullable=False),  # open, in_progress, done, cancelled
-    Column("assignee", String(80), nullable=False),
-    Column("closed", Float),
-    Column("notified", Boolean, nullable=False),
-    Column("reminded", Boolean, nullable=False),
-)
-history = Table(
-    "ticket_history",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ticket", Integer, nullable=False),
-    Column("at", Float, nullable=False),
-    Column("action", String(24), nullable=False),
-    Column("actor", String(80), nullable=False),
-    Column("note", String(400), nullable=False),
-)
-deliveries = Table(
-    "message_deliveries",
-    metadata,
-    Column("msg_id", String(80), primary_key=True),
-    Column("recipient", String(120), primary_key=True),
-    Column("intake", String(40), nullable=False),
-    Column("recorded", Float, nullable=False),
-    Column("caller", String(64), nullable=False),
-    Column("fields", String(400), nullable=False),
-    Column("duration", Integer, nullable=False),
-    Column("batch", Float, nullable=False),
-    Column("delivered", Float, nullable=False),
-)
 OPEN_STATES = ("open", "in_progress")
 TICKET_STATES = ("open", "in_progress", "done", "cancelled")
 

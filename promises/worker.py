@@ -8,9 +8,9 @@ round,
    the file is deleted only after the database has the request;
 2. takes the result files of callback attempts (Dial's DIALSTATUS): reached, an
    attempt later (minutes apart, in opening hours) or, after the last, a ticket;
-3. starts the callbacks that the rules of routing.promises allow: an Originate of
-   a Local channel that waits in the queue ahead of later callers; when an agent
-   answers (and hears "Rückruf", tenant, topic), the dialplan dials the caller;
+3. starts the callbacks that the rules of routing.promises allow (promises.dialling):
+   an Originate of a Local channel that waits in the queue ahead of later callers;
+   when an agent answers (and hears "Rückruf", tenant, topic), the dialplan dials the caller;
 4. tells departments of new tickets and reminds them before the due time (e-mail).
 
 An attempt is marked in the database before it is originated, and ends only by
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -33,21 +32,18 @@ from typing import Any
 
 from panoramisk import Manager
 
-from outcomes.callback import CALLBACK_WHISPER
-from pbx import actions
 from pbx import contract as c
-from pbx.ami import AmiLink, AmiSettings, Event, flat
+from pbx.ami import AmiLink, AmiSettings, Event
 from promises import api as ticket_api
+from promises.dialling import RETRY_NO_AGENT, Dialler
 from promises.intakes import batch_mail, last_batch, recorded, set_aside, spool_text
 from promises.mail import Mailer, MailError, reminder, ticket_notice
 from promises.store import Promises, Request
 from routing.loader import load_or_raise
 from routing.model import Center
-from routing.promises import QueueState, due, due_hours, next_attempt, service_seconds, ticket_schedule, to_start
+from routing.promises import due, due_hours, next_attempt, service_seconds, ticket_schedule
 
 log = logging.getLogger("lotse.promises")
-PLACEHOLDER = f"@{c.CONTEXT_CALLBACK_QUEUE}"  # in a callback's own channel in the queue: Local/<attempt>@lotse-callback-queue-...
-RETRY_NO_AGENT = 30.0  # seconds before a callback that found no agent in time is tried again (not counted as an attempt)
 
 
 @dataclass(frozen=True)
@@ -77,7 +73,7 @@ class Keeper:
         self.undelivered: dict[str, int] = {}  # messages of a due batch that could not be sent, by intake (for /metrics)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._ids = itertools.count(1)
+        self.dialler = Dialler(self.center, self.config_at, settings.prompts, settings.callback_wait)
         self._purged = 0.0
         self.api: ticket_api.Server | None = None
         self._api_task: asyncio.Task[None] | None = None
@@ -151,7 +147,8 @@ class Keeper:
         await self.take_results(now)
         await self.requeue_stale(now)
         if self.link.up and self.link.manager is not None:
-            await self.dispatch(self.link.manager, now)
+            assert self.store is not None
+            await self.dialler.dispatch(self.store, self.link.manager, now)
         await self.mail(now)
         await self.deliver(now)
         await self.purge(now)
@@ -262,65 +259,6 @@ class Keeper:
                     "callback %s: attempt %s has no result after %.0f s; pending again", row["id"], row["attempt_id"], now - started
                 )
 
-    async def dispatch(self, manager: Manager, now: float) -> list[str]:
-        """Start the callbacks the rules allow; returns their attempt ids."""
-        assert self.store is not None
-        pending = await asyncio.to_thread(self.store.pending)
-        if not pending:
-            return []
-        dialling = await asyncio.to_thread(self.store.dialling)
-        states = {}
-        for queue in sorted({p.queue for p in pending}):
-            state = await queue_state(manager, queue, now)
-            if state is not None:
-                in_progress = sum(1 for row in dialling if row["queue"] == queue)
-                states[queue] = QueueState(state.waiting, state.free_agents, in_progress)
-        started = []
-        for request in to_start(pending, states, [row["number"] for row in dialling], now):
-            attempt = f"{int(now * 1000)}{next(self._ids) % 100:02d}"
-            if not await asyncio.to_thread(self.store.start_attempt, request.id, attempt, now):
-                continue  # started by someone else in the meantime
-            row = await asyncio.to_thread(self.store.callback, request.id)
-            assert row is not None
-            try:  # as_list=False: the first answer ('queued'); panoramisk would wait for OriginateResponse (minutes)
-                reply = await actions.send(manager, self.originate(row, attempt), 10.0)
-            except (TimeoutError, OSError) as exc:
-                reply = {"Message": f"no answer ({exc!r})"}
-            if not getattr(reply, "success", False):
-                log.error("callback %s: Originate refused: %s", request.id, flat(reply).get("Message", "no answer"))
-                await asyncio.to_thread(self.store.requeue, attempt, now, now + RETRY_NO_AGENT)
-                continue
-            log.info("callback %s: attempt %s waits in queue %s for an agent", request.id, attempt, request.queue)
-            started.append(attempt)
-        return started
-
-    def originate(self, row: dict[str, Any], attempt: str) -> actions.Action:
-        tenant = self.config_at(row["created"]).tenants.get(row["tenant"])
-        topic = tenant.topics.get(row["topic"]) if tenant else None
-        prompts = (self.settings.prompts or self.center.prompts_dir).rstrip("/")
-        whisper = [f"{prompts}/{CALLBACK_WHISPER.file}", f"{prompts}/whisper/tenant/{tenant.id if tenant else '115'}"]
-        if topic is not None:
-            whisper.append(f"{prompts}/whisper/topic/{topic.id}")
-        label = f"[{tenant.name if tenant else '115'}] Rückruf {topic.name if topic else ''}".rstrip()  # the agent sees it is one
-        variables = {
-            c.VAR_QUEUE: row["queue"],
-            c.VAR_CALLBACK_NUMBER: row["number"],
-            c.VAR_RING_TIMEOUT: str(self.center.promises.callback_ring_timeout),
-            c.VAR_CALLBACK_WAIT: str(self.settings.callback_wait),
-            f"__{c.VAR_WHISPER}": "&".join(whisper),
-            f"__{c.VAR_AGENT_LABEL}": label,
-            f"__{c.VAR_TENANT}": row["tenant"],
-            f"__{c.VAR_TOPIC}": row["topic"],
-        }
-        return actions.originate(
-            channel=f"Local/{attempt}@{c.CONTEXT_CALLBACK_QUEUE}/n",
-            context=c.CONTEXT_CALLBACK_DIAL,
-            exten=attempt,
-            timeout_ms=(self.settings.callback_wait + 5) * 1000,
-            caller_id=f'"Rückruf" <{attempt}>',
-            variables=variables,
-        )
-
     async def deliver(self, now: float) -> int:
         """The due batches of every message intake, one e-mail per recipient; returns the messages sent."""
         mailer, store = self.settings.mailer, self.store
@@ -383,27 +321,3 @@ class Keeper:
             return False
         left = service_seconds(schedule, self.center.tz, datetime.fromtimestamp(now, UTC), datetime.fromtimestamp(due_at, UTC))
         return left <= self.center.promises.remind_before_hours * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    waiting: tuple[float, ...]
-    free_agents: int
-
-
-async def queue_state(manager: Manager, queue: str, now: float) -> _Seen | None:
-    """Who waits in ``queue`` (join times, callbacks' own channels left out) and how many agents are free; None if unknown."""
-    try:
-        messages = [flat(m) for m in await actions.send_list(manager, actions.queue_status(queue), 5.0)]
-    except (TimeoutError, OSError) as exc:
-        log.warning("QueueStatus %s not answered: %s", queue, exc)
-        return None
-    if not any(m.get("Event") == "QueueParams" for m in messages):
-        return None
-    waiting, free = [], 0
-    for m in messages:
-        if m.get("Event") == "QueueEntry" and PLACEHOLDER not in m.get("Channel", ""):
-            waiting.append(now - float(m.get("Wait", "0") or 0))
-        elif m.get("Event") == "QueueMember" and m.get("Paused") == "0" and m.get("Status") == "1" and m.get("InCall", "0") == "0":
-            free += 1  # Status 1: AST_DEVICE_NOT_INUSE
-    return _Seen(tuple(waiting), free)
