@@ -308,9 +308,9 @@ class MetricsListener:
     async def _write_forever(self) -> None:
         delay = self.settings.first_retry
         while True:
+            self._wake.clear()  # before the flush: a record or disposition that comes during it wakes the next one
             if await self.flush():
                 delay = self.settings.first_retry
-                self._wake.clear()
                 await self._wake.wait()
             else:
                 await asyncio.sleep(delay)
