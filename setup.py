@@ -13,7 +13,7 @@ setup(
     license="AGPL-3.0-or-later",
     python_requires=">=3.11",
     packages=find_packages(include=[f"{name}{sub}" for name in PACKAGES for sub in ("", ".*")]),
-    package_data={"stores": ["migrations/script.py.mako"], "web": ["templates/*.html", "static/*"]},
+    package_data={"stores": ["migrations/script.py.mako"], "web": ["templates/*.html", "static/*"], "runtime": ["lotse.example.yaml"]},
     install_requires=[
         "PyYAML>=6.0",
         "pydantic>=2.6,<3",  # the YAML's shape, error locations and JSON Schema from one definition

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, host_port, load_center
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, host_port, load_center, setting
 from pbx.contract import FASTAGI_PORT
 from render.agent_codes import features as agent_features
 from render.agent_codes import render as agent_dialplan
@@ -25,20 +25,20 @@ def add_asterisk_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     asterisk = commands.add_parser("asterisk", help="Asterisk config for lotse")
     asterisk_commands = asterisk.add_subparsers(dest="asterisk_command", required=True, metavar="ACTION")
     render = asterisk_commands.add_parser("render", help="write extensions, queues and voicemail config to include into Asterisk")
-    render.add_argument("--config", type=Path, required=True)
+    setting(render, "--config", "config", type=Path, required=True)
     render.add_argument("--out", type=Path, required=True)
     render.add_argument("--agi", choices=("fastagi", "classic"), default="fastagi")
     render.add_argument("--fastagi", default=f"127.0.0.1:{FASTAGI_PORT}", metavar="HOST:PORT")
     render.add_argument("--dial", default="PJSIP/{number}@amt", help="dial string for departments; {number} is E.164")
-    render.add_argument("--agents", type=Path, help="agents file: PJSIP endpoints and queue members")
-    render.add_argument("--secrets", type=Path, help="secrets file: agents' passwords and the AMI secret")
+    setting(render, "--agents", "agents", type=Path, help="agents file: PJSIP endpoints and queue members")
+    setting(render, "--secrets", "secrets", type=Path, help="secrets file: agents' passwords and the AMI secret")
     render.add_argument("--spool", default=RenderOptions.spool, help="where the dialplan leaves promises for lotse promises")
     render.add_argument("--prompts", default="", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
 
     prompts = commands.add_parser("prompts", help="sound files for the config's prompts")
     prompts_commands = prompts.add_subparsers(dest="prompts_command", required=True, metavar="ACTION")
     build = prompts_commands.add_parser("build", help="synthesise missing prompts from their texts (espeak-ng, sox)")
-    build.add_argument("--config", type=Path, required=True)
+    setting(build, "--config", "config", type=Path, required=True)
     build.add_argument("--out", type=Path, help="prompts folder (default: the config's prompts_dir)")
     return render, build
 

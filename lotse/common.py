@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from routing.loader import LoadResult, load
 from routing.model import Center
 from runtime import settings as defaults
+from runtime.settings_file import KEYS, SettingsFile, Value
 from stores.db import StoreError, database_url
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -52,3 +55,47 @@ def db_argument(text: str) -> str:
         return database_url(text)
     except StoreError as exc:
         raise UsageError(f"argument --db: {exc}") from None
+
+
+_KEY_DEFAULT = object()  # setting(): the key's own default (KEYS), not one of the command's
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A flag bound to a key of the settings file (runtime.settings_file.KEYS)."""
+
+    flag: str
+    key: str
+    default: Any
+    required: bool
+
+
+def setting(parser: argparse.ArgumentParser, flag: str, key: str, default: Any = _KEY_DEFAULT, required: bool = False, **kw: Any) -> None:
+    """Add ``flag``, bound to the settings file's ``key``: the flag's value, else the file's, else ``default`` (else
+    the key's). ``required``: one of the flag and the file must give it."""
+    action = parser.add_argument(flag, default=None, **kw)
+    bindings = dict(parser.get_default("settings_bindings") or {})
+    bindings[action.dest] = Binding(flag, key, KEYS[key].default if default is _KEY_DEFAULT else default, required)
+    parser.set_defaults(settings_bindings=bindings)
+
+
+def apply_settings(args: argparse.Namespace, file: SettingsFile, check: bool = True) -> dict[str, Value]:
+    """Give each bound flag its effective value in ``args``; returns each key's value and where it came from.
+    A required one that neither the flag nor the file gives is a UsageError (``check``) or shown as missing."""
+    effective = {}
+    bindings: dict[str, Binding] = getattr(args, "settings_bindings", None) or {}
+    for dest, binding in bindings.items():
+        given = getattr(args, dest)
+        if given is not None:
+            value = Value(given, f"flag {binding.flag}")
+        elif binding.key in file.values:
+            value = file.values[binding.key]
+        else:
+            value = Value(list(binding.default or ()) if KEYS[binding.key].many else binding.default, "default")
+        if binding.required and value.value is None and not check:
+            value = Value(None, f"missing: {binding.flag} or '{binding.key}' in the settings file")
+        elif binding.required and value.value is None:
+            raise UsageError(f"the argument {binding.flag} is required (or '{binding.key}' in the settings file)")
+        setattr(args, dest, value.value)
+        effective[binding.key] = value
+    return effective

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import redis
 
-from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center
+from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center, setting
 from metrics import council, dispositions
 from metrics.html import page
 from metrics.listener import ListenerSettings
@@ -36,53 +36,88 @@ from web.reports import agents_report
 
 def add_metric_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     """Add the metrics commands to the lotse parser; returns them."""
-    metrics = commands.add_parser("metrics", help="follow Asterisk's AMI events, write one record per call, export Prometheus metrics")
-    metrics.add_argument("--config", type=Path, required=True, help="for the time zone, the queues and the targets")
-    metrics.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
-    metrics.add_argument("--listen", default=defaults.METRICS_LISTEN, metavar="HOST:PORT", help="Prometheus endpoint (default %(default)s)")
-    metrics.add_argument("--ami", default=defaults.AMI_ADDRESS, metavar="HOST:PORT")
+    return (_add_metrics(commands), *_add_reports(commands))
+
+
+def _add_metrics(commands: Any) -> argparse.ArgumentParser:
+    metrics: argparse.ArgumentParser = commands.add_parser(
+        "metrics", help="follow Asterisk's AMI events, write one record per call, export Prometheus metrics"
+    )
+    setting(metrics, "--config", "config", type=Path, required=True, help="for the time zone, the queues and the targets")
+    setting(metrics, "--db", "database.url", help=DB_HELP)
+    setting(metrics, "--listen", "metrics.listen", metavar="HOST:PORT", help="Prometheus endpoint (default %(default)s)")
+    setting(metrics, "--ami", "ami.address", metavar="HOST:PORT")
     metrics.add_argument("--ami-user", default=c.AMI_USER_METRICS)
-    metrics.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop", help="event loop (default uvloop)")
-    metrics.add_argument("--redis", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
-    metrics.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log, to complete the records after an AMI gap")
-    metrics.add_argument("--journal", type=Path, metavar="PATH", help="lotse serve's --journal: the calls of an AMI gap that never queued")
-    metrics.add_argument("--retention-days", type=int, metavar="N", help="delete records older than N days, every hour")
-    metrics.add_argument(
-        "--spool",
+    setting(metrics, "--loop", "loop", choices=("uvloop", "asyncio"), help="event loop (default uvloop)")
+    setting(metrics, "--redis", "redis.url", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
+    setting(
+        metrics,
+        "--queue-log",
+        "queue_log",
         type=Path,
-        default=Path("lotse-records.spool"),
+        metavar="PATH",
+        help="Asterisk's queue_log, to complete the records after an AMI gap",
+    )
+    setting(
+        metrics,
+        "--journal",
+        "journal",
+        type=Path,
+        metavar="PATH",
+        help="lotse serve's --journal: the calls of an AMI gap that never queued",
+    )
+    setting(
+        metrics, "--retention-days", "metrics.retention_days", type=int, metavar="N", help="delete records older than N days, every hour"
+    )
+    setting(
+        metrics,
+        "--spool",
+        "metrics.spool",
+        type=Path,
         metavar="PATH",
         help="records on their way to the database, on disk (default lotse-records.spool; refused ones go to PATH.rejected)",
     )
-    metrics.add_argument(
+    setting(
+        metrics,
         "--caller-numbers",
+        "metrics.caller_numbers",
         choices=[p.value for p in Privacy],
-        default=Privacy.TRUNCATED.value,
         help="how callers' numbers are stored (default: truncated)",
     )
 
+    return metrics
+
+
+def _add_reports(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     report = commands.add_parser("report", help="KPIs per tenant, entry, topic, queue and interval")
-    report.add_argument("--config", type=Path, required=True, help="for the time zone and the targets")
-    report.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
+    setting(report, "--config", "config", type=Path, required=True, help="for the time zone and the targets")
+    setting(report, "--db", "database.url", help=DB_HELP)
     report.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
     report.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="the day after the last day (exclusive)")
     report.add_argument("--by", default="tenant", help=f"comma-separated: {', '.join(DIMENSIONS)}; empty for the whole center")
     report.add_argument("--interval", choices=INTERVALS, default="all")
     report.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
-    report.add_argument("--agents", type=Path, metavar="FILE", help="agents.yaml: with --queue-log, the agents' figures in the html report")
-    report.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log (agents' figures)")
+    setting(
+        report,
+        "--agents",
+        "agents",
+        type=Path,
+        metavar="FILE",
+        help="agents.yaml: with --queue-log, the agents' figures in the html report",
+    )
+    setting(report, "--queue-log", "queue_log", type=Path, metavar="PATH", help="Asterisk's queue_log (agents' figures)")
 
     emergency = commands.add_parser("emergency", help="switch a tenant's emergency line on or off, or list those on")
     emergency.add_argument("action", choices=("on", "off", "list"))
     emergency.add_argument("which", nargs="?", metavar="TENANT/ID", help="e.g. minden/bombe")
-    emergency.add_argument("--config", type=Path, required=True)
-    emergency.add_argument("--redis", default=defaults.REDIS_URL, metavar="URL")
+    setting(emergency, "--config", "config", type=Path, required=True)
+    setting(emergency, "--redis", "redis.url", default=defaults.REDIS_URL, metavar="URL")
 
     purge = commands.add_parser("purge", help="delete call records older than the retention period")
-    purge.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
+    setting(purge, "--db", "database.url", help=DB_HELP)
     purge.add_argument("--days", type=int, required=True, help="keep this many days")
 
-    return metrics, report, purge, emergency
+    return report, purge, emergency
 
 
 def _metrics(args: argparse.Namespace, env: Environment, out: TextIO) -> int:

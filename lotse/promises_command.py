@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center
+from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center, setting
 from pbx import contract as c
 from pbx.ami import AmiSettings
 from promises.api import TokenError, read_tokens
@@ -25,28 +25,39 @@ from runtime.settings import Environment
 
 def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     promises = commands.add_parser("promises", help="take callback and ticket requests from the dialplan, call back, mail departments")
-    promises.add_argument("--config", type=Path, required=True)
-    promises.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
-    promises.add_argument("--spool", type=Path, required=True, help="the dialplan's spool folder (lotse asterisk render --spool)")
-    promises.add_argument("--prompts", default="", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
-    promises.add_argument("--ami", default=defaults.AMI_ADDRESS, metavar="HOST:PORT")
-    promises.add_argument("--ami-user", default=c.AMI_USER_PROMISES, help="needs write = originate,reporting (see docs/callbacks.md)")
-    promises.add_argument("--smtp", metavar="HOST:PORT", help="mail server for departments' ticket notices; none: no mail")
-    promises.add_argument("--mail-from", default="lotse@localhost")
-    promises.add_argument(
-        "--listen", default=defaults.PROMISES_LISTEN, metavar="HOST:PORT", help="Prometheus endpoint (default %(default)s)"
+    setting(promises, "--config", "config", type=Path, required=True)
+    setting(promises, "--db", "database.url", help=DB_HELP)
+    setting(
+        promises, "--spool", "promises.spool", type=Path, required=True, help="the dialplan's spool folder (lotse asterisk render --spool)"
     )
-    promises.add_argument("--callback-wait", type=int, default=600, metavar="SECONDS", help="how long a callback waits for an agent")
-    promises.add_argument("--api", metavar="HOST:PORT", help="serve the tickets' JSON API here (needs --api-tokens)")
-    promises.add_argument("--api-tokens", type=Path, metavar="FILE", help="'name token' lines: the API's clients (chmod 600)")
-    promises.add_argument("--retention-days", type=int, metavar="N", help="blank the numbers of promises closed N days ago")
-    promises.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    setting(promises, "--prompts", "promises.prompts", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
+    setting(promises, "--ami", "ami.address", metavar="HOST:PORT")
+    promises.add_argument("--ami-user", default=c.AMI_USER_PROMISES, help="needs write = originate,reporting (see docs/callbacks.md)")
+    setting(promises, "--smtp", "promises.smtp", metavar="HOST:PORT", help="mail server for departments' ticket notices; none: no mail")
+    setting(promises, "--mail-from", "promises.mail_from")
+    setting(promises, "--listen", "promises.listen", metavar="HOST:PORT", help="Prometheus endpoint (default %(default)s)")
+    setting(
+        promises, "--callback-wait", "promises.callback_wait", type=int, metavar="SECONDS", help="how long a callback waits for an agent"
+    )
+    setting(promises, "--api", "promises.api", metavar="HOST:PORT", help="serve the tickets' JSON API here (needs --api-tokens)")
+    setting(
+        promises, "--api-tokens", "promises.api_tokens", type=Path, metavar="FILE", help="'name token' lines: the API's clients (chmod 600)"
+    )
+    setting(
+        promises,
+        "--retention-days",
+        "promises.retention_days",
+        type=int,
+        metavar="N",
+        help="blank the numbers of promises closed N days ago",
+    )
+    setting(promises, "--loop", "loop", choices=("uvloop", "asyncio"))
 
     tickets = commands.add_parser("tickets", help="list, show, claim, close tickets (Rückmeldungen)")
     tickets.add_argument("action", choices=("list", "show", "claim", "done", "cancel"))
     tickets.add_argument("id", nargs="?", type=int, help="the ticket (for show, claim, done, cancel)")
-    tickets.add_argument("--config", type=Path, required=True, help="for the time zone and the names")
-    tickets.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
+    setting(tickets, "--config", "config", type=Path, required=True, help="for the time zone and the names")
+    setting(tickets, "--db", "database.url", help=DB_HELP)
     tickets.add_argument("--status", choices=("open", *TICKET_STATES), help="list only these (open: open and in progress)")
     tickets.add_argument("--by", help="who claims or closes (default: $USER)")
     tickets.add_argument("--note", default="", help="what was done (for done and cancel)")

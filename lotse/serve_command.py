@@ -8,7 +8,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from ivr.fastagi import LOOPBACK, ServerSettings, parse_allow
-from lotse.common import EXIT_FAILED, EXIT_OK, UsageError
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, setting
 from pbx.contract import FASTAGI_PORT
 from routing.cases import parse_local
 from routing.loader import load
@@ -18,25 +18,41 @@ from runtime.settings import Environment
 
 def add_serve_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     serve = commands.add_parser("serve", help="run the FastAGI server that routes calls")
-    serve.add_argument("--config", type=Path, required=True)
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
-    serve.add_argument("--port", type=int, default=FASTAGI_PORT)
-    serve.add_argument(
-        "--allow", action="append", default=[], metavar="IP[/BITS]", help="also accept FastAGI from this address or network (repeatable)"
+    setting(serve, "--config", "config", type=Path, required=True)
+    setting(serve, "--host", "serve.host", help="address to listen on (default: loopback)")
+    setting(serve, "--port", "serve.port", type=int, help=f"default {FASTAGI_PORT}")
+    setting(
+        serve,
+        "--allow",
+        "serve.allow",
+        action="append",
+        metavar="IP[/BITS]",
+        help="also accept FastAGI from this address or network (repeatable)",
     )
-    serve.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop", help="event loop (default uvloop: less CPU per call)")
-    serve.add_argument("--grace", type=float, default=30.0, metavar="SECONDS", help="at a stop, how long running calls may finish (30)")
-    serve.add_argument("--prompts", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
-    serve.add_argument("--pid-file", type=Path, help="write the process id here (for lotse reload)")
-    serve.add_argument("--redis", metavar="URL", help="live facts (agents, waiting callers, emergencies), e.g. redis://127.0.0.1:6379/0")
-    serve.add_argument(
-        "--journal", type=Path, metavar="PATH", help="append each call's decision here, for lotse metrics' --journal (AMI gaps)"
+    setting(serve, "--loop", "loop", choices=("uvloop", "asyncio"), help="event loop (default uvloop: less CPU per call)")
+    setting(serve, "--grace", "serve.grace", type=float, metavar="SECONDS", help="at a stop, how long running calls may finish (30)")
+    setting(serve, "--prompts", "serve.prompts", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
+    setting(serve, "--pid-file", "serve.pid_file", type=Path, help="write the process id here (for lotse reload)")
+    setting(
+        serve,
+        "--redis",
+        "redis.url",
+        metavar="URL",
+        help="live facts (agents, waiting callers, emergencies), e.g. redis://127.0.0.1:6379/0",
+    )
+    setting(
+        serve,
+        "--journal",
+        "journal",
+        type=Path,
+        metavar="PATH",
+        help="append each call's decision here, for lotse metrics' --journal (AMI gaps)",
     )
     serve.add_argument("--pretend-time", metavar="'YYYY-MM-DD HH:MM'", help="route as if it were this local time (labs and tests only)")
 
     reload = commands.add_parser("reload", help="validate a config and make the running server use it for new calls")
-    reload.add_argument("--config", type=Path, required=True)
-    reload.add_argument("--pid-file", type=Path, required=True)
+    setting(reload, "--config", "config", type=Path, required=True)
+    setting(reload, "--pid-file", "serve.pid_file", type=Path, required=True)
     return serve, reload
 
 

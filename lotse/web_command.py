@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center
+from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center, setting
 from pbx import contract as c
 from pbx.ami import AmiSettings
 from render.agents import load_agents
@@ -21,23 +21,33 @@ from web.users import Role, UsersError, load_users, set_user
 
 def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     web = commands.add_parser("web", help="the web app: wallboard, agent and supervisor pages, reports")
-    web.add_argument("--config", type=Path, required=True)
-    web.add_argument("--agents", type=Path, required=True, help="agents.yaml (who may log in from which phone)")
-    web.add_argument("--users", type=Path, required=True, help="the users file (lotse user add ...)")
-    web.add_argument("--listen", default=defaults.WEB_LISTEN, metavar="HOST:PORT")
-    web.add_argument("--db", default=defaults.DATABASE_URL, help=DB_HELP)
-    web.add_argument("--redis", default=defaults.REDIS_URL, metavar="URL", help="the live state lotse metrics --redis keeps")
+    setting(web, "--config", "config", type=Path, required=True)
+    setting(web, "--agents", "agents", type=Path, required=True, help="agents.yaml (who may log in from which phone)")
+    setting(web, "--users", "web.users", type=Path, required=True, help="the users file (lotse user add ...)")
+    setting(web, "--listen", "web.listen", metavar="HOST:PORT")
+    setting(web, "--db", "database.url", help=DB_HELP)
+    setting(web, "--redis", "redis.url", default=defaults.REDIS_URL, metavar="URL", help="the live state lotse metrics --redis keeps")
     web.add_argument("--redis-prefix", default="lotse", help=argparse.SUPPRESS)  # the benchmark's own keys
-    web.add_argument(
-        "--ami", metavar="HOST:PORT", help=f"Asterisk's AMI for agents' log-in and pause (user {c.AMI_USER_WEB}; secret: $LOTSE_AMI_SECRET)"
+    setting(
+        web,
+        "--ami",
+        "web.ami",
+        metavar="HOST:PORT",
+        help=f"Asterisk's AMI for agents' log-in and pause (user {c.AMI_USER_WEB}; secret: $LOTSE_AMI_SECRET)",
     )
     web.add_argument("--ami-user", default=c.AMI_USER_WEB)
-    web.add_argument("--queue-log", type=Path, metavar="PATH", help="Asterisk's queue_log: agents' figures on the reports page")
-    web.add_argument("--secret-file", type=Path, help="the key that signs sessions (made, mode 600, when missing); none: new at each start")
-    web.add_argument("--https-only", action="store_true", help="session cookie only over HTTPS (behind a TLS proxy)")
+    setting(web, "--queue-log", "queue_log", type=Path, metavar="PATH", help="Asterisk's queue_log: agents' figures on the reports page")
+    setting(
+        web,
+        "--secret-file",
+        "web.secret_file",
+        type=Path,
+        help="the key that signs sessions (made, mode 600, when missing); none: new at each start",
+    )
+    setting(web, "--https-only", "web.https_only", action="store_true", help="session cookie only over HTTPS (behind a TLS proxy)")
     user = commands.add_parser("user", help="add or change a user of lotse web (the password from $LOTSE_WEB_PASSWORD or asked)")
     user.add_argument("id")
-    user.add_argument("--users", type=Path, required=True)
+    setting(user, "--users", "web.users", type=Path, required=True)
     user.add_argument("--role", choices=[r.name.lower() for r in Role], required=True)
     user.add_argument("--name", default="", help="shown on the pages (default: the id)")
     user.add_argument("--agent", default="", help="the agent id in agents.yaml (for role agent)")

@@ -120,6 +120,15 @@ def code_clashes(codes: dict[str, str]) -> list[str]:
     return found
 
 
+def read_secrets(path: Path) -> SecretsFile:
+    """The secrets file (agents' SIP passwords, the AMI secret); raises ConfigError naming every problem."""
+    source = read_document(path)
+    checked = None if source.problems else validate_model(source, SecretsFile, source.data, ())
+    if checked is None:
+        raise ConfigError(source.problems)
+    return checked
+
+
 def load_agents(file: Path, secrets: Path | None, center: Center, passwords: bool = True) -> Agents:
     """Agents with their passwords (not needed, not checked: passwords=False, as for lotse web and reports);
     raises ConfigError naming every problem."""
@@ -127,10 +136,10 @@ def load_agents(file: Path, secrets: Path | None, center: Center, passwords: boo
     parsed = None if source.problems else validate_model(source, AgentsFile, source.data, ())
     secret_values = SecretsFile()
     if secrets is not None:
-        secret_source = read_document(secrets)
-        checked = None if secret_source.problems else validate_model(secret_source, SecretsFile, secret_source.data, ())
-        source.problems.extend(secret_source.problems)
-        secret_values = checked or secret_values
+        try:
+            secret_values = read_secrets(secrets)
+        except ConfigError as exc:
+            source.problems.extend(exc.problems)
     if parsed is None or any(p.severity is Severity.ERROR for p in source.problems):
         raise ConfigError(source.problems)
     queue_groups = {group for queue in center.queues.values() for group in queue.members}

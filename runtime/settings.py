@@ -33,6 +33,7 @@ CLASSIC_REPLY_TIMEOUT = 120.0  # seconds lotse-agi waits for Asterisk's reply to
 # Every environment variable lotse reads, and what it is for (docs/operations.md lists them for admins).
 ENVIRONMENT = {
     "LOTSE_AMI_SECRET": "the secret of lotse's AMI users (metrics, promises, web; manager_lotse.conf)",
+    "LOTSE_SETTINGS": "the settings file (default /etc/lotse/lotse.yaml when it exists); --settings overrides it",
     "LOTSE_WEB_PASSWORD": "lotse user: the new user's password (else it is asked for in a terminal)",
     "LOTSE_CONFIG": f"lotse-agi: the routing config (default {CLASSIC_CONFIG})",
     "LOTSE_PROMPTS": "lotse-agi: the prompts folder as Asterisk sees it (default: the config's prompts_dir)",
@@ -51,6 +52,7 @@ class Environment:
     """What lotse takes from the environment, read once."""
 
     ami_secret: str = ""
+    settings_file: str = ""
     web_password: str = ""
     user: str = "admin"
     classic_config: str = CLASSIC_CONFIG
@@ -76,6 +78,7 @@ class Environment:
                 raise SettingsError(f"LOTSE_PRETEND_TIME={pretend!r} is not a local time 'YYYY-MM-DD HH:MM'") from None
         return cls(
             ami_secret=environ.get("LOTSE_AMI_SECRET", ""),
+            settings_file=environ.get("LOTSE_SETTINGS", ""),
             web_password=environ.get("LOTSE_WEB_PASSWORD", ""),
             user=environ.get("USER") or "admin",
             classic_config=environ.get("LOTSE_CONFIG") or CLASSIC_CONFIG,
@@ -88,5 +91,8 @@ class Environment:
     def require_ami_secret(self, process: str) -> str:
         """The AMI secret for ``process``; a SettingsError naming the variable when it is not set."""
         if not self.ami_secret:
-            raise SettingsError(f"{process} logs in to Asterisk's AMI: set LOTSE_AMI_SECRET (the secret of manager_lotse.conf)")
+            raise SettingsError(
+                f"{process} logs in to Asterisk's AMI: set LOTSE_AMI_SECRET, or ami_secret in the secrets file"
+                " that the settings file's 'secrets:' names (the secret of manager_lotse.conf)"
+            )
         return self.ami_secret
