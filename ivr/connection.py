@@ -242,6 +242,7 @@ class Connection(asyncio.Protocol):
             decision.queue or decision.department or "",
             decision.reason,
             call_details(decision.ctx.trace),
+            extra={"call": env.uniqueid, "tenant": decision.tenant, "outcome": decision.outcome.value, "reason": decision.reason},
         )
         self._end(decision)
 
@@ -251,7 +252,7 @@ class Connection(asyncio.Protocol):
     def _fail(self, why: str) -> None:
         assert self.env is not None
         self.server.counters.calls_failed += 1
-        log.error("[%s] %s; the dialplan falls back", self.env.uniqueid, why)
+        log.error("[%s] %s; the dialplan falls back", self.env.uniqueid, why, extra={"call": self.env.uniqueid})
         self._end()
 
     def cut(self, grace: float) -> None:

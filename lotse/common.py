@@ -10,6 +10,8 @@ from typing import Any, TextIO
 from routing.loader import LoadResult, load
 from routing.model import Center
 from runtime import settings as defaults
+from runtime.process import Notifier, Options
+from runtime.settings import Environment
 from runtime.settings_file import KEYS, SettingsFile, Value
 from stores.db import StoreError, database_url
 
@@ -99,3 +101,15 @@ def apply_settings(args: argparse.Namespace, file: SettingsFile, check: bool = T
         setattr(args, dest, value.value)
         effective[binding.key] = value
     return effective
+
+
+def process_flags(parser: argparse.ArgumentParser, loop: bool = True) -> None:
+    """The flags every long-running process has: its event loop and its log format."""
+    if loop:
+        setting(parser, "--loop", "loop", choices=("uvloop", "asyncio"), help="event loop (default uvloop: less CPU per call)")
+    setting(parser, "--log-format", "log.format", choices=("text", "json"), help="log lines as text (default) or JSON (docs/operations.md)")
+
+
+def process_options(args: argparse.Namespace, env: Environment) -> Options:
+    """How the process runs: the flags of process_flags and systemd's notification socket."""
+    return Options(getattr(args, "loop", "uvloop"), args.log_format, Notifier(env.notify_socket, env.watchdog_usec))

@@ -10,7 +10,18 @@ from typing import Any, TextIO
 
 import redis
 
-from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center, setting
+from lotse.common import (
+    DB_HELP,
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    db_argument,
+    host_port,
+    load_center,
+    process_flags,
+    process_options,
+    setting,
+)
 from metrics import council, dispositions
 from metrics.html import page
 from metrics.listener import ListenerSettings
@@ -48,7 +59,7 @@ def _add_metrics(commands: Any) -> argparse.ArgumentParser:
     setting(metrics, "--listen", "metrics.listen", metavar="HOST:PORT", help="Prometheus endpoint (default %(default)s)")
     setting(metrics, "--ami", "ami.address", metavar="HOST:PORT")
     metrics.add_argument("--ami-user", default=c.AMI_USER_METRICS)
-    setting(metrics, "--loop", "loop", choices=("uvloop", "asyncio"), help="event loop (default uvloop)")
+    process_flags(metrics)
     setting(metrics, "--redis", "redis.url", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
     setting(
         metrics,
@@ -143,7 +154,7 @@ def _metrics(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         journal=args.journal,
         retention_days=args.retention_days,
     )
-    return run_metrics(ami, settings, center, listen, args.redis, args.loop)
+    return run_metrics(ami, settings, center, listen, args.redis, process_options(args, env))
 
 
 def _report_command(args: argparse.Namespace, env: Environment, out: TextIO) -> int:

@@ -9,7 +9,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center, setting
+from lotse.common import (
+    DB_HELP,
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    db_argument,
+    host_port,
+    load_center,
+    process_flags,
+    process_options,
+    setting,
+)
 from pbx import contract as c
 from pbx.ami import AmiSettings
 from promises.api import TokenError, read_tokens
@@ -51,7 +62,7 @@ def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
         metavar="N",
         help="blank the numbers of promises closed N days ago",
     )
-    setting(promises, "--loop", "loop", choices=("uvloop", "asyncio"))
+    process_flags(promises)
 
     tickets = commands.add_parser("tickets", help="list, show, claim, close tickets (Rückmeldungen)")
     tickets.add_argument("action", choices=("list", "show", "claim", "done", "cancel"))
@@ -95,7 +106,7 @@ def _promises(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         api=api,
         api_tokens=tokens,
     )
-    return run_promises(settings, listen, center.tz, args.loop)
+    return run_promises(settings, listen, center.tz, process_options(args, env))
 
 
 def _tickets(args: argparse.Namespace, env: Environment, out: TextIO) -> int:

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from ivr.fastagi import LOOPBACK, ServerSettings, parse_allow
-from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, setting
+from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, host_port, process_flags, process_options, setting
 from pbx.contract import FASTAGI_PORT
 from routing.cases import parse_local
 from routing.loader import load
@@ -29,7 +29,8 @@ def add_serve_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
         metavar="IP[/BITS]",
         help="also accept FastAGI from this address or network (repeatable)",
     )
-    setting(serve, "--loop", "loop", choices=("uvloop", "asyncio"), help="event loop (default uvloop: less CPU per call)")
+    process_flags(serve)
+    setting(serve, "--listen", "serve.listen", metavar="HOST:PORT", help="serve /health and /metrics here (default: not served)")
     setting(serve, "--grace", "serve.grace", type=float, metavar="SECONDS", help="at a stop, how long running calls may finish (30)")
     setting(serve, "--prompts", "serve.prompts", help="the prompts folder as Asterisk sees it (default: the config's prompts_dir)")
     setting(serve, "--pid-file", "serve.pid_file", type=Path, help="write the process id here (for lotse reload)")
@@ -81,7 +82,8 @@ def _serve(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         redis_url=args.redis,
         journal=args.journal,
     )
-    return run_serve(settings, args.pid_file, pretend, args.loop)
+    listen = host_port(args.listen, "--listen", "127.0.0.1:9573") if args.listen else None
+    return run_serve(settings, args.pid_file, pretend, listen, process_options(args, env))
 
 
 def _reload(args: argparse.Namespace, env: Environment, out: TextIO) -> int:

@@ -8,7 +8,18 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from lotse.common import DB_HELP, EXIT_FAILED, EXIT_OK, UsageError, db_argument, host_port, load_center, setting
+from lotse.common import (
+    DB_HELP,
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    db_argument,
+    host_port,
+    load_center,
+    process_flags,
+    process_options,
+    setting,
+)
 from pbx import contract as c
 from pbx.ami import AmiSettings
 from render.agents import load_agents
@@ -44,6 +55,7 @@ def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
         type=Path,
         help="the key that signs sessions (made, mode 600, when missing); none: new at each start",
     )
+    process_flags(web, loop=False)
     setting(web, "--https-only", "web.https_only", action="store_true", help="session cookie only over HTTPS (behind a TLS proxy)")
     user = commands.add_parser("user", help="add or change a user of lotse web (the password from $LOTSE_WEB_PASSWORD or asked)")
     user.add_argument("id")
@@ -103,7 +115,7 @@ def _web(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         secret_file=args.secret_file,
         https_only=args.https_only,
     )
-    return run_web(settings)
+    return run_web(settings, process_options(args, env))
 
 
 WEB_COMMANDS = {"web": _web, "user": _user}

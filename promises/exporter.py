@@ -28,6 +28,9 @@ class PromiseCollector(Collector):
         up = GaugeMetricFamily("lotse_promises_ami_up", "1 while lotse promises is logged in to the AMI")
         up.add_metric([], 1.0 if self.keeper.link.up else 0.0)
         yield up
+        yield GaugeMetricFamily(
+            "lotse_promises_last_round_timestamp_seconds", "When the worker last finished a round", self.keeper.last_round
+        )
         attempts = GaugeMetricFamily("lotse_callback_attempts", "Callback attempts finished since start, by Dial result", labels=["result"])
         for result, n in sorted(self.keeper.attempts.items()):
             attempts.add_metric([result], n)

@@ -69,6 +69,7 @@ class Keeper:
         self.store: Promises | None = None
         self.link = AmiLink(settings.ami, self._event, self._login)
         self.rounds = 0
+        self.last_round = 0.0  # when the last round ended (the clock's time): a stuck worker is seen by its age
         self.attempts: dict[str, int] = {}  # attempt results seen, by DIALSTATUS (for /metrics)
         self.undelivered: dict[str, int] = {}  # messages of a due batch that could not be sent, by intake (for /metrics)
         self._wake = asyncio.Event()
@@ -108,7 +109,7 @@ class Keeper:
             self.store.close()
 
     def health(self) -> dict[str, Any]:
-        return {"ami": self.link.state, "rounds": self.rounds, "attempts": dict(self.attempts)}
+        return {"ami": self.link.state, "rounds": self.rounds, "last_round": self.last_round, "attempts": dict(self.attempts)}
 
     async def _run(self) -> None:
         while True:
@@ -153,6 +154,7 @@ class Keeper:
         await self.deliver(now)
         await self.purge(now)
         self.rounds += 1
+        self.last_round = self.clock()
 
     async def purge(self, now: float) -> int:
         """Once an hour: blank the numbers of promises closed longer ago than the retention period."""

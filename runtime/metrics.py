@@ -7,41 +7,72 @@ It runs until SIGTERM or SIGINT, then writes what it holds and stops.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import redis
-from prometheus_client import start_http_server
 
 from metrics.exporter import Exporter
 from metrics.listener import ListenerSettings, MetricsListener
 from pbx.ami import AmiSettings
 from routing.model import Center
-from runtime.process import configure_logging, run, stop_on_signals
+from runtime.endpoint import Endpoint, LogTally, app, registry
+from runtime.process import Options, configure_logging, run, stop_on_signals
 from stores.live import LiveState
 
 log = logging.getLogger("lotse.metrics")
 
 
 def run_metrics(
-    ami: AmiSettings, settings: ListenerSettings, center: Center, listen: tuple[str, int], redis_url: str | None, loop: str = "uvloop"
+    ami: AmiSettings,
+    settings: ListenerSettings,
+    center: Center,
+    listen: tuple[str, int],
+    redis_url: str | None,
+    options: Options | None = None,
 ) -> int:
-    configure_logging(center.tz)  # log times in the center's wall clock
-    return run(_listen(ami, settings, center, listen, redis_url), loop)
+    options = options or Options()
+    logs = configure_logging(center.tz, options.log_format)  # log times in the center's wall clock
+    return run(_listen(ami, settings, center, listen, redis_url, options, logs.tally), options.loop)
 
 
-async def _listen(ami: AmiSettings, settings: ListenerSettings, center: Center, listen: tuple[str, int], redis_url: str | None) -> int:
-    exporter = Exporter(center)
+async def _listen(
+    ami: AmiSettings,
+    settings: ListenerSettings,
+    center: Center,
+    listen: tuple[str, int],
+    redis_url: str | None,
+    options: Options,
+    tally: LogTally,
+) -> int:
+    exporter = Exporter(center, registry(tally))
+    live = LiveState(redis.Redis.from_url(redis_url, socket_timeout=2)) if redis_url else None
+    listener = MetricsListener(ami, settings, exporter, live)
+    endpoint = Endpoint(app(exporter.registry, lambda: health(listener), tally), listen)
     try:
-        start_http_server(listen[1], listen[0], registry=exporter.registry)
+        await endpoint.start()
     except OSError as exc:
         log.error("cannot serve Prometheus metrics on %s:%d: %s (--listen)", *listen, exc)
         return 1
-    log.info("Prometheus metrics on http://%s:%d/metrics", *listen)
-    live = LiveState(redis.Redis.from_url(redis_url, socket_timeout=2)) if redis_url else None
-    listener = MetricsListener(ami, settings, exporter, live)
+    log.info("Prometheus metrics on http://%s:%d/metrics, health on /health", *listen)
     stop = stop_on_signals()
     try:
         await listener.start()
+        options.notifier.ready("following AMI")
         await stop.wait()
+        options.notifier.stopping()
     finally:
         await listener.close()
+        await endpoint.close()
     return 0
+
+
+def health(listener: MetricsListener) -> dict[str, Any]:
+    """Down without the AMI link (calls go unrecorded until queue_log completes them) or the database (records wait
+    in the spool)."""
+    details = listener.health()
+    problems = []
+    if details["ami"] != "up":
+        problems.append(f"AMI link {details['ami']}: events are missed until it is back (queue_log completes the records)")
+    if details["database"] != "up":
+        problems.append(f"database unreachable: {details['records_spooled']} record(s) wait in the spool")
+    return {**details, "problems": problems}

@@ -1,33 +1,59 @@
-"""The ``lotse promises`` process: the worker that keeps callbacks and tickets, and its Prometheus endpoint.
+"""The ``lotse promises`` process: the worker that keeps callbacks and tickets, its health and Prometheus endpoint.
 
 It runs until SIGTERM or SIGINT, then closes the worker (which finishes the request in hand).
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from typing import Any
 from zoneinfo import ZoneInfo
-
-from prometheus_client import CollectorRegistry, start_http_server
 
 from promises.exporter import PromiseCollector
 from promises.worker import Keeper, KeeperSettings
-from runtime.process import configure_logging, run, stop_on_signals
+from runtime.endpoint import Endpoint, LogTally, app, registry
+from runtime.process import Options, configure_logging, run, stop_on_signals
+
+log = logging.getLogger("lotse.promises")
+STUCK_AFTER = 120.0  # seconds without a finished round (one a second, or at each request) before the worker counts as stuck
 
 
-def run_promises(settings: KeeperSettings, listen: tuple[str, int], tz: ZoneInfo, loop: str = "uvloop") -> int:
-    configure_logging(tz)
-    return run(_keep(settings, listen), loop)
+def run_promises(settings: KeeperSettings, listen: tuple[str, int], tz: ZoneInfo, options: Options | None = None) -> int:
+    options = options or Options()
+    logs = configure_logging(tz, options.log_format)
+    return run(_keep(settings, listen, options, logs.tally), options.loop)
 
 
-async def _keep(settings: KeeperSettings, listen: tuple[str, int]) -> int:
+async def _keep(settings: KeeperSettings, listen: tuple[str, int], options: Options, tally: LogTally) -> int:
     keeper = Keeper(settings)
+    endpoint = Endpoint(app(registry(tally, PromiseCollector(keeper)), lambda: health(keeper), tally), listen)
+    try:
+        await endpoint.start()
+    except OSError as exc:
+        log.error("cannot serve health and metrics on %s:%d: %s (--listen)", *listen, exc)
+        return 1
     stop = stop_on_signals()
     await keeper.start()
-    registry = CollectorRegistry()
-    registry.register(PromiseCollector(keeper))
-    start_http_server(listen[1], listen[0], registry=registry)
+    options.notifier.ready("keeping callbacks and tickets")
     try:
         await stop.wait()
+        options.notifier.stopping()
     finally:
         await keeper.close()
+        await endpoint.close()
     return 0
+
+
+def health(keeper: Keeper, now: float | None = None) -> dict[str, Any]:
+    """Down without the AMI link (no callback can be dialled), without the database, or when no round ended lately."""
+    details = keeper.health()
+    problems = []
+    if details["ami"] != "up":
+        problems.append(f"AMI link {details['ami']}: callbacks wait until it is back")
+    if keeper.store is None:
+        problems.append("database not open: requests wait in the spool")
+    age = (time.time() if now is None else now) - keeper.last_round
+    if keeper.last_round and age > STUCK_AFTER:
+        problems.append(f"stuck: no round finished for {age:.0f} s")
+    return {**details, "problems": problems}

@@ -14,29 +14,41 @@ from datetime import datetime
 from pathlib import Path
 
 from ivr.fastagi import IvrServer, ServerSettings
-from runtime.process import LocalTimeFormatter, configure_logging, run, stop_on_signals
+from ivr.health import ServerCollector, health
+from runtime.endpoint import Endpoint, app, registry
+from runtime.process import Logs, Options, configure_logging, run, stop_on_signals
 
 log = logging.getLogger("lotse.serve")
 
 
-def run_serve(settings: ServerSettings, pid_file: Path | None, pretend: datetime | None = None, loop: str = "uvloop") -> int:
-    formatter = configure_logging()
+def run_serve(
+    settings: ServerSettings,
+    pid_file: Path | None,
+    pretend: datetime | None = None,
+    listen: tuple[str, int] | None = None,
+    options: Options | None = None,
+) -> int:
+    """lotse serve until SIGTERM; ``listen``: its /health and /metrics (a busy port is logged, calls go on)."""
+    options = options or Options()
+    logs = configure_logging(form=options.log_format)
     if pretend is not None:
         log.warning("routing clock pinned to %s (--pretend-time): for labs and tests only", pretend.isoformat())
         server = IvrServer(settings, clock=lambda: pretend)
     else:
         server = IvrServer(settings)
-    return run(_run(server, pid_file, formatter), loop)
+    return run(_run(server, pid_file, logs, listen, options), options.loop)
 
 
-async def _run(server: IvrServer, pid_file: Path | None, formatter: LocalTimeFormatter) -> int:
+async def _run(server: IvrServer, pid_file: Path | None, logs: Logs, listen: tuple[str, int] | None, options: Options) -> int:
     try:
         await server.start()
     except (RuntimeError, OSError) as exc:
         log.error("%s", exc)
         return 1
-    formatter.tz = server.center.tz  # from here on, log times are the center's wall clock
-    stop = stop_on_signals()
+    logs.formatter.tz = server.center.tz  # from here on, log times are the center's wall clock
+    stop = stop_on_signals()  # before READY: systemd may stop the process as soon as it is ready
+    endpoint = await _endpoint(server, logs, listen)
+    options.notifier.ready(f"routing calls for {len(server.center.tenants)} tenants")
     asyncio_loop = asyncio.get_running_loop()
     asyncio_loop.add_signal_handler(signal.SIGHUP, server.request_reload)  # the YAML is read in a thread
     if pid_file is not None:
@@ -44,11 +56,28 @@ async def _run(server: IvrServer, pid_file: Path | None, formatter: LocalTimeFor
     try:
         await stop.wait()
         log.info("stopping: no new calls; running calls may finish")
+        options.notifier.stopping()
         await server.close()
     finally:
         if pid_file is not None:
             pid_file.unlink(missing_ok=True)
+        if endpoint is not None:
+            await endpoint.close()
     return 0
+
+
+async def _endpoint(server: IvrServer, logs: Logs, listen: tuple[str, int] | None) -> Endpoint | None:
+    """The health and metrics endpoint; without it lotse serve still routes calls (calls before checks)."""
+    if listen is None:
+        return None
+    endpoint = Endpoint(app(registry(logs.tally, ServerCollector(server)), lambda: health(server), logs.tally), listen)
+    try:
+        await endpoint.start()
+    except OSError as exc:
+        log.error("health and metrics not served on %s:%d: %s (serve.listen); routing goes on", *listen, exc)
+        return None
+    log.info("health on http://%s:%d/health, metrics on /metrics", *listen)
+    return endpoint
 
 
 def signal_reload(pid_file: Path) -> int:

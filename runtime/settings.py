@@ -40,6 +40,8 @@ ENVIRONMENT = {
     "LOTSE_AGI_TIMEOUT": f"lotse-agi: seconds to wait for each reply of Asterisk (default {CLASSIC_REPLY_TIMEOUT:g})",
     "LOTSE_PRETEND_TIME": "lotse-agi, labs and tests only: route as if it were this local time, 'YYYY-MM-DD HH:MM'",
     "USER": "lotse tickets: who claims or closes a ticket, unless --by says it",
+    "NOTIFY_SOCKET": "set by systemd (Type=notify): where a process says it is ready, alive and stopping",
+    "WATCHDOG_USEC": "set by systemd (WatchdogSec=): how often a process must say it is alive",
 }
 
 
@@ -59,6 +61,8 @@ class Environment:
     classic_prompts: str = ""
     classic_reply_timeout: float = CLASSIC_REPLY_TIMEOUT
     pretend_time: str = ""
+    notify_socket: str = ""
+    watchdog_usec: int = 0
     values: Mapping[str, str] | None = None  # the whole environment, for ${NAME} in the routing YAML
 
     @classmethod
@@ -85,6 +89,8 @@ class Environment:
             classic_prompts=environ.get("LOTSE_PROMPTS", ""),
             classic_reply_timeout=reply_timeout,
             pretend_time=pretend,
+            notify_socket=environ.get("NOTIFY_SOCKET", ""),
+            watchdog_usec=int(environ["WATCHDOG_USEC"]) if environ.get("WATCHDOG_USEC", "").isdigit() else 0,
             values=dict(environ),
         )
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import redis
 import uvicorn
+from prometheus_client import CollectorRegistry
 
 from metrics.store import Store
 from pbx.ami import AmiSettings
@@ -23,7 +24,8 @@ from promises.store import Promises
 from render.agents import Agents
 from routing.model import Center
 from runtime import settings as defaults
-from runtime.process import configure_logging, run
+from runtime.endpoint import registry, with_metrics
+from runtime.process import Options, configure_logging, run
 from stores.live import LiveState
 from web.app import create_app
 from web.context import Services
@@ -52,12 +54,13 @@ class WebSettings:
     https_only: bool = False  # the session cookie only over HTTPS (behind a TLS proxy)
 
 
-def run_web(settings: WebSettings) -> int:
-    configure_logging(settings.center.tz)
-    return run(_serve(settings))
+def run_web(settings: WebSettings, options: Options | None = None) -> int:
+    options = options or Options()
+    logs = configure_logging(settings.center.tz, options.log_format)
+    return run(_serve(settings, options, registry(logs.tally)), options.loop)
 
 
-async def _serve(settings: WebSettings) -> int:
+async def _serve(settings: WebSettings, options: Options, metrics: CollectorRegistry) -> int:
     base = settings.center
 
     def center() -> Center:
@@ -69,9 +72,10 @@ async def _serve(settings: WebSettings) -> int:
     control = Control(settings.ami) if settings.ami else None
     promises = Promises(store.engine)
     services = Services(center, settings.agents, settings.users, live, feed, control, store.engine, promises, settings.queue_log)
-    app = create_app(services, session_key(settings.secret_file), settings.https_only)
+    app = with_metrics(create_app(services, session_key(settings.secret_file), settings.https_only), metrics)
     host, port = settings.listen
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
+    ready = asyncio.get_running_loop().create_task(_ready_when_started(server, options))
     feed.start()
     if control is not None:
         control.start()
@@ -79,11 +83,19 @@ async def _serve(settings: WebSettings) -> int:
     try:
         await server.serve()
     finally:
+        options.notifier.stopping()
+        ready.cancel()
         await feed.close()
         if control is not None:
             await control.close()
         store.close()
     return 0
+
+
+async def _ready_when_started(server: uvicorn.Server, options: Options) -> None:
+    while not server.started:
+        await asyncio.sleep(0.05)
+    options.notifier.ready("serving pages")
 
 
 def session_key(path: Path | None) -> str:

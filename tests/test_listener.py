@@ -16,6 +16,7 @@ from metrics.records import CallRecord
 from metrics.spool import Spool
 from metrics.store import Store
 from outcomes.results import Result
+from runtime.metrics import health
 from stores.live import LiveState
 from tests.fakes import FakeAmi
 from tests.listener_kit import call_events, make, metric, until, with_ami
@@ -188,6 +189,22 @@ def test_an_agents_phone_disposition_reaches_the_database_and_the_fcr_gauge(tmp_
         assert listener.desk.unmatched == 1  # an agent without an answered call: counted, not guessed
         await listener._export_resolution()  # what the tick does every 30 s
         assert metric(listener.exporter, "lotse_first_contact_resolution_today_percent") == 100.0
+        await listener.close()
+
+    with_ami(scenario)
+
+
+def test_its_health_is_down_without_the_ami_link_and_says_why(tmp_path: Path) -> None:
+    async def scenario(ami: FakeAmi, port: int) -> None:
+        listener = make(tmp_path, port)
+        await listener.start()
+        await asyncio.wait_for(ami.logged_in.wait(), 5)
+        await until("the database open", lambda: listener.db_up)
+        assert health(listener)["problems"] == []
+        await ami.stop()
+        await until("the link seen down", lambda: listener.link.state != "up")
+        (problem,) = health(listener)["problems"]
+        assert problem.startswith(f"AMI link {listener.link.state}: events are missed until it is back")
         await listener.close()
 
     with_ami(scenario)
