@@ -28,7 +28,12 @@ def add_asterisk_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     setting(render, "--config", "config", type=Path, required=True)
     render.add_argument("--out", type=Path, required=True)
     render.add_argument("--agi", choices=("fastagi", "classic"), default="fastagi")
-    render.add_argument("--fastagi", default=f"127.0.0.1:{FASTAGI_PORT}", metavar="HOST:PORT")
+    render.add_argument(
+        "--fastagi",
+        default=f"127.0.0.1:{FASTAGI_PORT}",
+        metavar="HOST:PORT[,HOST:PORT...]",
+        help="lotse serve; several (two nodes): asked in this order while one cannot be reached, then the fallback queue",
+    )
     render.add_argument("--dial", default="PJSIP/{number}@amt", help="dial string for departments; {number} is E.164")
     setting(render, "--agents", "agents", type=Path, help="agents file: PJSIP endpoints and queue members")
     setting(render, "--secrets", "secrets", type=Path, help="secrets file: agents' passwords and the AMI secret")
@@ -47,10 +52,10 @@ def _asterisk(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     center = load_center(args.config, out)
     if center is None:
         return EXIT_FAILED
-    host, port = host_port(args.fastagi, "--fastagi", f"127.0.0.1:{FASTAGI_PORT}")
+    (host, port), *backups = [host_port(one.strip(), "--fastagi", f"127.0.0.1:{FASTAGI_PORT}") for one in args.fastagi.split(",")]
     if "{number}" not in args.dial:
         raise UsageError(f"argument --dial: '{args.dial}' has no {{number}}, e.g. PJSIP/{{number}}@amt")
-    options = RenderOptions(agi=args.agi, fastagi_host=host, fastagi_port=port, dial=args.dial, spool=args.spool, prompts=args.prompts)
+    options = RenderOptions(args.agi, host, port, tuple(backups), args.dial, spool=args.spool, prompts=args.prompts)
     try:
         files = render_dialplan(center, options, str(args.config))
     except RenderError as exc:

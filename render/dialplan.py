@@ -29,6 +29,7 @@ class RenderOptions:
     agi: str = "fastagi"  # or "classic": run agi_scripts/lotse-agi per call
     fastagi_host: str = "127.0.0.1"
     fastagi_port: int = c.FASTAGI_PORT
+    fastagi_backups: tuple[tuple[str, int], ...] = ()  # further lotse serve nodes, asked in order when one cannot be reached
     dial: str = "PJSIP/{number}@amt"  # how a department's number is dialled; {number} is E.164
     max_hops: int = 8  # overflow steps before the fallback queue takes the call
     fallback_holds: int = 30  # times a caller waits FALLBACK_HOLD_SECONDS for room in the fallback queue
@@ -61,10 +62,29 @@ def write(files: dict[str, str], out: Path) -> list[Path]:
     return written
 
 
-def _agi(options: RenderOptions, route: str, args: str) -> str:
+def _agi(options: RenderOptions, route: str, args: str, host: tuple[str, int] | None = None) -> str:
     if options.agi == "classic":
         return f"AGI({c.CLASSIC_SCRIPT},{route},{args})"
-    return f"AGI(agi://{options.fastagi_host}:{options.fastagi_port}/{route},{args})"
+    address, port = host or (options.fastagi_host, options.fastagi_port)
+    return f"AGI(agi://{address}:{port}/{route},{args})"
+
+
+def _ask(options: RenderOptions, route: str, args: str) -> list[str]:
+    """The AGI lines that ask lotse; with further nodes, each is asked in turn while Asterisk cannot reach the one
+    before (AGISTATUS FAILURE: refused, unreachable, or gone before it answered)."""
+    lines = [f" same => n,{_agi(options, route, args)}"]
+    if options.agi == "classic" or not options.fastagi_backups:
+        return lines
+    previous = f"{options.fastagi_host}:{options.fastagi_port}"
+    for host in options.fastagi_backups:
+        lines += [
+            ' same => n,GotoIf($["${AGISTATUS}" != "FAILURE"]?asked)',
+            f" same => n,Log(WARNING,lotse: FastAGI {previous} failed for call ${{UNIQUEID}}: asking {host[0]}:{host[1]})",
+            f" same => n,Set({c.VAR_DECISION}=)",
+            f" same => n,{_agi(options, route, args, host)}",
+        ]
+        previous = f"{host[0]}:{host[1]}"
+    return [*lines, " same => n(asked),NoOp(lotse answered: ${AGISTATUS})"]
 
 
 def dialled_forms(key: str, country_code: str) -> list[str]:
@@ -102,7 +122,7 @@ def _ask_lotse(options: RenderOptions, route: str, args: str) -> list[str]:
     """Run lotse's AGI, unpack its decision and dispatch on the outcome; the fallback when lotse gave none."""
     return [
         f" same => n,Set({c.VAR_DECISION}=)",
-        f" same => n,{_agi(options, route, args)}",
+        *_ask(options, route, args),
         f' same => n,GotoIf($["${{AGISTATUS}}" != "SUCCESS"]?{c.CONTEXT_FALLBACK},s,1)',
         f" same => n,Gosub({c.CONTEXT_UNPACK},s,1)",
         f' same => n,GotoIf($["${{{c.VAR_OUTCOME}}}" = ""]?{c.CONTEXT_FALLBACK},s,1)',
@@ -182,7 +202,7 @@ def promise_contexts(center: Center, options: RenderOptions) -> list[str]:
     for key in keys:
         lines += [
             f"exten => {key},1,Set({c.VAR_DECISION}=)",
-            f" same => n,{_agi(options, c.AGI_ROUTE_CALLBACK, _next_args().replace('${' + c.VAR_OUTCOME + '}', 'queue'))}",
+            *_ask(options, c.AGI_ROUTE_CALLBACK, _next_args().replace("${" + c.VAR_OUTCOME + "}", "queue")),
             ' same => n,GotoIf($["${AGISTATUS}" != "SUCCESS"]?back)',
             f" same => n,Gosub({c.CONTEXT_UNPACK},s,1)",
             f" same => n,Goto({c.CONTEXT_DISPATCH},callback,1)",

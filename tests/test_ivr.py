@@ -158,6 +158,26 @@ def test_render_contains_every_number_form_and_the_fallback(example: Center) -> 
     assert "AGI(lotse-agi,lotse,${LOTSE_DIALLED})" in classic
 
 
+def test_with_two_nodes_each_fastagi_is_asked_in_turn_before_the_fallback(example: Center) -> None:
+    one = render(example, RenderOptions(), "config")["extensions_lotse.conf"]
+    two = render(example, RenderOptions(fastagi_backups=(("192.0.2.11", 4573),)), "config")["extensions_lotse.conf"]
+    assert "FAILURE" not in one and "(asked)" not in one  # one node: the dialplan as it always was
+    first = two.index("AGI(agi://127.0.0.1:4573/lotse,${LOTSE_DIALLED})")
+    chain = two[first:].splitlines()[:7]
+    assert chain[1:] == [
+        ' same => n,GotoIf($["${AGISTATUS}" != "FAILURE"]?asked)',
+        " same => n,Log(WARNING,lotse: FastAGI 127.0.0.1:4573 failed for call ${UNIQUEID}: asking 192.0.2.11:4573)",
+        " same => n,Set(LOTSE_DECISION=)",
+        " same => n,AGI(agi://192.0.2.11:4573/lotse,${LOTSE_DIALLED})",
+        " same => n(asked),NoOp(lotse answered: ${AGISTATUS})",
+        ' same => n,GotoIf($["${AGISTATUS}" != "SUCCESS"]?lotse-fallback,s,1)',
+    ]
+    assert two.count("agi://192.0.2.11:4573/") == 3  # the first route, the next step, the queue's callback key
+    assert all(";" not in line for line in chain)  # a ';' would start a comment in extensions.conf
+    classic = render(example, RenderOptions(agi="classic", fastagi_backups=(("192.0.2.11", 4573),)), "config")
+    assert "FAILURE" not in classic["extensions_lotse.conf"]  # the classic script runs on the Asterisk host itself
+
+
 def test_render_needs_a_fallback_queue(example: Center) -> None:
     with pytest.raises(RenderError, match="fallback_queue is not set"):
         render(replace(example, fallback_queue=None), RenderOptions(), "config")

@@ -57,10 +57,10 @@ def wait_port(port: int, up: bool = True, timeout: float = 10.0) -> None:
 
 @contextmanager
 def lotse_serve(
-    config: Path, pretend: str | None, log: Path, redis_url: str | None = None, journal: Path | None = None
+    config: Path, pretend: str | None, log: Path, redis_url: str | None = None, journal: Path | None = None, port: int = 4573
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run lotse serve on the default FastAGI port for the duration of the block."""
-    argv = [str(LOTSE), "serve", "--config", str(config), "--prompts", PROMPTS_IN_ASTERISK]
+    """Run lotse serve on the default FastAGI port (or the lab's second node's, 4574) for the duration of the block."""
+    argv = [str(LOTSE), "serve", "--config", str(config), "--prompts", PROMPTS_IN_ASTERISK, "--port", str(port)]
     if redis_url:
         argv += ["--redis", redis_url]
     if journal:
@@ -70,14 +70,14 @@ def lotse_serve(
     with log.open("ab") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_port(4573)
+        wait_port(port)
         if process.poll() is not None:
             raise RuntimeError(f"lotse serve exited ({process.returncode}); see {log}")
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=40)
-        wait_port(4573, up=False)
+        wait_port(port, up=False)
 
 
 def new_caller(prefix: str) -> str:
