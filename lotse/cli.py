@@ -12,6 +12,7 @@ from lotse import __version__
 from lotse.asterisk_command import ASTERISK_COMMANDS, add_asterisk_parsers
 from lotse.common import EXIT_OK, UsageError
 from lotse.config_command import CONFIG_COMMANDS, add_config_parsers
+from lotse.init_command import INIT_COMMANDS, add_init_parsers
 from lotse.metrics_command import METRIC_COMMANDS, add_metric_parsers
 from lotse.promises_command import PROMISE_COMMANDS, add_promise_parsers
 from lotse.serve_command import SERVE_COMMANDS, add_serve_parsers
@@ -30,6 +31,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, environ: 
         parser.error(str(exc))
     handler = {
         **CONFIG_COMMANDS,
+        **INIT_COMMANDS,
         **SERVE_COMMANDS,
         **ASTERISK_COMMANDS,
         **METRIC_COMMANDS,
@@ -51,7 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lotse {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for add in (add_config_parsers, add_serve_parsers, add_asterisk_parsers, add_metric_parsers, add_promise_parsers, add_web_parsers):
+    for add in (
+        add_config_parsers,
+        add_init_parsers,
+        add_serve_parsers,
+        add_asterisk_parsers,
+        add_metric_parsers,
+        add_promise_parsers,
+        add_web_parsers,
+    ):
         for command in add(commands):
             command.set_defaults(command_parser=command)  # a usage error names the subcommand's own usage
     return parser
