@@ -3,6 +3,9 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 PACKAGES = ("lotse", "routing", "pbx", "stores", "render", "outcomes", "ivr", "agi_scripts", "metrics", "promises", "runtime", "web")
+# The example center ships inside the wheel as lotse/example, read straight from the top-level config/ folder (no copy in
+# git); lotse init writes it out. A source checkout (pip install -e) has no lotse/example: lotse reads config/ there.
+EXAMPLE = {"lotse.example": "config"}
 
 setup(
     name="lotse",
@@ -12,8 +15,15 @@ setup(
     long_description_content_type="text/markdown",
     license="AGPL-3.0-or-later",
     python_requires=">=3.11",
-    packages=find_packages(include=[f"{name}{sub}" for name in PACKAGES for sub in ("", ".*")]),
-    package_data={"stores": ["migrations/script.py.mako"], "web": ["templates/*.html", "static/*"], "runtime": ["lotse.example.yaml"]},
+    packages=[*find_packages(include=[f"{name}{sub}" for name in PACKAGES for sub in ("", ".*")]), *EXAMPLE],
+    package_dir=EXAMPLE,
+    package_data={
+        "stores": ["migrations/script.py.mako"],
+        "web": ["templates/*.html", "static/*"],
+        "metrics": ["grafana/*.json", "prometheus/*.yml"],  # the dashboard and alert rules, for the monitoring of a center
+        "lotse.example": ["*.yaml", "*.json", "tenants/*.yaml"],
+        "runtime": ["lotse.example.yaml"],  # the settings file lotse init writes
+    },
     install_requires=[
         "PyYAML>=6.0",
         "pydantic>=2.6,<3",  # the YAML's shape, error locations and JSON Schema from one definition

@@ -14,6 +14,7 @@ from lotse import __version__
 from lotse.asterisk_command import ASTERISK_COMMANDS, add_asterisk_parsers
 from lotse.common import EXIT_OK, EXIT_USAGE, UsageError, apply_settings
 from lotse.config_command import CONFIG_COMMANDS, add_config_parsers
+from lotse.init_command import INIT_COMMANDS, add_init_parsers
 from lotse.metrics_command import METRIC_COMMANDS, add_metric_parsers
 from lotse.promises_command import PROMISE_COMMANDS, add_promise_parsers
 from lotse.serve_command import SERVE_COMMANDS, add_serve_parsers
@@ -41,6 +42,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, environ: 
         args.command_parser.error(str(exc))
     handler = {
         **CONFIG_COMMANDS,
+        **INIT_COMMANDS,
         **SERVE_COMMANDS,
         **ASTERISK_COMMANDS,
         **METRIC_COMMANDS,
@@ -69,8 +71,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    groups = (add_config_parsers, add_serve_parsers, add_asterisk_parsers, add_metric_parsers, add_promise_parsers, add_web_parsers)
-    for add in (*groups, add_settings_parsers):
+    groups = (
+        add_config_parsers,
+        add_init_parsers,
+        add_serve_parsers,
+        add_asterisk_parsers,
+        add_metric_parsers,
+        add_promise_parsers,
+        add_web_parsers,
+        add_settings_parsers,
+    )
+    for add in groups:
         for command in add(commands):
             command.set_defaults(command_parser=command, root_parser=parser)  # a usage error names the subcommand's usage
     return parser

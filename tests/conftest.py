@@ -39,6 +39,7 @@ TIERS = {  # marker -> what the tests need besides Python (docs/architecture.md,
     "lab": "the real Asterisk of the lab (asterisk/lab), as root",
     "browser": "Debian's chromium and chromedriver, axe-core (scripts/browser)",
     "services": "PostgreSQL and Redis on 127.0.0.1, promtool (scripts/services)",
+    "install": "pip with PyPI or its cache: builds the wheel and installs it into a fresh venv (tests/test_install.py)",
 }
 
 
