@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from routing.loader import load_or_raise
 from routing.model import Center
@@ -13,6 +16,7 @@ from routing.model import Center
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config"
 BERLIN = ZoneInfo("Europe/Berlin")
+POSTGRES = os.environ.get("LOTSE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 MINIMAL = """\
 center: {name: Test, state: NW, fallback_queue: q, hours: {mon-fri: "08:00-16:00"}}
@@ -66,6 +70,27 @@ def at(text: str) -> datetime:
 @pytest.fixture(scope="session")
 def example() -> Center:
     return load_or_raise(EXAMPLE)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file (not made yet) in tmp_path, or a throwaway schema of the real PostgreSQL.
+
+    Whatever a test opens on it, it closes before the end (a PostgreSQL schema is dropped then).
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'calls.db'}"
+        return
+    schema = f"lotse_test_{uuid.uuid4().hex[:8]}"  # one schema per test: no test sees another's rows
+    admin = create_engine(POSTGRES)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 @pytest.fixture

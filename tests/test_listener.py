@@ -18,9 +18,9 @@ from metrics.store import Store
 from outcomes.results import Result
 from runtime.metrics import health
 from stores.live import LiveState
+from tests.conftest import POSTGRES
 from tests.fakes import FakeAmi
 from tests.listener_kit import call_events, make, metric, until, with_ami
-from tests.test_store import POSTGRES
 
 
 def test_records_from_events_reach_the_database(tmp_path: Path) -> None:

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from metrics.records import CallRecord
 from metrics.store import Store
 from metrics.tracker import Tracker
 
 DATA = Path(__file__).parent / "data" / "ami"
-POSTGRES = os.environ.get("LOTSE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def captured() -> list[CallRecord]:
@@ -30,27 +26,11 @@ def captured() -> list[CallRecord]:
     return found
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'calls.db'}"
-        opened = Store.open(url)
-        yield opened
-        opened.close()
-        return
-    schema = f"lotse_test_{uuid.uuid4().hex[:8]}"  # one schema per test: no test sees another's rows
-    admin = Store(Store.open(POSTGRES).engine)
-    with admin.engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    opened = Store.open(url)
-    try:
-        yield opened
-    finally:
-        opened.close()
-        with admin.engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.close()
+@pytest.fixture
+def store(empty_db: str) -> Iterator[Store]:
+    opened = Store.open(empty_db)
+    yield opened
+    opened.close()
 
 
 def test_records_round_trip(store: Store) -> None:
