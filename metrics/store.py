@@ -1,7 +1,7 @@
 """Call records in SQL: SQLite by default, PostgreSQL by URL; schema by alembic.
 
-``Store.open(url)`` brings the schema up to date (alembic upgrade head) and
-returns a store; writes are idempotent per call (the unique id is the key).
+``Store.open(url)`` checks the schema (stores.db.connect: an empty database is created, any other must be at
+this lotse's revision) and returns a store; writes are idempotent per call (the unique id is the key).
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from dataclasses import astuple, fields
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, Float, Index, MetaData, String, Table, create_engine, delete, insert, select
+from sqlalchemy import Column, Float, Index, MetaData, String, Table, delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from metrics.records import WIDTHS, CallRecord
 from outcomes.results import Result
-from stores.db import StoreError, migrate, shown, sqlite_file
+from stores.db import StoreError, connect, shown, sqlite_file
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -58,8 +58,7 @@ class Store:
 
     @classmethod
     def open(cls, url: str, tz: ZoneInfo = BERLIN) -> Store:
-        migrate(url)
-        return cls(create_engine(url), tz)
+        return cls(connect(url), tz)
 
     @classmethod
     def open_existing(cls, url: str, tz: ZoneInfo = BERLIN) -> Store:

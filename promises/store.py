@@ -1,6 +1,6 @@
 """The promises in SQL: callback requests, tickets (Rückmeldung) and each ticket's history.
 
-The same database as the call records (stores.db runs the migrations; promises.tables
+The same database as the call records (stores.db checks its schema; promises.tables
 declares the tables). Every change that must happen once is a conditional UPDATE
 (``... WHERE status = 'pending'``): two workers, or one restarted mid-way, cannot
 start a callback twice or close a ticket twice.
@@ -12,13 +12,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, func, insert, select, update
+from sqlalchemy import Engine, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pbx import spool
 from promises.tables import callbacks, deliveries, history, tickets
 from routing.promises import Pending
-from stores.db import migrate
+from stores.db import connect
 
 OPEN_STATES = ("open", "in_progress")
 TICKET_STATES = ("open", "in_progress", "done", "cancelled")
@@ -88,8 +88,7 @@ class Promises:
 
     @classmethod
     def open(cls, url: str) -> Promises:
-        migrate(url)
-        return cls(create_engine(url))
+        return cls(connect(url))
 
     def close(self) -> None:
         self.engine.dispose()

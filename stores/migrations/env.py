@@ -1,4 +1,4 @@
-"""Alembic environment for lotse's database (run by stores.db.migrate).
+"""Alembic environment for lotse's database (run by stores.db: lotse db upgrade, or a store opened on an empty database).
 
 The migrations are written by hand (versions/); no metadata is compared, so this package needs none of the
 tables' modules above it.
