@@ -12,7 +12,7 @@ from typing import TextIO
 
 from lotse import __version__
 from lotse.asterisk_command import ASTERISK_COMMANDS, add_asterisk_parsers
-from lotse.common import EXIT_OK, EXIT_USAGE, UsageError, apply_settings
+from lotse.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, apply_settings
 from lotse.config_command import CONFIG_COMMANDS, add_config_parsers
 from lotse.init_command import INIT_COMMANDS, add_init_parsers
 from lotse.metrics_command import METRIC_COMMANDS, add_metric_parsers
@@ -22,6 +22,7 @@ from lotse.settings_command import SETTINGS_COMMANDS, add_settings_parsers
 from lotse.web_command import WEB_COMMANDS, add_web_parsers
 from runtime.settings import Environment, SettingsError
 from runtime.settings_file import SettingsFile, settings_path
+from stores.db import StoreError
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -55,6 +56,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, environ: 
     except BrokenPipeError:  # e.g. lotse validate --json | head: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exit's flush prints nothing
         return EXIT_OK
+    except StoreError as exc:  # the database cannot be used (an older schema, say): the message says what to run
+        print(exc, file=out)
+        return EXIT_FAILED
     except (UsageError, SettingsError) as exc:
         args.command_parser.error(str(exc))  # exits with EXIT_USAGE
         raise  # pragma: no cover

@@ -40,7 +40,7 @@ from routing.problems import did_you_mean
 from runtime import settings as defaults
 from runtime.metrics import run_metrics
 from runtime.settings import Environment
-from stores.db import StoreError, shown, sqlite_file
+from stores.db import shown, sqlite_file
 from stores.live import LiveState
 from web.reports import agents_report
 
@@ -172,11 +172,7 @@ def _report_command(args: argparse.Namespace, env: Environment, out: TextIO) -> 
     if end <= start:
         raise UsageError(f"argument --to: {args.end} is not after --from {args.start} (--to is the day after the last day)")
     url = db_argument(args.db)
-    try:
-        store = Store.open_existing(url, center.tz)
-    except StoreError as exc:
-        print(exc, file=out)
-        return EXIT_FAILED
+    store = Store.open_existing(url, center.tz)  # a StoreError goes up to lotse.cli: printed, exit 1
     try:
         rows = group_sql(store, center, start, end, by, args.interval)
         if args.format == "html":
@@ -231,11 +227,7 @@ def _emergency(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
 def _purge(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     if args.days < 1:
         raise UsageError("argument --days: keep at least 1 day")
-    try:
-        store = Store.open_existing(db_argument(args.db))
-    except StoreError as exc:
-        print(exc, file=out)
-        return EXIT_FAILED
+    store = Store.open_existing(db_argument(args.db))
     try:
         deleted = store.purge(time.time() - args.days * 86400)
     finally:

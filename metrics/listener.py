@@ -39,6 +39,7 @@ from metrics.tracker import Privacy, Tracker, load_open_calls, save_open_calls
 from pbx import actions, journal
 from pbx.ami import AmiLink, AmiSettings, list_events
 from pbx.throttle import Throttle
+from stores.db import StoreError
 from stores.live import LiveState
 
 __all__ = ["AmiSettings", "ListenerSettings", "MetricsListener"]
@@ -75,6 +76,8 @@ class MetricsListener:
         self.desk, self.dispositions = Desk(), list[Disposition]()  # agents' phone codes, until written
         self._opening: asyncio.Task[Store] | None = None
         self.db_up = False
+        self.refusal: StoreError | None = None  # the database's schema is not this lotse's: the process must end
+        self.refused = asyncio.Event()  # set with the refusal (runtime.metrics stops on it)
         self.started = time.time()
         self.last_event = 0.0
         self._gap_start = 0.0  # the last event before the current AMI session: recovery looks from here
@@ -116,7 +119,7 @@ class MetricsListener:
     def health(self) -> dict[str, object]:
         return {
             "ami": self.link.state,
-            "database": "up" if self.db_up else "down",
+            "database": "refused" if self.refusal else "up" if self.db_up else "down",
             "calls_in_progress": len(self.tracker.calls),
             "records_spooled": len(self.spool),
             "records_written": self.written,
@@ -228,7 +231,7 @@ class MetricsListener:
 
     async def flush(self) -> bool:
         """Write what the spool holds; False when the database is unreachable."""
-        if self.store is None and not await self._open_store():
+        if self.store is None and (self.refusal is not None or not await self._open_store()):
             return False
         assert self.store is not None
         while self.spool:
@@ -282,6 +285,10 @@ class MetricsListener:
         except SQLAlchemyError as exc:
             self._database(False, exc)
             return False
+        except StoreError as exc:  # an older or newer schema: no retry helps; the records stay in the spool
+            self.refusal = exc
+            self.refused.set()
+            return False
         self._database(True)
         await self._load_today()
         return True
@@ -307,7 +314,7 @@ class MetricsListener:
 
     async def _write_forever(self) -> None:
         delay = self.settings.first_retry
-        while True:
+        while self.refusal is None:
             self._wake.clear()  # before the flush: a record or disposition that comes during it wakes the next one
             if await self.flush():
                 delay = self.settings.first_retry

@@ -1,11 +1,13 @@
 """The ``lotse metrics`` process: the AMI listener that writes one record per call, and its Prometheus endpoint.
 
 With a Redis URL it also keeps the live state (agents, waiting callers) that lotse serve and lotse web read.
-It runs until SIGTERM or SIGINT, then writes what it holds and stops.
+It runs until SIGTERM or SIGINT, then writes what it holds and stops; a database whose schema is not this lotse's
+(stores.db.StoreError) stops it too, the records kept in the spool, and the error goes up to the command.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -58,12 +60,24 @@ async def _listen(
     try:
         await listener.start()
         options.notifier.ready("following AMI")
-        await stop.wait()
+        await _first(stop, listener.refused)
         options.notifier.stopping()
     finally:
         await listener.close()
         await endpoint.close()
+    if listener.refusal is not None:  # the database's schema is not this lotse's: lotse.cli prints why and exits 1
+        raise listener.refusal
     return 0
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Wait until one of the events is set."""
+    waiting = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waiting:
+            task.cancel()
 
 
 def health(listener: MetricsListener) -> dict[str, Any]:
@@ -73,6 +87,8 @@ def health(listener: MetricsListener) -> dict[str, Any]:
     problems = []
     if details["ami"] != "up":
         problems.append(f"AMI link {details['ami']}: events are missed until it is back (queue_log completes the records)")
-    if details["database"] != "up":
+    if details["database"] == "refused":
+        problems.append(f"database refused: {listener.refusal} ({details['records_spooled']} record(s) wait in the spool)")
+    elif details["database"] != "up":
         problems.append(f"database unreachable: {details['records_spooled']} record(s) wait in the spool")
     return {**details, "problems": problems}

@@ -66,7 +66,7 @@ async def _serve(settings: WebSettings, options: Options, metrics: CollectorRegi
     def center() -> Center:
         return base.on(datetime.now(base.tz).date())
 
-    store = await asyncio.to_thread(Store.open, settings.db_url, base.tz)  # brings the schema up to date (dispositions)
+    store = await asyncio.to_thread(Store.open, settings.db_url, base.tz)  # a StoreError when its schema is not this lotse's
     live = LiveState(redis.Redis.from_url(settings.redis_url, socket_timeout=2), settings.redis_prefix)
     feed = Feed(center, live, today_figures(store.engine), settings.redis_url)
     control = Control(settings.ami) if settings.ami else None

@@ -1,8 +1,10 @@
 """The database's schema (stores/db.py) on SQLite and the real PostgreSQL: an empty database is created at the
-newest revision when a store opens it; one at an older or an unknown revision is refused, named, and left as it is."""
+newest revision when a store opens it; one at an older or an unknown revision is refused, named, and left as it is,
+and every process started on it exits 1 with that message."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,9 +13,12 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
+from lotse.cli import main
 from metrics.store import Store
 from promises.store import Promises
 from stores.db import MIGRATIONS, TABLES, StoreError, alembic_config, read_schema, shown
+from tests.conftest import EXAMPLE, ROOT
+from web.users import Role, set_user
 
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 OPENERS: list[Callable[[str], object]] = [Store.open, Promises.open]
@@ -86,3 +91,39 @@ def test_lotses_tables_without_a_revision_are_refused(tmp_path: Path) -> None:
         f"database {url} has lotse's tables ({', '.join(TABLES)}) but no schema revision (no alembic_version): "
         "it was not made by lotse's migrations; restore a backup of lotse's database, or give an empty one"
     )
+
+
+def old_database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    at_revision(url, "0004")
+    return url
+
+
+def users_file(tmp_path: Path) -> Path:
+    path = tmp_path / "users.yaml"
+    set_user(path, "vera", Role.VIEWER, "a-long-test-password", "Vera", "")
+    return path
+
+
+LOCAL = ["--listen", "127.0.0.1:0", "--ami", "127.0.0.1:1", "--loop", "asyncio"]  # nothing listens on port 1
+AGENTS = str(ROOT / "asterisk" / "agents.example.yaml")
+PROCESSES: dict[str, Callable[[Path], list[str]]] = {  # each started with --db on a database at 0004
+    "metrics": lambda tmp: ["metrics", "--config", str(EXAMPLE), "--spool", str(tmp / "records.spool"), *LOCAL],
+    "promises": lambda tmp: ["promises", "--config", str(EXAMPLE), "--spool", str(tmp / "spool"), *LOCAL],
+    "web": lambda tmp: ["web", "--config", str(EXAMPLE), "--agents", AGENTS, "--users", str(users_file(tmp)), "--listen", "127.0.0.1:0"],
+    "tickets": lambda tmp: ["tickets", "list", "--config", str(EXAMPLE)],
+    "report": lambda tmp: ["report", "--config", str(EXAMPLE), "--from", "2026-11-01", "--to", "2026-11-02"],
+    "purge": lambda tmp: ["purge", "--days", "30"],
+}
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+def test_a_process_started_on_an_older_database_exits_1_with_the_message(
+    process: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    url = old_database(tmp_path)
+    out = io.StringIO()
+    code = main([*PROCESSES[process](tmp_path), "--db", url], out, environ={"LOTSE_AMI_SECRET": "s3cret"})
+    assert (code, out.getvalue()) == (1, older_message(url, "0004") + "\n")
+    assert "Traceback" not in capsys.readouterr().err and not [r for r in caplog.records if r.exc_info]
+    assert read_schema(url).revision == "0004"

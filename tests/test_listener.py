@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from alembic import command
 
 from metrics import dispositions
 from metrics.records import CallRecord
@@ -17,6 +18,7 @@ from metrics.spool import Spool
 from metrics.store import Store
 from outcomes.results import Result
 from runtime.metrics import health
+from stores.db import alembic_config, upgrade
 from stores.live import LiveState
 from tests.conftest import POSTGRES
 from tests.fakes import FakeAmi
@@ -208,3 +210,35 @@ def test_its_health_is_down_without_the_ami_link_and_says_why(tmp_path: Path) ->
         await listener.close()
 
     with_ami(scenario)
+
+
+def test_a_refused_schema_ends_the_writer_and_keeps_the_records_in_the_spool(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0004")  # as an older lotse left it: lotse db upgrade was not run
+
+    async def scenario(ami: FakeAmi, port: int) -> None:
+        listener = make(tmp_path, port, db_url=url)
+        await listener.start()
+        await asyncio.wait_for(listener.refused.wait(), 5)  # runtime.metrics stops on it
+        await asyncio.wait_for(ami.logged_in.wait(), 5)
+        for event in call_events("7.1"):
+            await ami.event(**event)
+        await until("the record spooled", lambda: len(listener.spool) == 1)
+        assert listener.health()["database"] == "refused"
+        await listener.close()
+        assert listener.refusal is not None and "has schema 0004" in str(listener.refusal)
+
+    with_ami(scenario)
+    assert len((tmp_path / "records.spool").read_text(encoding="utf-8").splitlines()) == 1
+    upgrade(url)  # lotse db upgrade
+
+    async def after(ami: FakeAmi, port: int) -> None:
+        listener = make(tmp_path, port, db_url=url)
+        await listener.start()
+        await until("the spool written", lambda: listener.written == 1 and len(listener.spool) == 0)
+        await listener.close()
+
+    with_ami(after)
+    store = Store.open(url)
+    assert [r.uniqueid for r in store.between(0, 2e10)] == ["7.1"]
+    store.close()
