@@ -14,6 +14,7 @@ from lotse import __version__
 from lotse.asterisk_command import ASTERISK_COMMANDS, add_asterisk_parsers
 from lotse.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, apply_settings
 from lotse.config_command import CONFIG_COMMANDS, add_config_parsers
+from lotse.db_command import DB_COMMANDS, add_db_parsers
 from lotse.init_command import INIT_COMMANDS, add_init_parsers
 from lotse.metrics_command import METRIC_COMMANDS, add_metric_parsers
 from lotse.promises_command import PROMISE_COMMANDS, add_promise_parsers
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, environ: 
         **PROMISE_COMMANDS,
         **WEB_COMMANDS,
         **SETTINGS_COMMANDS,
+        **DB_COMMANDS,
     }[args.command]
     try:
         return handler(args, env, out)
@@ -84,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         add_promise_parsers,
         add_web_parsers,
         add_settings_parsers,
+        add_db_parsers,
     )
     for add in groups:
         for command in add(commands):
