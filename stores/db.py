@@ -163,7 +163,10 @@ def schema_of(connection: Connection, url: str) -> Schema:
     head = script.get_current_head()
     assert head is not None, "stores/migrations has no revision"
     revision = MigrationContext.configure(connection).get_current_revision()
-    found = () if revision is not None else tuple(t for t in TABLES if t in set(inspect(connection).get_table_names()))
+    found: tuple[str, ...] = ()
+    if revision is None:  # empty, or lotse's tables without their revision: one look at the table names
+        names = set(inspect(connection).get_table_names())
+        found = tuple(t for t in TABLES if t in names)
     return Schema(shown(url), revision, head, frozenset(s.revision for s in script.walk_revisions()), found)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 from lotse.cli import main
 from metrics.store import Store
@@ -57,6 +57,22 @@ def test_an_empty_database_is_created_at_the_newest_revision(empty_db: str) -> N
         assert set(inspect(conn).get_table_names()) == {*TABLES, "alembic_version"}  # TABLES names every table of lotse's
     engine.dispose()
     Promises.open(empty_db).close()  # and opened again: nothing to do
+
+
+def test_opening_a_current_database_reads_its_revision_once_and_changes_nothing(empty_db: str) -> None:
+    Store.open(empty_db).close()
+    seen: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement.lstrip().upper())
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        Store.open(empty_db).close()
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+    assert len([s for s in seen if s.startswith("SELECT") and "ALEMBIC_VERSION" in s]) == 1
+    assert not [s for s in seen if s.startswith(("CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE"))]
 
 
 @pytest.mark.parametrize("opener", OPENERS, ids=["records", "promises"])
