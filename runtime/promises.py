@@ -34,9 +34,9 @@ async def _keep(settings: KeeperSettings, listen: tuple[str, int], options: Opti
         log.error("cannot serve health and metrics on %s:%d: %s (--listen)", *listen, exc)
         return 1
     stop = stop_on_signals()
-    await keeper.start()
-    options.notifier.ready("keeping callbacks and tickets")
     try:
+        await keeper.start()  # a StoreError (the database's schema) goes up to lotse.cli, the endpoint closed first
+        options.notifier.ready("keeping callbacks and tickets")
         await stop.wait()
         options.notifier.stopping()
     finally:
