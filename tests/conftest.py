@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -72,16 +73,11 @@ def example() -> Center:
     return load_or_raise(EXAMPLE)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty database: a SQLite file (not made yet) in tmp_path, or a throwaway schema of the real PostgreSQL.
-
-    Whatever a test opens on it, it closes before the end (a PostgreSQL schema is dropped then).
-    """
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'calls.db'}"
-        return
-    schema = f"lotse_test_{uuid.uuid4().hex[:8]}"  # one schema per test: no test sees another's rows
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """The URL of a throwaway schema of the real PostgreSQL, dropped at the end: no test sees another's rows, nor the
+    schema revision another branch's tests left in the shared database."""
+    schema = f"lotse_test_{uuid.uuid4().hex[:8]}"
     admin = create_engine(POSTGRES)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
@@ -91,6 +87,26 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file (not made yet) in tmp_path, or a throwaway schema of the real PostgreSQL.
+
+    Whatever a test opens on it, it closes before the end (a PostgreSQL schema is dropped then).
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'calls.db'}"
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_db() -> Iterator[str]:
+    """An empty throwaway schema of the real PostgreSQL (for tests marked services)."""
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

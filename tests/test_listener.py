@@ -20,7 +20,6 @@ from outcomes.results import Result
 from runtime.metrics import health
 from stores.db import alembic_config, upgrade
 from stores.live import LiveState
-from tests.conftest import POSTGRES
 from tests.fakes import FakeAmi
 from tests.listener_kit import call_events, make, metric, until, with_ami
 
@@ -127,18 +126,17 @@ def test_redis_never_changes_what_is_recorded(tmp_path: Path, redis_state: str, 
 
 
 @pytest.mark.services  # the real PostgreSQL (scripts/services)
-def test_a_refused_record_is_set_aside_and_the_rest_written_on_postgresql(tmp_path: Path) -> None:
+def test_a_refused_record_is_set_aside_and_the_rest_written_on_postgresql(tmp_path: Path, postgres_db: str) -> None:
     good = CallRecord("3.1", "minden", "own", "0571890", "", "ausweis", ("buergerservice",), "", "in_hours", Result.ANSWERED,
                       100.0, 101.0, 110.0, 200.0, 9.0, 90.0, "Anna")  # fmt: skip
     bad = CallRecord("3.2", "x" * 300, "own", "0571890", "", "", (), "", "", Result.HANGUP, 100.0, None, None, 120.0, None, None, "")
     spool = Spool(tmp_path / "records.spool")
     spool.add([bad, good])  # as if the bad one had got past the edge
     spool.close()
-    store = Store.open(POSTGRES)
-    store.purge(1e12)
+    store = Store.open(postgres_db)
 
     async def scenario(ami: FakeAmi, port: int) -> None:
-        listener = make(tmp_path, port, db_url=POSTGRES)
+        listener = make(tmp_path, port, db_url=postgres_db)
         await listener.start()
         await until("the spool emptied", lambda: len(listener.spool) == 0)
         assert listener.spool.rejected == 1 and listener.written == 1
@@ -146,19 +144,17 @@ def test_a_refused_record_is_set_aside_and_the_rest_written_on_postgresql(tmp_pa
 
     with_ami(scenario)
     assert [r.uniqueid for r in store.between(0, 2e10)] == ["3.1"]
-    store.purge(1e12)
     store.close()
     (line,) = (tmp_path / "records.rejected").read_text(encoding="utf-8").splitlines()
     assert json.loads(json.loads(line)["record"])["uniqueid"] == "3.2" and "value too long" in json.loads(line)["reason"]
 
 
 @pytest.mark.services  # the real PostgreSQL (scripts/services)
-def test_a_dialled_number_longer_than_its_column_is_cut_at_the_edge(tmp_path: Path) -> None:
-    store = Store.open(POSTGRES)
-    store.purge(1e12)
+def test_a_dialled_number_longer_than_its_column_is_cut_at_the_edge(tmp_path: Path, postgres_db: str) -> None:
+    store = Store.open(postgres_db)
 
     async def scenario(ami: FakeAmi, port: int) -> None:
-        listener = make(tmp_path, port, db_url=POSTGRES)
+        listener = make(tmp_path, port, db_url=postgres_db)
         await listener.start()
         await asyncio.wait_for(ami.logged_in.wait(), 5)
         for event in [*call_events("4.1", dialled="9" * 200), *call_events("4.2")]:
@@ -168,7 +164,6 @@ def test_a_dialled_number_longer_than_its_column_is_cut_at_the_edge(tmp_path: Pa
 
     with_ami(scenario)
     assert [len(r.dialled) for r in store.between(0, 2e10)] == [32, 7]
-    store.purge(1e12)
     store.close()
 
 
