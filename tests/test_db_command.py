@@ -81,3 +81,11 @@ def test_an_unreachable_database_is_named_without_its_password() -> None:
         code, text = db(action, "--db", url)
         assert code == 1 and text.startswith("cannot open the database at postgresql+psycopg://lotse:***@127.0.0.1:1/x: ")
         assert "geheim" not in text
+
+
+def test_without_db_it_takes_the_database_of_the_settings_file(tmp_path: Path) -> None:
+    settings = tmp_path / "lotse.yaml"
+    settings.write_text(f"database:\n  url: sqlite:///{tmp_path / 'center.db'}\n", encoding="utf-8")
+    out = io.StringIO()
+    assert main(["--settings", str(settings), "db", "upgrade"], out, environ={}) == 0
+    assert out.getvalue() == f"database sqlite:///{tmp_path / 'center.db'} created at {HEAD}\n"
