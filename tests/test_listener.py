@@ -220,6 +220,8 @@ def test_a_refused_schema_ends_the_writer_and_keeps_the_records_in_the_spool(tmp
             await ami.event(**event)
         await until("the record spooled", lambda: len(listener.spool) == 1)
         assert listener.health()["database"] == "refused"
+        (problem,) = [p for p in health(listener)["problems"] if p.startswith("database")]
+        assert problem.startswith("database refused: database sqlite:") and problem.endswith("(1 record(s) wait in the spool)")
         await listener.close()
         assert listener.refusal is not None and "has schema 0004" in str(listener.refusal)
 
