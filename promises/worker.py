@@ -23,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,12 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from panoramisk import Manager
+from sqlalchemy.exc import SQLAlchemyError
 
 from pbx import contract as c
 from pbx.ami import AmiLink, AmiSettings, Event
+from pbx.throttle import Throttle
 from promises import api as ticket_api
 from promises.dialling import RETRY_NO_AGENT, Dialler
 from promises.intakes import batch_mail, last_batch, recorded, set_aside, spool_text
+from promises.lease import Lease
 from promises.mail import Mailer, MailError, reminder, ticket_notice
 from promises.store import Promises, Request
 from routing.loader import load_or_raise
@@ -59,6 +64,7 @@ class KeeperSettings:
     retention_days: int | None = None  # numbers of closed tickets and callbacks are blanked this many days after closing
     api: tuple[str, int] | None = None  # where the tickets' HTTP API listens (promises/api.py)
     api_tokens: Mapping[str, str] = field(default_factory=dict)  # token -> client name
+    node: str = ""  # this node's name in the leases (promises.lease); default: the host name
 
 
 class Keeper:
@@ -76,6 +82,9 @@ class Keeper:
         self._task: asyncio.Task[None] | None = None
         self.dialler = Dialler(self.center, self.config_at, settings.prompts, settings.callback_wait)
         self._purged = 0.0
+        self.dialling: Lease | None = None  # with two nodes, only the holder dials (promises.lease); set at start
+        self.mailing: Lease | None = None  # ... and only the holder mails
+        self._lease_warnings = Throttle(log)
         self.api: ticket_api.Server | None = None
         self._api_task: asyncio.Task[None] | None = None
 
@@ -86,6 +95,9 @@ class Keeper:
         for sub in (c.SPOOL_REQUESTS, c.SPOOL_RESULTS, c.SPOOL_MESSAGES, "rejected"):
             (self.settings.spool / sub).mkdir(parents=True, exist_ok=True)
         self.store = await asyncio.to_thread(Promises.open, self.settings.db_url)
+        holder = f"{self.settings.node or socket.gethostname()}:{os.getpid()}"
+        self.dialling = Lease(self.store.engine, holder, "promises-dial")
+        self.mailing = Lease(self.store.engine, holder, "promises-mail")
         self.link.start()
         if self.settings.api is not None:
             self.api = ticket_api.server(ticket_api.app(lambda: self.store, self.settings.api_tokens, self.health), *self.settings.api)
@@ -105,6 +117,10 @@ class Keeper:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self.link.close()
+        for lease in (self.dialling, self.mailing):
+            if lease is not None and lease.held:
+                with contextlib.suppress(SQLAlchemyError):  # it expires by itself
+                    await asyncio.to_thread(lease.release)
         if self.store is not None:
             self.store.close()
 
@@ -144,17 +160,33 @@ class Keeper:
 
     async def round(self) -> None:
         now = self.clock()
-        await self.take_requests(now)
+        await self.take_requests(now)  # on every node: the requests and results its own Asterisk left
         await self.take_results(now)
-        await self.requeue_stale(now)
-        if self.link.up and self.link.manager is not None:
-            assert self.store is not None
+        if await self._holds(self.dialling, now, needs_ami=True):
+            assert self.store is not None and self.link.manager is not None
+            await self.requeue_stale(now)
             await self.dialler.dispatch(self.store, self.link.manager, now)
-        await self.mail(now)
-        await self.deliver(now)
-        await self.purge(now)
+        if await self._holds(self.mailing, now):
+            await self.mail(now)
+            await self.deliver(now)
+            await self.purge(now)
         self.rounds += 1
         self.last_round = self.clock()
+
+    async def _holds(self, lease: Lease | None, now: float, needs_ami: bool = False) -> bool:
+        """Whether this worker holds ``lease`` for this round; one that needs the AMI is let go while the link is down."""
+        if lease is None:
+            return False
+        try:
+            if needs_ami and not (self.link.up and self.link.manager is not None):
+                if lease.held:
+                    await asyncio.to_thread(lease.release)
+                return False
+            return await asyncio.to_thread(lease.hold, now)
+        except SQLAlchemyError as exc:  # the database is down: nothing to dial or mail from either
+            self._lease_warnings.warning(time.monotonic(), "lease %s not renewed: %s", lease.name, str(exc).splitlines()[0])
+            lease.held = False
+            return False
 
     async def purge(self, now: float) -> int:
         """Once an hour: blank the numbers of promises closed longer ago than the retention period."""
