@@ -167,7 +167,7 @@ async def place_calls(soak: Soak, ami: Ami) -> None:
 
 async def inject_faults(soak: Soak, serve: list[subprocess.Popen[bytes]], metrics: list[subprocess.Popen[bytes]], proxies: dict[str, Proxy],
                         argv: dict[str, list[str]]) -> None:  # fmt: skip
-    gap = max(5.0, (soak.calls / soak.rate - 5 * soak.fault_seconds) / 6)  # faults spread over the traffic
+    gap = max(3.0, (soak.calls / soak.rate - 5 * soak.fault_seconds) / 6)  # faults spread over the traffic
     logs = soak.workdir
 
     async def fault(name: str, begin: Callable[[], object], end: Callable[[], object]) -> None:
