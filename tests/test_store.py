@@ -40,6 +40,16 @@ def test_records_round_trip(store: Store) -> None:
     assert list(store.between(0, 2e9)) == sorted(records, key=lambda r: r.arrived)
 
 
+def test_two_nodes_calls_with_the_same_number_part_stay_two_records(store: Store) -> None:
+    """Two Asterisks count their unique ids alike; with systemname (a, b: docs/operations.md, two nodes) each id
+    carries its node, so both nodes' lotse metrics write one database without replacing each other's calls."""
+    records = captured()
+    nodes = [replace(r, uniqueid=f"{node}-{r.uniqueid}") for node in ("a", "b") for r in records]
+    assert store.write(nodes) == 14
+    assert sorted(r.uniqueid for r in store.between(0, 2e9)) == sorted(r.uniqueid for r in nodes)
+    assert store.write(nodes[:7]) == 7 and len(list(store.between(0, 2e9))) == 14  # a node's retry replaces, never adds
+
+
 def test_writing_a_call_again_replaces_it(store: Store) -> None:
     record = captured()[0]
     store.write([record])
