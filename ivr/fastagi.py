@@ -145,8 +145,9 @@ class IvrServer:
         log.info("config %s loaded: %d tenants, %d warning(s)", self.settings.config, len(result.center.tenants), len(result.warnings))
         return result
 
-    async def start(self) -> None:
-        if self._center is None and self.reload().center is None:
+    async def start(self, loaded: LoadResult | None = None) -> None:
+        """Listen for FastAGI; ``loaded``: the config as the caller already read it (else it is read here)."""
+        if self._center is None and self._apply(loaded or load(self.settings.config)).center is None:
             raise RuntimeError(f"cannot start: {self.settings.config} is invalid (lotse validate {self.settings.config})")
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: Connection(self), self.settings.host, self.settings.port)

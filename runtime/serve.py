@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ivr.fastagi import IvrServer, ServerSettings
 from ivr.health import ServerCollector, health
+from routing.loader import LoadResult, load
 from runtime.endpoint import Endpoint, app, registry
 from runtime.process import Logs, Options, configure_logging, run, stop_on_signals
 
@@ -30,18 +31,21 @@ def run_serve(
 ) -> int:
     """lotse serve until SIGTERM; ``listen``: its /health and /metrics (a busy port is logged, calls go on)."""
     options = options or Options()
-    logs = configure_logging(form=options.log_format)
+    loaded = load(settings.config)  # first, so that every log line is in the center's time zone
+    logs = configure_logging(loaded.center.tz if loaded.center else None, options.log_format)
     if pretend is not None:
         log.warning("routing clock pinned to %s (--pretend-time): for labs and tests only", pretend.isoformat())
         server = IvrServer(settings, clock=lambda: pretend)
     else:
         server = IvrServer(settings)
-    return run(_run(server, pid_file, logs, listen, options), options.loop)
+    return run(_run(server, loaded, pid_file, logs, listen, options), options.loop)
 
 
-async def _run(server: IvrServer, pid_file: Path | None, logs: Logs, listen: tuple[str, int] | None, options: Options) -> int:
+async def _run(
+    server: IvrServer, loaded: LoadResult, pid_file: Path | None, logs: Logs, listen: tuple[str, int] | None, options: Options
+) -> int:
     try:
-        await server.start()
+        await server.start(loaded)
     except (RuntimeError, OSError) as exc:
         log.error("%s", exc)
         return 1

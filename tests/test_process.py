@@ -135,6 +135,8 @@ def test_lotse_serve_tells_systemd_answers_health_and_metrics_and_stops_cleanly(
     lines = [json.loads(line) for line in process.stderr.read().splitlines()] if process.stderr else []
     assert lines and all(tuple(line) == JSON_FIELDS for line in lines)
     assert any(line["message"].startswith("FastAGI listening on 127.0.0.1:") for line in lines)
+    zones = {line["time"].rsplit(" ", 1)[1] for line in lines}
+    assert len(zones) == 1 and zones != {"UTC"}, zones  # every line in the center's time zone (CET or CEST), from the first
 
 
 def test_a_busy_health_port_is_logged_and_lotse_serve_routes_on(tmp_path: Path, systemd: socket.socket) -> None:
