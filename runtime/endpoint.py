@@ -82,7 +82,7 @@ def app(metrics: CollectorRegistry, health: Health, tally: LogTally) -> Starlett
     return Starlette(routes=[Route("/health", healthy), Route("/metrics", exported)])
 
 
-class _InLoop(uvicorn.Server):
+class InLoop(uvicorn.Server):
     """uvicorn inside the process's loop: the process handles SIGTERM and SIGINT itself."""
 
     @contextlib.contextmanager
@@ -95,7 +95,7 @@ class Endpoint:
 
     def __init__(self, application: Starlette, listen: tuple[str, int]) -> None:
         self.listen = listen
-        self._server = _InLoop(uvicorn.Config(application, log_level="warning", lifespan="off", access_log=False))
+        self._server = InLoop(uvicorn.Config(application, log_level="warning", lifespan="off", access_log=False))
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

@@ -24,8 +24,8 @@ from promises.store import Promises
 from render.agents import Agents
 from routing.model import Center
 from runtime import settings as defaults
-from runtime.endpoint import registry, with_metrics
-from runtime.process import Options, configure_logging, run
+from runtime.endpoint import InLoop, registry, with_metrics
+from runtime.process import Options, configure_logging, run, stop_on_signals
 from stores.live import LiveState
 from web.app import create_app
 from web.context import Services
@@ -74,8 +74,9 @@ async def _serve(settings: WebSettings, options: Options, metrics: CollectorRegi
     services = Services(center, settings.agents, settings.users, live, feed, control, store.engine, promises, settings.queue_log)
     app = with_metrics(create_app(services, session_key(settings.secret_file), settings.https_only), metrics)
     host, port = settings.listen
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
-    ready = asyncio.get_running_loop().create_task(_ready_when_started(server, options))
+    server = InLoop(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
+    stop = stop_on_signals()  # lotse's own handlers: SIGTERM ends the process with 0, as every lotse process
+    ready = asyncio.get_running_loop().create_task(_ready_when_started(server, options, stop))
     feed.start()
     if control is not None:
         control.start()
@@ -92,10 +93,14 @@ async def _serve(settings: WebSettings, options: Options, metrics: CollectorRegi
     return 0
 
 
-async def _ready_when_started(server: uvicorn.Server, options: Options) -> None:
+async def _ready_when_started(server: uvicorn.Server, options: Options, stop: asyncio.Event) -> None:
+    """READY once uvicorn serves; then, at SIGTERM or SIGINT, tell it to finish."""
     while not server.started:
         await asyncio.sleep(0.05)
     options.notifier.ready("serving pages")
+    await stop.wait()
+    log.info("stopping")
+    server.should_exit = True
 
 
 def session_key(path: Path | None) -> str:

@@ -7,6 +7,7 @@ socket of the test); the health of lotse metrics and lotse promises is checked i
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -22,12 +23,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from lotse.cli import main
 from promises.worker import Keeper, KeeperSettings
 from runtime.endpoint import LogTally, app, registry
 from runtime.process import JSON_FIELDS, JsonFormatter, Notifier
 from runtime.promises import STUCK_AFTER
 from runtime.promises import health as promises_health
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, ROOT
 
 LOTSE = Path(sys.executable).parent / "lotse"
 MONDAY = 1795424400.0  # 2026-11-23 10:00 in Berlin: log lines are stamped from the record, not the wall clock
@@ -180,3 +182,21 @@ def test_lotse_promises_is_down_without_ami_or_database_and_stuck_without_rounds
     assert [p.split(":")[0] for p in problems] == [f"AMI link {keeper.link.state}", "database not open"]
     keeper.last_round = now - STUCK_AFTER - 5
     assert promises_health(keeper, now)["problems"][-1] == f"stuck: no round finished for {STUCK_AFTER + 5:.0f} s"
+
+
+@pytest.mark.services  # lotse web reads the live state from the real Redis
+def test_lotse_web_stops_with_0_on_sigterm(tmp_path: Path, systemd: socket.socket) -> None:
+    users = tmp_path / "users.yaml"
+    assert main(["user", "wand", "--users", str(users), "--role", "viewer"], io.StringIO(), environ={"LOTSE_WEB_PASSWORD": "w" * 16}) == 0
+    port = free_port()
+    argv = [str(LOTSE), "web", "--config", str(EXAMPLE), "--agents", str(ROOT / "asterisk/agents.example.yaml"), "--users", str(users)]
+    argv += ["--db", f"sqlite:///{tmp_path / 'calls.db'}", "--listen", f"127.0.0.1:{port}"]
+    env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify")}
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert said(systemd) == "READY=1\nSTATUS=serving pages"
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0  # not -15: systemd and an admin see a clean stop
+    finally:
+        process.kill()
