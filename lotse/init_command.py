@@ -1,4 +1,4 @@
-"""``lotse init DIR``: a starting center (the example config, an empty secrets file, a README) for a new server."""
+"""``lotse init DIR``: a starting center (the example config, the settings file, an empty secrets file, a README)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def add_init_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
-    init = commands.add_parser("init", help="write a starting center into DIR: the example config, an empty secrets file, a README")
+    init = commands.add_parser(
+        "init", help="write a starting center into DIR: the example config, the settings file, an empty secrets file, a README"
+    )
     init.add_argument("dir", type=Path, metavar="DIR", help="the center's folder, e.g. /etc/lotse (made when missing)")
     init.add_argument("--force", action="store_true", help="overwrite the files that are there already (secrets.yaml too: it is emptied)")
     return (init,)
