@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -37,7 +38,8 @@ def log_in(driver: webdriver.Chrome, url: str, user: str, password: str, page: s
     driver.find_element(By.ID, "user").send_keys(user)
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form.login button").click()
-    until(lambda: driver.current_url.endswith(page))
+    # the login page's own address ends with ?next=<page>: wait for the page's path itself
+    until(lambda: urlsplit(driver.current_url).path == page)
 
 
 def until(condition: Callable[[], Any], timeout: float = 5.0, every: float = 0.02) -> Any:
