@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -61,6 +62,7 @@ def _add_metrics(commands: Any) -> argparse.ArgumentParser:
     metrics.add_argument("--ami-user", default=c.AMI_USER_METRICS)
     process_flags(metrics)
     setting(metrics, "--redis", "redis.url", metavar="URL", help="keep the live state (agents, waiting callers) in Redis for lotse serve")
+    setting(metrics, "--node", "node", help="this node's name in the live state (two nodes; default: the host name)")
     setting(
         metrics,
         "--queue-log",
@@ -154,7 +156,8 @@ def _metrics(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         journal=args.journal,
         retention_days=args.retention_days,
     )
-    return run_metrics(ami, settings, center, listen, args.redis, process_options(args, env))
+    node = args.node or socket.gethostname()
+    return run_metrics(ami, settings, center, listen, args.redis, process_options(args, env), node)
 
 
 def _report_command(args: argparse.Namespace, env: Environment, out: TextIO) -> int:

@@ -62,6 +62,7 @@ def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
         metavar="N",
         help="blank the numbers of promises closed N days ago",
     )
+    setting(promises, "--node", "node", help="this node's name in the leases (two nodes; default: the host name)")
     process_flags(promises)
 
     tickets = commands.add_parser("tickets", help="list, show, claim, close tickets (Rückmeldungen)")
@@ -105,6 +106,7 @@ def _promises(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         retention_days=args.retention_days,
         api=api,
         api_tokens=tokens,
+        node=args.node or "",
     )
     return run_promises(settings, listen, center.tz, process_options(args, env))
 

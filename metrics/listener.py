@@ -331,6 +331,7 @@ class MetricsListener:
             self.exporter.update_live(self.tracker)
             self.exporter.update_health(self.link.up, self.db_up, self.last_event, len(self.spool), self.spool.rejected)
             if self.live is not None and ticks % 5 == 0:
+                await self.live.beat(self.link.up)
                 await self.live.export_agents()
             self.spool.sync()  # to disk at least once a second (each record reaches the OS at once)
             if ticks % 10 == 0:

@@ -36,6 +36,7 @@ class LiveFeed:
         self.stale = False  # Redis missed an event: rebuild from QueueStatus at the next chance
         self._events: asyncio.Queue[Event] = asyncio.Queue(LIVE_BACKLOG)
         self._warnings = Throttle(log)
+        self._following = False  # this node's entries were last said to be current
 
     def offer(self, event: Event) -> None:
         """Queue a Queue* event for Redis without waiting; a full backlog drops it and marks the state stale."""
@@ -69,6 +70,19 @@ class LiveFeed:
             return
         self.stale = False
         log.info("live state rebuilt from QueueStatus (%d entries)", len(events))
+
+    async def beat(self, following: bool) -> None:
+        """Tell the readers whether this node's entries are current: while the AMI link is up they are; when it
+        drops they leave the wallboard and the routing's facts at once (the Asterisk may be gone with its callers)."""
+        try:
+            if following:
+                await asyncio.to_thread(self.live.beat, time.time())
+            elif self._following:
+                await asyncio.to_thread(self.live.leave, time.time())
+        except (redis.RedisError, OSError) as exc:
+            self._warnings.warning(time.monotonic(), "live state in Redis not updated: %s", reason(exc))
+            return
+        self._following = following
 
     async def export_agents(self) -> None:
         """The agents' state gauges from Redis; on failure they keep their last values."""

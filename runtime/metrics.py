@@ -31,10 +31,13 @@ def run_metrics(
     listen: tuple[str, int],
     redis_url: str | None,
     options: Options | None = None,
+    node: str = "",
 ) -> int:
+    """``node``: this node's name in the live state (stores.live), the same for both lotse metrics of one Asterisk."""
     options = options or Options()
     logs = configure_logging(center.tz, options.log_format)  # log times in the center's wall clock
-    return run(_listen(ami, settings, center, listen, redis_url, options, logs.tally), options.loop)
+    live = LiveState(redis.Redis.from_url(redis_url, socket_timeout=2), node=node) if redis_url else None
+    return run(_listen(ami, settings, center, listen, live, options, logs.tally), options.loop)
 
 
 async def _listen(
@@ -42,12 +45,11 @@ async def _listen(
     settings: ListenerSettings,
     center: Center,
     listen: tuple[str, int],
-    redis_url: str | None,
+    live: LiveState | None,
     options: Options,
     tally: LogTally,
 ) -> int:
     exporter = Exporter(center, registry(tally))
-    live = LiveState(redis.Redis.from_url(redis_url, socket_timeout=2)) if redis_url else None
     listener = MetricsListener(ami, settings, exporter, live)
     endpoint = Endpoint(app(exporter.registry, lambda: health(listener), tally), listen)
     try:

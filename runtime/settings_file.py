@@ -28,6 +28,7 @@ from stores.db import StoreError, database_url
 
 DEFAULT_FILE = Path("/etc/lotse/lotse.yaml")  # read when it exists and neither --settings nor LOTSE_SETTINGS names one
 _ADDRESS = re.compile(r"^[^\s:]*:\d{1,5}$")
+_NODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 
 
 def _text(value: str) -> str:
@@ -66,6 +67,12 @@ def _address(value: str) -> str:
     return value
 
 
+def _node(value: str) -> str:
+    if not _NODE.match(value):
+        raise ValueError(f"'{value}' must be a name of letters, digits, '.', '-' or '_', e.g. a")
+    return value
+
+
 def _network(value: str) -> str:
     parse_allow([value])  # the ValueError names it as lotse serve --allow does
     return value
@@ -98,6 +105,7 @@ KEYS = {
         Key("secrets", _path, "the secrets file (mode 0600): ami_secret and the agents' SIP passwords"),
         Key("journal", _path, "lotse serve's journal of decisions, read by lotse metrics after an AMI gap"),
         Key("queue_log", _path, "Asterisk's queue_log (lotse metrics, report and web)"),
+        Key("node", _node, "this node's name (two nodes): its entries in the live state, its hold of the leases; default: the host name"),
         Key("loop", _text, "event loop of serve, metrics and promises", "uvloop", ("uvloop", "asyncio")),
         Key("log.format", _text, "log lines of every process: text, or JSON with fixed fields", "text", ("text", "json")),
         Key("database.url", _database, "call records, promises, dispositions: a SQLite file or a SQLAlchemy URL", defaults.DATABASE_URL),
