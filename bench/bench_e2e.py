@@ -2,6 +2,9 @@
 
     python -m bench.bench_e2e [--calls 300] [--concurrency 100]
 
+Two rounds of three runs: the static dialplan, lotse serve started with flags, and lotse serve as its systemd unit
+starts it (``lotse --settings FILE serve``, the installed layout); lotse serve restarts between runs.
+
 Needs root and the lab (asterisk/lab provision). Every call: a caller to the
 Jobcenter's number presses 1 (Bürgergeld) after 4 s, during the greeting, and
 hangs up 3 s later; its queue has no caller limit, so every call joins it.
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 
 from bench.bench_fastagi import cpu_seconds
-from tests.integration.lab import ROOT, Ami, Event, lab, lotse_serve, new_caller
+from tests.integration.lab import PROMPTS_IN_ASTERISK, ROOT, Ami, Event, lab, lotse_serve, new_caller
 
 PRETEND = "2026-11-23 10:00"
 
@@ -90,6 +93,14 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
+def installed_settings(folder: Path) -> Path:
+    """The settings file of the installed layout (lotse init's keys), with what the flags of the other run give."""
+    path = folder / "lotse.yaml"
+    text = f"config: {ROOT / 'config'}\nserve:\n  prompts: {PROMPTS_IN_ASTERISK}\n  port: 4573\n"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=300)
@@ -97,25 +108,26 @@ def main() -> None:
     args = parser.parse_args()
     lab("prepare", str(ROOT / "config"))
     pid = asterisk_pid()
-    with tempfile.TemporaryDirectory() as tmp, lotse_serve(ROOT / "config", PRETEND, Path(tmp) / "lotse.log") as server:
-        for name, context in (
-            ("static", "lotse-lab-static-inbound"),
-            ("lotse", "lotse-lab-inbound"),
-            ("static", "lotse-lab-static-inbound"),
-            ("lotse", "lotse-lab-inbound"),
-        ):
-            cpu, lotse_cpu = cpu_seconds(pid), cpu_seconds(server.pid)
-            wall = time.perf_counter()
-            start_join, key_join, joined = asyncio.run(run_calls(context, args.calls, args.concurrency))
-            wall = time.perf_counter() - wall
-            per_call = (cpu_seconds(pid) - cpu) / args.calls * 1000
-            lotse_per_call = (cpu_seconds(server.pid) - lotse_cpu) / args.calls * 1000
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = installed_settings(Path(tmp))
+        for name, context, layout in [*ROUND, *ROUND]:
+            with lotse_serve(ROOT / "config", PRETEND, Path(tmp) / "lotse.log", settings=settings if layout else None) as server:
+                cpu, lotse_cpu = cpu_seconds(pid), cpu_seconds(server.pid)
+                wall = time.perf_counter()
+                start_join, key_join, joined = asyncio.run(run_calls(context, args.calls, args.concurrency))
+                wall = time.perf_counter() - wall
+                per_call = (cpu_seconds(pid) - cpu) / args.calls * 1000
+                lotse_per_call = (cpu_seconds(server.pid) - lotse_cpu) / args.calls * 1000
             print(
-                f"{name:6s}: {args.calls} calls at {args.concurrency} concurrent in {wall:.1f} s, {joined} joined the queue;"
+                f"{name:9s}: {args.calls} calls at {args.concurrency} concurrent in {wall:.1f} s, {joined} joined the queue;"
                 f" Asterisk CPU {per_call:.2f} ms/call, lotse serve CPU {lotse_per_call:.2f} ms/call;"
                 f" start->join p50 {statistics.median(start_join):.3f} s p99 {percentile(start_join, 0.99):.3f} s;"
                 f" key->join p50 {statistics.median(key_join) * 1000:.0f} ms p99 {percentile(key_join, 0.99) * 1000:.0f} ms"
             )
+
+
+# static dialplan; lotse serve with flags; lotse serve as its unit runs it (settings file), each round in this order
+ROUND = (("static", "lotse-lab-static-inbound", False), ("flags", "lotse-lab-inbound", False), ("installed", "lotse-lab-inbound", True))
 
 
 if __name__ == "__main__":

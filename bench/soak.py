@@ -121,16 +121,37 @@ class Soak:
     faults: list[str] = field(default_factory=list)
 
 
-def serve_argv(soak: Soak, redis_port: int) -> list[str]:
-    return [str(LOTSE), "serve", "--config", str(CONFIG), "--prompts", PROMPTS_IN_ASTERISK, "--pretend-time", PRETEND,
-            "--redis", f"redis://127.0.0.1:{redis_port}/0", "--grace", "2", "--journal", str(soak.workdir / "journal")]  # fmt: skip
+def settings_file(soak: Soak, ami: int, pg: int, redis_port: int, queue_log: Path) -> Path:
+    """The installed layout: one settings file for both processes, as /etc/lotse/lotse.yaml is for the services."""
+    path = soak.workdir / "lotse.yaml"
+    path.write_text(
+        f"""config: {CONFIG}
+journal: {soak.workdir / "journal"}
+queue_log: {queue_log}
+database:
+  url: {POSTGRES.format(port=pg)}
+redis:
+  url: redis://127.0.0.1:{redis_port}/0
+ami:
+  address: 127.0.0.1:{ami}
+serve:
+  prompts: {PROMPTS_IN_ASTERISK}
+  grace: 2
+metrics:
+  spool: {soak.workdir / "records.spool"}
+  listen: 127.0.0.1:0
+  caller_numbers: full
+""",
+        encoding="utf-8",
+    )
+    return path
 
 
-def metrics_argv(soak: Soak, ami: int, pg: int, redis_port: int, queue_log: Path) -> list[str]:
-    return [str(LOTSE), "metrics", "--config", str(CONFIG), "--db", POSTGRES.format(port=pg), "--ami", f"127.0.0.1:{ami}",
-            "--redis", f"redis://127.0.0.1:{redis_port}/0", "--queue-log", str(queue_log), "--caller-numbers", "full",
-            "--journal", str(soak.workdir / "journal"), "--spool", str(soak.workdir / "records.spool"),
-            "--listen", "127.0.0.1:0"]  # fmt: skip
+def unit_argv(command: str, settings: Path) -> list[str]:
+    """The command line of systemd/lotse-<command>.service, with this checkout's lotse and the soak's settings file."""
+    unit = (ROOT / "systemd" / f"lotse-{command}.service").read_text(encoding="utf-8")
+    words = next(line for line in unit.splitlines() if line.startswith("ExecStart=")).removeprefix("ExecStart=").split()
+    return [str(LOTSE) if w == "/opt/lotse/bin/lotse" else str(settings) if w == "/etc/lotse/lotse.yaml" else w for w in words]
 
 
 @contextmanager
@@ -191,7 +212,8 @@ async def inject_faults(soak: Soak, serve: list[subprocess.Popen[bytes]], metric
 async def traffic(soak: Soak, queue_log: Path) -> None:
     proxies = {"ami": Proxy(5038), "pg": Proxy(5432), "redis": Proxy(6379)}
     ports = {name: await proxy.start() for name, proxy in proxies.items()}
-    argv = {"serve": serve_argv(soak, ports["redis"]), "metrics": metrics_argv(soak, ports["ami"], ports["pg"], ports["redis"], queue_log)}
+    settings = settings_file(soak, ports["ami"], ports["pg"], ports["redis"], queue_log)
+    argv = {"serve": [*unit_argv("serve", settings), "--pretend-time", PRETEND], "metrics": unit_argv("metrics", settings)}
     with process(argv["serve"], soak.workdir / "serve.log") as serve, process(argv["metrics"], soak.workdir / "metrics.log") as metrics:
         await asyncio.to_thread(wait_port, 4573)
         async with Ami() as ami:

@@ -57,10 +57,19 @@ def wait_port(port: int, up: bool = True, timeout: float = 10.0) -> None:
 
 @contextmanager
 def lotse_serve(
-    config: Path, pretend: str | None, log: Path, redis_url: str | None = None, journal: Path | None = None, port: int = 4573
+    config: Path,
+    pretend: str | None,
+    log: Path,
+    redis_url: str | None = None,
+    journal: Path | None = None,
+    port: int = 4573,
+    settings: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run lotse serve on the default FastAGI port (or the lab's second node's, 4574) for the duration of the block."""
-    argv = [str(LOTSE), "serve", "--config", str(config), "--prompts", PROMPTS_IN_ASTERISK, "--port", str(port)]
+    """Run lotse serve on the default FastAGI port (or the lab's second node's, 4574) for the duration of the block.
+    With ``settings``, as its systemd unit runs it: ``lotse --settings FILE serve``, everything else from the file."""
+    argv = [str(LOTSE), "--settings", str(settings), "serve"] if settings else [str(LOTSE), "serve", "--config", str(config)]
+    if not settings:
+        argv += ["--prompts", PROMPTS_IN_ASTERISK, "--port", str(port)]
     if redis_url:
         argv += ["--redis", redis_url]
     if journal:
@@ -80,6 +89,20 @@ def lotse_serve(
         wait_port(port, up=False)
 
 
+@contextmanager
+def running(argv: list[str], log: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A lotse process (with the lab's AMI secret) for the duration of the block, once its port is open."""
+    env = {**os.environ, "LOTSE_AMI_SECRET": "lab-ami-2026-secret"}
+    with log.open("ab") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_port(port, timeout=20)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
 def new_caller(prefix: str) -> str:
     """A caller number unique in this test run, to find its call's events."""
     return f"{prefix}{next(_callers):06d}{os.getpid() % 100:02d}"
@@ -88,11 +111,12 @@ def new_caller(prefix: str) -> str:
 class Ami:
     """An AMI connection that keeps every event, to wait for the ones a test expects."""
 
-    def __init__(self, user: str = "lab", secret: str = "lab-measure-2026") -> None:
-        """As the lab's own user (all classes: it places the calls); lotse's rendered user may not Originate."""
+    def __init__(self, user: str = "lab", secret: str = "lab-measure-2026", port: int = 5038) -> None:
+        """As the lab's own user (all classes: it places the calls); lotse's rendered user may not Originate.
+        ``port``: the lab's Asterisk (5038) or its second node's (5039, asterisk/lab second)."""
         self.events: list[Event] = []
         self.changed = asyncio.Condition()
-        self.manager = Manager(host="127.0.0.1", port=5038, username=user, secret=secret, ping_delay=0)
+        self.manager = Manager(host="127.0.0.1", port=port, username=user, secret=secret, ping_delay=0)
 
     async def __aenter__(self) -> Ami:
         self.manager.register_event("*", self._on_event)

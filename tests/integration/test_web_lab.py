@@ -4,11 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import redis
@@ -17,26 +13,13 @@ from selenium.webdriver.common.by import By
 from stores.live import LiveState
 from tests.browser import chromium, log_in, until
 from tests.integration.conftest import Lab
-from tests.integration.lab import LOTSE, ROOT, Ami, lotse_serve, new_caller, of, wait_port
+from tests.integration.lab import LOTSE, ROOT, Ami, lotse_serve, new_caller, of, running
 from tests.webapp import PASSWORD, free_port
 from web.users import Role, set_user
 
 EXAMPLE = ROOT / "config"
 REDIS = "redis://127.0.0.1:6379/0"
 LAB_AGENTS = ("Local/anna@lotse-lab-agents/n", "Local/ben@lotse-lab-agents/n")
-
-
-@contextlib.contextmanager
-def running(argv: list[str], log: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "LOTSE_AMI_SECRET": "lab-ami-2026-secret"}
-    with log.open("ab") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
-        wait_port(port, timeout=20)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(20)
 
 
 def test_a_real_queue_join_is_on_the_wallboard_within_2_s_and_the_switch_routes_the_next_call(
