@@ -1,0 +1,41 @@
+"""Admin mistakes that are warnings, not errors: a center may mean them (the errors are in tests/broken)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from routing.loader import load
+
+INTAKE = """\
+center:
+  name: Test
+  state: NW
+  fallback_queue: q
+  hours: {mon-fri: "08:00-16:00"}
+  messages:
+    krank: {name: Krankmeldungen, mailbox: schulen@lotse, to: [amt@example.org], times: ["08:30"]}
+queues: {q: {}}
+topics: {t: {name: Thema, queue: q}}
+tenants:
+  a:
+    name: A
+    numbers: ["0281 1"]
+    start: {topic: t}
+"""
+
+
+def test_an_intake_nothing_records_into_is_warned_about(write: Callable[..., Path]) -> None:
+    result = load(write(INTAKE))
+    assert result.center is not None  # prepared before its line: no error
+    assert [str(w).split(": ", 1)[1] for w in result.warnings] == [
+        "warning: center.messages.krank.mailbox: no {voicemail: schulen@lotse} leads to intake 'krank' (Krankmeldungen):"
+        " it never gets a message (give a line's start {voicemail: schulen@lotse}, or remove the intake)"
+    ]
+
+
+def test_an_intake_used_in_one_period_only_is_not_warned_about(write: Callable[..., Path]) -> None:
+    line = '    entries: {s: {name: S, numbers: ["0281 2"], start: {voicemail: schulen@lotse}, valid_until: 2027-07-31}}\n'
+    result = load(write(INTAKE + line))
+    assert result.center is not None
+    assert [w.message for w in result.warnings if "intake" in w.message] == []
