@@ -26,7 +26,7 @@ def test_an_intake_is_a_step_of_its_own_with_the_fields_keyed_in() -> None:
     assert lines[5:9] == [
         "5. voicemail schulen@lotse: message intake krankmeldung (Krankmeldungen Schulen), batches at 08:30, 10:30, 12:30",
         '6. asks for Schulnummer (up to 6 digits, then #): plays center/messages/krankmeldung/fields/0/prompt: "Bitte geben Sie die Nummer'
-        ' der Schule ein und drücken Sie die Raute-Ta..."',
+        ' der Schule ein und drücken Sie die Raute..."',
         "7. keyed in: Schulnummer=123456",
         "8. records the message into the spool for the next batch",
     ]
