@@ -287,6 +287,19 @@ def _department(b: Builder, did: str, spec: schema.Department, center_state: str
     schedule = None
     if spec.hours is not None:
         schedule = Schedule.build(b.weekly(spec.hours, (*path, "hours")), spec.state or center_state)
+    if spec.hours is not None and spec.closed.hangup and spec.closed.announcement is None:
+        b.source.error(
+            (*path, "closed"),
+            f"while {spec.name} is closed, callers are hung up without a word",
+            "add an 'announcement:' that says when it is open, e.g. closed: "
+            '{announcement: "Das Bauamt ist zurzeit nicht erreichbar. ...", hangup: true}, or use callback',
+        )
+    if spec.unanswered.hangup and spec.unanswered.announcement is None:
+        b.source.error(
+            (*path, "unanswered"),
+            f"when {spec.name} does not answer, callers are hung up without a word",
+            """add an 'announcement:', e.g. unanswered: {announcement: "...", hangup: true}, or use callback""",
+        )
     return model.Department(
         id=did,
         name=spec.name,
