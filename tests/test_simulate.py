@@ -43,7 +43,8 @@ def test_fields_for_an_intake_must_be_digits(capsys: pytest.CaptureFixture[str])
 
 
 def test_the_last_wrong_key_in_an_area_code_choice_plays_its_prompt_once() -> None:
-    code, text = run("simulate", "--config", str(EXAMPLE), "--to", "115", "--from", "0571 1234", "--at", "2026-12-07 09:00", "--digits", "77")
+    at = ("--at", "2026-12-07 09:00")
+    code, text = run("simulate", "--config", str(EXAMPLE), "--to", "115", "--from", "0571 1234", *at, "--digits", "77")
     assert code == 0
     assert text.count("plays service_115/choices/invalid") == 2  # once after each of the two wrong keys
     assert text.count('"Diese Eingabe ist leider nicht möglich."') == 2
