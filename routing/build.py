@@ -41,6 +41,7 @@ class Builder:
         self.base_dir = base_dir
         self.prompts: dict[str, tuple[model.Prompt, Path]] = {}
         self.numbers: dict[str, Path] = {}
+        self.voicemails: dict[str, list[Path]] = {}  # mailbox -> where a {voicemail: ...} target names it
         self.country_code = parts.center.country_code if parts.center else "49"
 
     # -- small pieces -------------------------------------------------------
@@ -69,8 +70,10 @@ class Builder:
         elif kind in (Outcome.DEPARTMENT, Outcome.QUEUE, Kind.TENANT):
             section = f"{kind.value}s"
             self.check_ref(ref, getattr(self.parts, section), self.parts.broken[section], (*path, kind.value), kind.value, section)
-        elif kind is Outcome.VOICEMAIL and "@" not in ref:
-            self.source.error((*path, "voicemail"), f"mailbox '{ref}' has no context", f"write it as {ref}@lotse")
+        elif kind is Outcome.VOICEMAIL:
+            self.voicemails.setdefault(ref, []).append(path)
+            if "@" not in ref:
+                self.source.error((*path, "voicemail"), f"mailbox '{ref}' has no context", f"write it as {ref}@lotse")
         return model.Target(
             kind, None if kind in (Outcome.CALLBACK, Outcome.HANGUP) else ref, self.prompt(value.announcement, (*path, "announcement"))
         )

@@ -104,14 +104,20 @@ def check_overflow_cycles(b: Builder) -> None:
                     stack.append((nxt, (*trail, nxt)))
 
 
-def check_tenants_reachable(b: Builder, service: model.Service115 | None) -> None:
+def tenants_via_115(service: model.Service115 | None) -> set[str]:
+    """The tenants a 115 call can be routed to."""
     via_115: set[str] = set()
     if service is not None:
         via_115.update(t.ref or "" for t in service.prefixes.entries.values() if t.kind is model.Kind.TENANT)
         via_115.update(t.ref or "" for menu in service.choices.values() for t in menu.options.values())
         for target in (service.unknown_caller, service.hidden_caller):
-            if target.ref:
+            if target.kind is model.Kind.TENANT and target.ref:
                 via_115.add(target.ref)
+    return via_115
+
+
+def check_tenants_reachable(b: Builder, service: model.Service115 | None) -> None:
+    via_115 = tenants_via_115(service)
     for tid, tenant in b.parts.tenants.items():
         if not tenant.numbers and not tenant.entries and tid not in via_115:
             b.source.warning(

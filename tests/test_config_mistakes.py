@@ -39,3 +39,14 @@ def test_an_intake_used_in_one_period_only_is_not_warned_about(write: Callable[.
     result = load(write(INTAKE + line))
     assert result.center is not None
     assert [w.message for w in result.warnings if "intake" in w.message] == []
+
+
+def test_batch_times_are_not_checked_when_the_intake_is_reached_outside_the_lines_hours(write: Callable[..., Path]) -> None:
+    times = INTAKE.replace('times: ["08:30"]', 'times: ["08:30", "12:30", "18:00"]')
+    line = '    entries: {s: {name: S, numbers: ["0281 2"], hours: {mon-fri: "07:00-12:00"}, start: {voicemail: schulen@lotse}}}\n'
+    assert [p.message for p in load(write(times + line)).errors] == [
+        "the batch at 18:00 never carries a message:"
+        " tenants.a.entries.s (mon-fri 07:00-12:00) is closed from 12:30, the batch before, to 18:00"
+    ]
+    closed = line.replace("start: {voicemail", "closed: {then: {voicemail: schulen@lotse}}, start: {voicemail")
+    assert load(write(times + closed)).errors == ()  # recorded while closed too: 18:00 carries those
