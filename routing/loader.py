@@ -90,7 +90,7 @@ def _compile_periods(
     builders = []
     for span in spans:
         source.problems = []
-        builder = Builder(source, dated.on(parts, dated.a_day_in(span)), base_dir)
+        builder = Builder(source, dated.on(parts, dated.a_day_in(span)), base_dir, every=parts)
         versions.append(_compile(builder, files=False))
         builders.append(builder)
         found.append((span, tuple(source.problems)))
