@@ -59,11 +59,12 @@ def check_batch_times(
     """A batch time at which every line recording into the intake was closed since the batch before is an error."""
     for mid, intake in intakes.items():
         lines = _lines(b.voicemails.get(intake.mailbox, ()), tenants, service)
-        if not lines or len(intake.times) < 2:
-            continue  # hours unknown (reached otherwise too), or one batch a day: it carries the whole day
         weekly = [sorted(i for _, schedule in lines for i in schedule.weekly[day]) for day in range(7)]
-        if not any(weekly):
-            continue  # never open: the tenant's "no open hour" says it
+        if not lines or not intake.times or not any(weekly):
+            continue  # hours unknown (reached otherwise too), or never open: the tenant's "no open hour" says it
+        _check_overnight(b, mid, intake.times, weekly)
+        if len(intake.times) < 2:
+            continue  # one batch a day carries the whole day
         for index, second in enumerate(intake.times):
             before = intake.times[index - 1]  # the first batch's is the last of the day before
             if any(_open_between(weekly, day, before, second) for day in range(7)):
@@ -75,6 +76,34 @@ def check_batch_times(
                 f" from {clock(before)}, the batch before, to {clock(second)}",
                 "move it into the line's hours or to just after it closes, or remove it",
             )
+
+
+def _check_overnight(b: Builder, mid: str, times: tuple[int, ...], weekly: list[list[Interval]]) -> None:
+    """Warn when the line closes after the day's last batch: what is left after it waits for the next day (may be meant)."""
+    waiting: dict[tuple[int, int], list[int]] = {}  # (last batch before the close, the close) -> weekdays
+    for day, intervals in enumerate(weekly):
+        close = max((i.end for i in intervals), default=None)
+        if close is None or close >= DAY_SECONDS or any(t >= close for t in times):
+            continue  # closed all day, open to midnight, or a batch after the close carries the rest
+        waiting.setdefault((max(times), close), []).append(day)
+    for (last, close), days in waiting.items():
+        b.source.warning(
+            ("center", "messages", mid, "times"),
+            f"on {_days(days)}, messages left after the batch at {clock(last)} (the line closes at {clock(close)})"
+            f" wait until the batch at {clock(times[0])} the next day",
+            f"if they are wanted the same day, add a batch at or after {clock(close)}",
+        )
+
+
+def _days(days: list[int]) -> str:
+    """Weekdays as written: 'mon-fri', 'mon, wed'."""
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(WEEKDAYS[r[0]] + (f"-{WEEKDAYS[r[-1]]}" if len(r) > 1 else "") for r in runs)
 
 
 def _lines(paths: Iterable[Path], tenants: Mapping[str, model.Tenant], service: model.Service115 | None) -> list[Line]:

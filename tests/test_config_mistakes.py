@@ -50,3 +50,13 @@ def test_batch_times_are_not_checked_when_the_intake_is_reached_outside_the_line
     ]
     closed = line.replace("start: {voicemail", "closed: {then: {voicemail: schulen@lotse}}, start: {voicemail")
     assert load(write(times + closed)).errors == ()  # recorded while closed too: 18:00 carries those
+
+
+def test_messages_left_after_the_last_batch_of_the_day_waiting_overnight_are_warned_about(write: Callable[..., Path]) -> None:
+    hours = '{mon-fri: "07:00-12:00", sat: "08:00-10:00"}'  # Saturday's 10:00 close has the 10:30 batch
+    line = f'    entries: {{s: {{name: S, numbers: ["0281 2"], hours: {hours}, start: {{voicemail: schulen@lotse}}}}}}\n'
+    result = load(write(INTAKE.replace('times: ["08:30"]', 'times: ["08:30", "10:30"]') + line))
+    assert result.center is not None  # once a day in the morning may be meant
+    assert [p.message for p in result.warnings if "intake" in p.message or "batch" in p.message] == [
+        "on mon-fri, messages left after the batch at 10:30 (the line closes at 12:00) wait until the batch at 08:30 the next day"
+    ]
