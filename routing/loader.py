@@ -281,7 +281,7 @@ def _department(b: Builder, did: str, spec: schema.Department, center_state: str
             (*path, "closed"),
             f"while {spec.name} is closed, callers are hung up without a word",
             "add an 'announcement:' that says when it is open, e.g. closed: "
-            '{announcement: "Das Bauamt ist zurzeit nicht erreichbar. ...", hangup: true}, or use callback',
+            f'{{announcement: "{spec.name} ist zurzeit nicht erreichbar. ...", hangup: true}}, or use callback',
         )
     if spec.unanswered.hangup and spec.unanswered.announcement is None:
         b.source.error(
