@@ -157,7 +157,8 @@ class _Router:
                 return self.closed(ctx, status, service.closed or service.closed_unassigned, greeting)
             return self.resolve(ctx.note(f"in hours: {status.reason}"), target, greeting)
         assert target.ref is not None
-        return self.tenant_115(ctx.play(*greeting), target.ref, greeting)
+        pending = (*greeting, *((target.announcement,) if target.announcement else ()))  # e.g. hidden_caller's
+        return self.tenant_115(ctx.play(*pending), target.ref, pending)
 
     def tenant_115(self, ctx: Context, tenant_id: str, pending: tuple[Prompt, ...]) -> Step:
         """A 115 call whose tenant is known (by the caller's prefix or the caller's choice): 115's hours apply.

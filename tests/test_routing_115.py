@@ -129,3 +129,12 @@ def test_after_the_last_wrong_key_of_a_choice_its_invalid_prompt_is_traced_and_p
             played += [command.file] if isinstance(command, Stream) else []
             command = steps.send(next(keys, None) if isinstance(command, WaitDigit) else None)
     assert played.count("/p/service_115/choices/invalid") == 2
+
+
+def test_the_announcement_of_a_115_target_that_names_a_tenant_is_played(write: Callable[..., Path]) -> None:
+    hidden = "hidden_caller: {tenant: augsburg, announcement: Ohne Rufnummer verbinden wir Sie mit Augsburg.}"
+    center = load_or_raise(write(BAVARIA.replace("unknown_caller: {queue: q}", f"unknown_caller: {{queue: q}}\n  {hidden}")))
+    decision = decide(center, Call("115", "anonymous"), at("2026-11-23 10:00"), Live())
+    assert (decision.tenant, decision.queue) == ("augsburg", "q")
+    assert [p.text for p in decision.play] == ["Ohne Rufnummer verbinden wir Sie mit Augsburg."]
+    assert sum("Ohne Rufnummer" in line for line in decision.ctx.trace) == 1
