@@ -56,7 +56,8 @@ def _times(b: Builder, texts: list[str], path: Path) -> tuple[int, ...]:
 def check_batch_times(
     b: Builder, intakes: Mapping[str, model.MessageIntake], tenants: Mapping[str, model.Tenant], service: model.Service115 | None
 ) -> None:
-    """A batch time at which every line recording into the intake was closed since the batch before is an error."""
+    """A batch time at which every line recording into the intake was closed since the batch before is an error;
+    a line that closes after the day's last batch is a warning."""
     for mid, intake in intakes.items():
         lines = _lines(b.voicemails.get(intake.mailbox, ()), tenants, service)
         weekly = [sorted(i for _, schedule in lines for i in schedule.weekly[day]) for day in range(7)]
