@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lotse.common import EXIT_FAILED, EXIT_OK, UsageError, load_center, report_problems
+from outcomes import registry
+from outcomes.commands import GetDigits
+from pbx import contract as c
 from routing.cases import case_problems, check_keys, live_problems, load_cases, parse_local, run_case
 from routing.engine import Call, Decision, Live, decide
 from routing.loader import load
-from routing.model import Center
+from routing.model import Center, Outcome
 from routing.schema import json_schema
 from runtime.settings import Environment
 
@@ -33,6 +36,9 @@ def add_config_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     simulate.add_argument("--from", dest="caller", default="", help="the caller's number; empty or 'anonymous' for hidden")
     simulate.add_argument("--at", help="local time 'YYYY-MM-DD HH:MM' in the center's time zone (default: now)")
     simulate.add_argument("--digits", default="", help="keys pressed, one per menu, T for a timeout, e.g. 21")
+    simulate.add_argument(
+        "--fields", action="append", default=[], metavar="DIGITS", help="keyed in for a message intake's fields, one per field (repeatable)"
+    )
     simulate.add_argument("--agents", action="append", default=[], metavar="QUEUE=N", help="agents logged in to a queue (repeatable)")
     simulate.add_argument("--waiting", action="append", default=[], metavar="QUEUE=N", help="callers waiting in a queue (repeatable)")
     simulate.add_argument("--emergency", action="append", default=[], metavar="TENANT/ID", help="an emergency switched on (repeatable)")
@@ -75,23 +81,22 @@ def _validate(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     verdict = "valid" if result.center else "invalid"
     if args.at is not None and result.center is None and not result.errors:
         verdict = f"invalid (in another period than {args.at}: run without --at)"
-    print(
-        f"{args.path}: {verdict}: {len(result.errors)} error(s), {len(result.warnings)} warning(s) in {len(result.files)} file(s)", file=out
-    )
-    if result.center:
+    if result.center:  # the size of the config (of each period), above the verdict
         days = [args.at] if args.at else [start for start, _ in result.center.later]
         if not args.at and days:
-            _summary("  until " + str(days[0] - timedelta(days=1)), result.center, out)
+            _summary("  until " + str(days[0] - timedelta(days=1)) + ": ", result.center, out)
         for day in days:
-            _summary(f"  on {day}" if args.at else f"  from {day} on", result.center.on(day), out)
+            _summary(f"  on {day}: " if args.at else f"  from {day} on: ", result.center.on(day), out)
         if not days:
-            _summary(" ", result.center, out)
+            _summary("  ", result.center, out)
+    summary = f"{len(result.errors)} error(s), {len(result.warnings)} warning(s) in {len(result.files)} file(s)"
+    print(f"{args.path}: {verdict}: {summary}", file=out)  # always the last line: scripts and people look for it there
     return EXIT_OK if result.center else EXIT_FAILED
 
 
 def _summary(when: str, c: Center, out: TextIO) -> None:
     print(
-        f"{when}: {len(c.tenants)} tenants, {len(c.numbers)} numbers, {len(c.queues)} queues, "
+        f"{when}{len(c.tenants)} tenants, {len(c.numbers)} numbers, {len(c.queues)} queues, "
         f"{len(c.departments)} departments, {sum(len(t.menus) for t in c.tenants.values())} menus",
         file=out,
     )
@@ -113,6 +118,9 @@ def _simulate(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         check_keys(args.digits)
     except ValueError as exc:
         raise UsageError(f"argument --digits: {exc}") from None
+    for value in args.fields:
+        if not value.isdigit() or not value.isascii():
+            raise UsageError(f"argument --fields: '{value}' is not what a caller keys in; give digits, e.g. --fields 123456")
     live = Live(
         agents=_counts(args.agents, "--agents") if args.agents else None,
         waiting=_counts(args.waiting, "--waiting"),
@@ -122,8 +130,24 @@ def _simulate(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         raise UsageError(f"argument {LIVE_OPTIONS[field]}: {message}")
     decision = decide(center, Call(args.to, args.caller), at, live, args.digits)
     print(f"Call to {args.to} from {args.caller or 'a hidden number'} at {at:%a %Y-%m-%d %H:%M} ({center.tz.key})", file=out)
-    _print_decision(decision, out)
+    _print_decision(decision, out, intake=_intake(center.at(at), decision, args.fields))
     return EXIT_OK
+
+
+def _intake(center: Center, decision: Decision, fields: list[str]) -> tuple[str, str] | None:
+    """The intake a decision records into and what the caller keyed in (``fields``, one per field), as the IVR's step takes it."""
+    intake = center.intake(decision.mailbox)
+    if intake is None:
+        return None
+    steps = registry.kind(Outcome.VOICEMAIL).step(center, decision, "")
+    keyed = iter(fields)
+    try:
+        command = next(steps)
+        while True:
+            assert isinstance(command, GetDigits)
+            command = steps.send(next(keyed, "")[: command.max_digits])
+    except StopIteration as stop:
+        return intake.id, stop.value.values[c.VAR_MESSAGE_FIELDS]
 
 
 LIVE_OPTIONS = {"agents": "--agents", "waiting": "--waiting", "emergencies": "--emergency"}
@@ -146,20 +170,26 @@ def _pair(value: str) -> tuple[str, str]:
     return tenant, emergency
 
 
-def _print_decision(decision: Decision, out: TextIO, indent: str = "  ") -> None:
-    for number, line in enumerate(decision.ctx.trace, 1):
+def _print_decision(decision: Decision, out: TextIO, indent: str = "  ", intake: tuple[str, str] | None = None) -> None:
+    """The trace and the Result line; ``intake``: the message intake recorded into and the fields keyed in."""
+    trace = list(decision.ctx.trace)
+    if intake is not None:
+        trace += [f"keyed in: {intake[1]}" if intake[1] else "nothing to key in", "records the message into the spool for the next batch"]
+    for number, line in enumerate(trace, 1):
         print(f"{indent}{number:2d}. {line}", file=out)
     d = decision
     parts = [
         f"outcome={d.outcome.value}",
         f"tenant={d.tenant or '-'}",
-        f"entry={d.ctx.entry.value if d.ctx.entry else '-'}",
+        f"entry={d.ctx.entry_id or '-'}",  # the further line's id, as the trace and the figures say
         f"topic={d.ctx.topic or '-'}",
     ]
     for name in ("queue", "department", "number", "mailbox"):
         value = getattr(d, name)
         if value:
             parts.append(f"{name}={value}")
+    if intake is not None:
+        parts += [f"intake={intake[0]}", f'fields="{intake[1]}"']
     parts.append(f"reason={d.reason}")
     print(f"{indent}Result: {' '.join(parts)}", file=out)
     if d.queue:

@@ -35,12 +35,15 @@ HOLIDAY_CATEGORIES = tuple(Germany.supported_categories)
 
 
 class Builder:
-    def __init__(self, source: Source, parts: Parts, base_dir: FsPath) -> None:
+    def __init__(self, source: Source, parts: Parts, base_dir: FsPath, every: Parts | None = None) -> None:
+        """``parts``: those in force in the period compiled; ``every``: those of all periods (dated changes)."""
         self.source = source
         self.parts = parts
+        self.every = every or parts
         self.base_dir = base_dir
         self.prompts: dict[str, tuple[model.Prompt, Path]] = {}
         self.numbers: dict[str, Path] = {}
+        self.voicemails: dict[str, list[Path]] = {}  # mailbox -> where a {voicemail: ...} target names it
         self.country_code = parts.center.country_code if parts.center else "49"
 
     # -- small pieces -------------------------------------------------------
@@ -69,14 +72,22 @@ class Builder:
         elif kind in (Outcome.DEPARTMENT, Outcome.QUEUE, Kind.TENANT):
             section = f"{kind.value}s"
             self.check_ref(ref, getattr(self.parts, section), self.parts.broken[section], (*path, kind.value), kind.value, section)
-        elif kind is Outcome.VOICEMAIL and "@" not in ref:
-            self.source.error((*path, "voicemail"), f"mailbox '{ref}' has no context", f"write it as {ref}@lotse")
+        elif kind is Outcome.VOICEMAIL:
+            self.voicemails.setdefault(ref, []).append(path)
+            if "@" not in ref:
+                self.source.error((*path, "voicemail"), f"mailbox '{ref}' has no context", f"write it as {ref}@lotse")
         return model.Target(
             kind, None if kind in (Outcome.CALLBACK, Outcome.HANGUP) else ref, self.prompt(value.announcement, (*path, "announcement"))
         )
 
     def check_ref(self, ref: str, valid: Mapping[str, Any], broken: Iterable[str], path: Path, what: str, where: str) -> None:
-        if ref not in valid and ref not in broken:
+        if ref in valid or ref in broken:
+            return
+        if what == "tenant" and (tenant := self.every.tenants.get(ref)) is not None:  # dated: not in force in this period
+            prefix = path[:2] == ("service_115", "prefixes")  # a prefix can be dated, 115's other targets cannot
+            hint = f"date the prefix as the tenant: {valid_keys(tenant)}" if prefix else "point it at a tenant in force then"
+            self.source.error(path, f"tenant '{ref}' holds {holds(tenant)} ({dated_keys(tenant, ref)})", hint)
+        else:
             self.source.error(path, f"unknown {what} '{ref}'", f"{did_you_mean(ref, valid)} ({where})")
 
     def _check_topic(self, ref: str, path: Path, tenant: tuple[str, schema.Tenant]) -> None:
@@ -157,6 +168,24 @@ class Builder:
             self.prompt(value.holiday_announcement, (*path, "holiday_announcement")),
             self.target(value.then, (*path, "then"), "closed", tenant),
         )
+
+
+def holds(item: schema.Dated) -> str:
+    """When a dated part holds: 'from 2027-02-01', 'until 2027-03-31', 'from 2027-02-01 to 2027-03-31'."""
+    if item.valid_from and item.valid_until:
+        return f"from {item.valid_from} to {item.valid_until}"
+    return f"from {item.valid_from}" if item.valid_from else f"until {item.valid_until}"
+
+
+def valid_keys(item: schema.Dated) -> str:
+    """The keys that date something else as ``item``: 'valid_from: 2027-02-01'."""
+    keys = [f"valid_from: {item.valid_from}" if item.valid_from else "", f"valid_until: {item.valid_until}" if item.valid_until else ""]
+    return ", ".join(k for k in keys if k)
+
+
+def dated_keys(item: schema.Dated, tenant: str) -> str:
+    """Where a tenant's dates are written: 'tenants.b.valid_from'."""
+    return ", ".join(f"tenants.{tenant}.{key}" for key in ("valid_from", "valid_until") if getattr(item, key))
 
 
 def targets(value: schema.Targets | None, default: model.Targets | None = None) -> model.Targets:

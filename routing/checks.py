@@ -5,25 +5,33 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 
 from routing import model, schema
-from routing.build import PROMPT_EXTENSIONS, Builder
+from routing.build import PROMPT_EXTENSIONS, Builder, dated_keys, holds, valid_keys
+
+
+def _walk(tenant: schema.Tenant) -> tuple[set[str], set[str], set[str]]:
+    """The menus, own topics and center-wide topics that ``tenant``'s starts lead to."""
+    menus_seen: set[str] = set()
+    topics_seen: set[str] = set()
+    reached_global: set[str] = set()
+    pending = [tenant.start, *(entry.start for entry in tenant.entries.values())]
+    while pending:
+        target = pending.pop()
+        if target.topic is not None:
+            (topics_seen if target.topic in tenant.topics else reached_global).add(target.topic)
+        elif target.menu is not None and target.menu not in menus_seen and target.menu in tenant.menus:
+            menus_seen.add(target.menu)
+            menu = tenant.menus[target.menu]
+            pending.extend(menu.options.values())
+            pending.append(menu.default)
+    return menus_seen, topics_seen, reached_global
 
 
 def check_topics_reachable(b: Builder) -> None:
     """Every topic must be reachable from some tenant's start; unreachable menus are warned about."""
     reached_global: set[str] = set()
     for tid, tenant in b.parts.tenants.items():
-        menus_seen: set[str] = set()
-        topics_seen: set[str] = set()
-        pending = [tenant.start, *(entry.start for entry in tenant.entries.values())]
-        while pending:
-            target = pending.pop()
-            if target.topic is not None:
-                (topics_seen if target.topic in tenant.topics else reached_global).add(target.topic)
-            elif target.menu is not None and target.menu not in menus_seen and target.menu in tenant.menus:
-                menus_seen.add(target.menu)
-                menu = tenant.menus[target.menu]
-                pending.extend(menu.options.values())
-                pending.append(menu.default)
+        menus_seen, topics_seen, reached = _walk(tenant)
+        reached_global |= reached
         for mid in tenant.menus:
             if mid not in menus_seen:
                 b.source.warning(
@@ -41,8 +49,29 @@ def check_topics_reachable(b: Builder) -> None:
                 )
     if b.parts.broken["tenants"] or "tenants" not in b.source.data:
         return  # a broken tenant's menus cannot be walked: no verdict on center-wide topics
+    reached_ever = {tid: _walk(t)[2] for tid, t in b.every.tenants.items()}  # over the menus of all periods
     for topic_id in b.parts.topics:
-        if topic_id not in reached_global:
+        if topic_id in reached_global:
+            continue
+        leading = [(tid, b.every.tenants[tid]) for tid, reached in reached_ever.items() if topic_id in reached]
+        dated = leading if leading and all(tid not in b.parts.tenants for tid, _ in leading) else []
+        if len(dated) == 1:  # the one tenant that leads to it does not hold in this period: date the topic too
+            tid, tenant = dated[0]
+            b.source.error(
+                ("topics", topic_id),
+                f"topic '{topic_id}' is reached only from tenant '{tid}', which holds {holds(tenant)} ({dated_keys(tenant, tid)})",
+                f"date the topic as the tenant: {valid_keys(tenant)}",
+                key=True,
+            )
+        elif dated:
+            names = ", ".join(f"'{tid}' ({holds(t)})" for tid, t in dated)
+            b.source.error(
+                ("topics", topic_id),
+                f"topic '{topic_id}' is reached only from tenants {names}, none of which holds then",
+                "date the topic so that it holds while one of them does",
+                key=True,
+            )
+        else:
             b.source.error(
                 ("topics", topic_id),
                 f"topic '{topic_id}' is not reachable from any tenant's menus",
@@ -104,14 +133,20 @@ def check_overflow_cycles(b: Builder) -> None:
                     stack.append((nxt, (*trail, nxt)))
 
 
-def check_tenants_reachable(b: Builder, service: model.Service115 | None) -> None:
+def tenants_via_115(service: model.Service115 | None) -> set[str]:
+    """The tenants a 115 call can be routed to."""
     via_115: set[str] = set()
     if service is not None:
         via_115.update(t.ref or "" for t in service.prefixes.entries.values() if t.kind is model.Kind.TENANT)
         via_115.update(t.ref or "" for menu in service.choices.values() for t in menu.options.values())
         for target in (service.unknown_caller, service.hidden_caller):
-            if target.ref:
+            if target.kind is model.Kind.TENANT and target.ref:
                 via_115.add(target.ref)
+    return via_115
+
+
+def check_tenants_reachable(b: Builder, service: model.Service115 | None) -> None:
+    via_115 = tenants_via_115(service)
     for tid, tenant in b.parts.tenants.items():
         if not tenant.numbers and not tenant.entries and tid not in via_115:
             b.source.warning(

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from routing.model import Center, ClosedBehaviour, Emergency, Entry, Kind, Menu, Outcome, Prompt, Target, Tenant
+from routing.model import Center, ClosedBehaviour, Emergency, Entry, Kind, Menu, MessageIntake, Outcome, Prompt, Target, Tenant
 from routing.numbers import caller_key, dialled_keys, is_hidden
 from routing.problems import LotseError
-from routing.schedule import Schedule, Status
-from routing.steps import Ask, Call, Context, Decision, Live, Resume, Step
+from routing.schedule import Schedule, Status, clock
+from routing.steps import Ask, Call, Context, Decision, Live, Resume, Step, play_line
 
 __all__ = ["Ask", "Call", "Context", "Decision", "Live", "Outcome", "Resume", "Step", "decide", "menu_again", "press", "resume", "start"]
 
@@ -83,6 +83,15 @@ def _ends(kind: Outcome, ref: str | None, ctx: Context) -> str:
     return f"{kind.value} {ref}" if ref else kind.value
 
 
+def _intake_steps(ctx: Context, intake: MessageIntake) -> Context:
+    """The trace of a message intake: which one, and each field it asks for before the message is recorded."""
+    times = ", ".join(clock(t) for t in intake.times)
+    ctx = ctx.note(f"voicemail {intake.mailbox}: message intake {intake.id} ({intake.name}), batches at {times}")
+    for field in intake.fields:
+        ctx = ctx.note(f"asks for {field.name} (up to {field.max_digits} digits, then #): {play_line(field.prompt)}")
+    return ctx
+
+
 def _describe(target: Target) -> str:
     return f"{target.kind.value} {target.ref}" if target.ref else target.kind.value
 
@@ -139,7 +148,7 @@ class _Router:
         if choice is not None:  # a shared prefix: 115's greeting, then the choice of the administration
             if not any(service.schedules[t.ref or ""].status(ctx.now, self.center.tz).open for t in choice.options.values()):
                 ctx = ctx.note(f"115 is closed for all of them: no choice, the default {_describe(choice.default)}")
-                return self.tenant_115(ctx, choice.default.ref or "", greeting)
+                return self.tenant_115(ctx.play(*greeting), choice.default.ref or "", greeting)
             return _ask(ctx.play(*greeting), choice, 1, greeting)
         if target.kind is not Kind.TENANT:
             ctx = ctx.play(*greeting)
@@ -148,16 +157,20 @@ class _Router:
                 return self.closed(ctx, status, service.closed or service.closed_unassigned, greeting)
             return self.resolve(ctx.note(f"in hours: {status.reason}"), target, greeting)
         assert target.ref is not None
-        return self.tenant_115(ctx, target.ref, greeting)
+        pending = (*greeting, *((target.announcement,) if target.announcement else ()))  # e.g. hidden_caller's
+        return self.tenant_115(ctx.play(*pending), target.ref, pending)
 
     def tenant_115(self, ctx: Context, tenant_id: str, pending: tuple[Prompt, ...]) -> Step:
-        """A 115 call whose tenant is known (by the caller's prefix or the caller's choice): 115's hours apply."""
+        """A 115 call whose tenant is known (by the caller's prefix or the caller's choice): 115's hours apply.
+
+        ``pending``: prompts already in the trace that the IVR has still to play (115's greeting, a menu's invalid).
+        """
         service = self.center.service_115
         assert service is not None
         tenant = self.center.tenants[tenant_id]
         ctx = ctx.with_tenant(tenant, Entry.SERVICE_115)
         closed = service.closed or tenant.closed
-        return self.opened(ctx, service.schedules[tenant.id], closed, (*pending, tenant.greeting))
+        return self.opened(ctx, service.schedules[tenant.id], closed, (tenant.greeting,), played=pending)
 
     def emergency_line(self, ctx: Context, found: str, tenant_id: str, emergency_id: str) -> Step:
         """A call to an emergency line's own number: its queue while switched on; otherwise when_off."""
@@ -193,13 +206,23 @@ class _Router:
         return None
 
     def opened(
-        self, ctx: Context, schedule: Schedule, closed: ClosedBehaviour, greeting: tuple[Prompt | None, ...], start: Target | None = None
+        self,
+        ctx: Context,
+        schedule: Schedule,
+        closed: ClosedBehaviour,
+        greeting: tuple[Prompt | None, ...],
+        start: Target | None = None,
+        played: tuple[Prompt, ...] = (),
     ) -> Step:
-        """Greeting, emergencies and opening hours of a call whose tenant is known; then ``start`` (default: the tenant's)."""
+        """Greeting, emergencies and opening hours of a call whose tenant is known; then ``start`` (default: the tenant's).
+
+        ``played``: prompts the trace shows already and the IVR has still to play, before the greeting.
+        """
         tenant = ctx.tenant
         assert tenant is not None
-        pending = tuple(p for p in greeting if p is not None)
-        ctx = ctx.play(*pending)
+        greeted = tuple(p for p in greeting if p is not None)
+        ctx = ctx.play(*greeted)
+        pending = (*played, *greeted)
         status = schedule.status(ctx.now, self.center.tz)
         for emergency_id, emergency in tenant.emergencies.items():
             if (tenant.id, emergency_id) not in self.live.emergencies or emergency.mode == "line":
@@ -276,7 +299,11 @@ class _Router:
             return self.department(ctx, ref, pending, reason, depth)
         # Every other outcome needs no live fact: where it leads is all there is to decide (outcomes/ does the rest).
         assert isinstance(kind, Outcome)
-        return Decision(kind, ctx.note(_ends(kind, ref, ctx)), reason, pending, department=department, ref=ref, menu=menu)
+        if kind is Outcome.VOICEMAIL and (intake := self.center.intake(ref)) is not None:
+            ctx = _intake_steps(ctx, intake)
+        else:
+            ctx = ctx.note(_ends(kind, ref, ctx))
+        return Decision(kind, ctx, reason, pending, department=department, ref=ref, menu=menu)
 
     def menu(self, ctx: Context, menu_id: str) -> Menu:
         """A tenant's menu; before a 115 call has a tenant, the choice menu of a shared prefix."""

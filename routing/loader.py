@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -19,9 +18,10 @@ from routing.checks import (
     check_tenants_reachable,
     check_topics_reachable,
 )
+from routing.intakes import check_batch_times, check_intake_use, compile_intakes
 from routing.numbers import NumberError, normalise
 from routing.problems import ConfigError, Path, Problem, Severity
-from routing.schedule import Schedule, parse_clock
+from routing.schedule import Schedule
 from routing.service115 import service_115
 from routing.tenants import compile_tenant
 from routing.validate import Parts, validate_parts
@@ -90,15 +90,18 @@ def _compile_periods(
     builders = []
     for span in spans:
         source.problems = []
-        builder = Builder(source, dated.on(parts, dated.a_day_in(span)), base_dir)
+        builder = Builder(source, dated.on(parts, dated.a_day_in(span)), base_dir, every=parts)
         versions.append(_compile(builder, files=False))
         builders.append(builder)
         found.append((span, tuple(source.problems)))
     source.problems = []
-    every = Builder(source, parts, base_dir)  # the prompts of all periods, checked once
+    every = Builder(source, parts, base_dir)  # the prompts and intakes of all periods, checked once
     for builder in builders:
         for file, prompt in builder.prompts.items():
             every.prompts.setdefault(file, prompt)
+        for mailbox, paths in builder.voicemails.items():
+            every.voicemails.setdefault(mailbox, []).extend(paths)
+    check_intake_use(every, parts.center)
     check_prompts(every, parts.center)
     before = [*before, *source.problems]
     stops: list[tuple[date, Problem]] = []
@@ -171,7 +174,10 @@ def _compile(b: Builder, files: bool = True) -> model.Center | None:
     check_overflow_cycles(b)
     check_silent_caller_ends(b)
     check_tenants_reachable(b, service)
-    messages = _intakes(b, center_spec.messages) if center_spec else {}
+    messages = compile_intakes(b, center_spec.messages) if center_spec else {}
+    check_batch_times(b, messages, tenants, service)
+    if files:
+        check_intake_use(b, center_spec)
     prompts = check_prompts(b, center_spec) if files else tuple(prompt for prompt, _ in b.prompts.values())
     if center_spec is None or len(tenants) != len(parts.tenants) or any(parts.broken.values()):
         return None
@@ -225,23 +231,6 @@ def _numbers(
     return numbers, entry_numbers, emergency_numbers
 
 
-def _intakes(b: Builder, specs: Mapping[str, schema.MessageIntake]) -> dict[str, model.MessageIntake]:
-    found: dict[str, model.MessageIntake] = {}
-    for mid, spec in specs.items():
-        path = ("center", "messages", mid)
-        if not re.fullmatch(r"[0-9a-z_-]+@[0-9a-z_-]+", spec.mailbox):
-            b.source.error((*path, "mailbox"), f"'{spec.mailbox}' is not a mailbox", "write it as box@context, e.g. schulen@lotse")
-        if spec.mailbox in (m.mailbox for m in found.values()):
-            b.source.error((*path, "mailbox"), f"{spec.mailbox} is already the mailbox of another intake", "one intake per mailbox")
-        fields = tuple(
-            model.MessageField(f.name, b.prompt(f.prompt, (*path, "fields", n, "prompt")) or model.Prompt("", None), f.max_digits)
-            for n, f in enumerate(spec.fields)
-        )
-        times = tuple(sorted(parse_clock(t) for t in spec.times))
-        found[mid] = model.MessageIntake(mid, spec.name, spec.mailbox, tuple(spec.to), times, fields)
-    return found
-
-
 def _queue(b: Builder, qid: str, spec: schema.Queue) -> model.Queue:
     path = ("queues", qid)
     overflow = b.target(spec.overflow, (*path, "overflow"), "overflow", None) if spec.overflow else None
@@ -287,6 +276,19 @@ def _department(b: Builder, did: str, spec: schema.Department, center_state: str
     schedule = None
     if spec.hours is not None:
         schedule = Schedule.build(b.weekly(spec.hours, (*path, "hours")), spec.state or center_state)
+    if spec.hours is not None and spec.closed.hangup and spec.closed.announcement is None:
+        b.source.error(
+            (*path, "closed"),
+            f"while {spec.name} is closed, callers are hung up without a word",
+            "add an 'announcement:' that says when it is open, e.g. closed: "
+            f'{{announcement: "{spec.name} ist zurzeit nicht erreichbar. ...", hangup: true}}, or use callback',
+        )
+    if spec.unanswered.hangup and spec.unanswered.announcement is None:
+        b.source.error(
+            (*path, "unanswered"),
+            f"when {spec.name} does not answer, callers are hung up without a word",
+            """add an 'announcement:', e.g. unanswered: {announcement: "...", hangup: true}, or use callback""",
+        )
     return model.Department(
         id=did,
         name=spec.name,

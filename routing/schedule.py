@@ -34,10 +34,11 @@ class Interval:
     end: int
 
     def __str__(self) -> str:
-        return f"{_clock(self.start)}-{_clock(self.end)}"
+        return f"{clock(self.start)}-{clock(self.end)}"
 
 
-def _clock(seconds: int) -> str:
+def clock(seconds: int) -> str:
+    """Seconds since local midnight as HH:MM."""
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 

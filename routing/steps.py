@@ -58,7 +58,7 @@ class Context:
         real = tuple(p for p in prompts if p is not None)
         if not real:
             return self
-        lines = tuple(_play_line(p) for p in real)
+        lines = tuple(play_line(p) for p in real)
         played, trace = (*self.played, *real), (*self.trace, *lines)
         return Context(self.now, self.tenant, self.entry, self.caller, self.topic, self.topic_name, played, trace, self.line)
 
@@ -70,7 +70,7 @@ class Context:
 
 
 @functools.lru_cache(maxsize=4096)
-def _play_line(prompt: Prompt) -> str:
+def play_line(prompt: Prompt) -> str:
     """The trace line of a prompt; cached: the same prompts play on every call."""
     return f"plays {prompt.file}" + (f": {_short(prompt.text)}" if prompt.text else "")
 

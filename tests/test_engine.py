@@ -179,7 +179,9 @@ center: {name: Test, state: NW, fallback_queue: q}
 queues: {q: {}}
 topics: {t: {name: Thema, queue: q}}
 departments:
-  rathaus: {name: Rathaus, number: "05702 822-140", hours: {mon-fri: "08:00-16:00"}, closed: hangup, unanswered: callback}
+  rathaus:
+    {name: Rathaus, number: "05702 822-140", hours: {mon-fri: "08:00-16:00"}, unanswered: callback,
+     closed: {announcement: Das Rathaus ist geschlossen., hangup: true}}
 tenants:
   stadt:
     name: Stadt

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
+from ivr.session import session
+from outcomes.commands import Stream, WaitDigit
 from routing.engine import Call, Live, Outcome, decide
 from routing.loader import load_or_raise
 from routing.model import Center
@@ -112,3 +115,26 @@ def test_no_choice_is_offered_while_115_is_closed_for_every_tenant_of_the_prefix
     holiday = at("2025-10-31 10:00")
     assert decide(center, Call("115", "05722 333"), holiday, Live(), "1").reason == "holiday"
     assert decide(center, Call("115", "05722 333"), holiday, Live(), "2").tenant == "kreis"
+
+
+def test_after_the_last_wrong_key_of_a_choice_its_invalid_prompt_is_traced_and_played_once(write: Callable[..., Path]) -> None:
+    center = load_or_raise(write(SHARED))
+    decision = decide(center, Call("115", "0571 12345"), at("2026-11-23 10:00"), Live(), "77")
+    assert [p.file for p in decision.ctx.played].count("service_115/choices/invalid") == 2  # once per wrong key
+    assert sum("plays service_115/choices/invalid" in line for line in decision.ctx.trace) == 2
+    steps, keys, played = session(center, Call("115", "0571 12345"), at("2026-11-23 10:00"), Live(), "/p"), iter("77"), []
+    with contextlib.suppress(StopIteration):  # the IVR: a key for each wait, then nothing
+        command = next(steps)
+        while True:
+            played += [command.file] if isinstance(command, Stream) else []
+            command = steps.send(next(keys, None) if isinstance(command, WaitDigit) else None)
+    assert played.count("/p/service_115/choices/invalid") == 2
+
+
+def test_the_announcement_of_a_115_target_that_names_a_tenant_is_played(write: Callable[..., Path]) -> None:
+    hidden = "hidden_caller: {tenant: augsburg, announcement: Ohne Rufnummer verbinden wir Sie mit Augsburg.}"
+    center = load_or_raise(write(BAVARIA.replace("unknown_caller: {queue: q}", f"unknown_caller: {{queue: q}}\n  {hidden}")))
+    decision = decide(center, Call("115", "anonymous"), at("2026-11-23 10:00"), Live())
+    assert (decision.tenant, decision.queue) == ("augsburg", "q")
+    assert [p.text for p in decision.play] == ["Ohne Rufnummer verbinden wir Sie mit Augsburg."]
+    assert sum("Ohne Rufnummer" in line for line in decision.ctx.trace) == 1
