@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from promises.store import TICKET_STATES, Promises, Ticket, TicketError
+from promises.store import TICKET_STATES, Promises, Ticket, TicketError, UnknownTicketError
 
 MIN_TOKEN = 24  # characters: a token shorter than this is refused when the file is read
 _NO_CLIENT = "missing or unknown token (Authorization: Bearer <token>)"  # the 401's error
@@ -144,8 +144,10 @@ async def act(request: Request) -> JSONResponse:
             ticket = await asyncio.to_thread(promises.done, ticket_id, name, body.get("note", ""), now)
         else:
             ticket = await asyncio.to_thread(promises.cancel, ticket_id, name, body.get("note", ""), now)
+    except UnknownTicketError as exc:
+        return _error(404, str(exc))
     except TicketError as exc:
-        return _error(404 if "there is no ticket" in str(exc) else 409, str(exc))
+        return _error(409, str(exc))
     return JSONResponse(_ticket(ticket))
 
 

@@ -28,6 +28,17 @@ class TicketError(ValueError):
     """A ticket action that cannot be done; the message says which ticket and why."""
 
 
+class UnknownTicketError(TicketError):
+    """There is no ticket of that id."""
+
+
+class TicketTakenError(TicketError):
+    """The ticket is no longer in a state for the action (another took or closed it first); the message says who."""
+
+
+_VERB = {"claimed": "claimed", "assigned": "assigned", "done": "marked done", "cancelled": "cancelled"}
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """A promise the dialplan took (from Asterisk's AstDB inbox): a callback in a queue, or a ticket."""
@@ -225,7 +236,7 @@ class Promises:
         with self.engine.connect() as conn:
             row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
         if row is None:
-            raise TicketError(f"there is no ticket {ticket_id}")
+            raise UnknownTicketError(f"there is no ticket {ticket_id}")
         return Ticket(**row._mapping)
 
     def history(self, ticket_id: int) -> list[tuple[float, str, str, str]]:
@@ -234,7 +245,8 @@ class Promises:
             return [(r.at, r.action, r.actor, r.note) for r in conn.execute(query.order_by(history.c.id))]
 
     def claim(self, ticket_id: int, actor: str, now: float) -> Ticket:
-        return self._move(ticket_id, ("open", "in_progress"), "in_progress", "claimed", actor, "", now, assignee=actor)
+        """Take an open ticket; one of any number of parallel claims wins, the others raise TicketTakenError naming who has it."""
+        return self._move(ticket_id, ("open",), "in_progress", "claimed", actor, "", now, assignee=actor[:80])
 
     def assign(self, ticket_id: int, actor: str, assignee: str, now: float) -> Ticket:
         """A supervisor hands an open ticket to someone (it is then in progress with them)."""
@@ -334,8 +346,21 @@ class Promises:
         return True
 
     def _move(
-        self, ticket_id: int, allowed: tuple[str, ...], status: str, action: str, actor: str, note: str, now: float, **values: Any
+        self,
+        ticket_id: int,
+        allowed: tuple[str, ...],
+        status: str,
+        action: str,
+        actor: str,
+        note: str,
+        now: float,
+        **values: Any,
     ) -> Ticket:
+        """One conditional UPDATE (the state, and the holder, as expected) and its history row, in one transaction.
+
+        Of parallel moves exactly one changes the row: SQLite takes one writer at a time, PostgreSQL re-checks the
+        WHERE of a waiting UPDATE against the row the first one committed; the others find no row to change.
+        """
         with self.engine.begin() as conn:
             changed = conn.execute(
                 update(tickets).where(tickets.c.id == ticket_id, tickets.c.status.in_(allowed)).values(status=status, **values)
@@ -344,5 +369,16 @@ class Promises:
                 conn.execute(insert(history).values(ticket=ticket_id, at=now, action=action, actor=actor[:80], note=note[:400]))
         ticket = self.ticket(ticket_id)  # raises for an unknown ticket
         if not changed:
-            raise TicketError(f"ticket {ticket_id} is {ticket.status}: it cannot be {action}")
+            raise TicketTakenError(f"ticket {ticket_id} is {self._state(ticket)}: it cannot be {_VERB[action]}")
         return ticket
+
+    def _state(self, ticket: Ticket) -> str:
+        """The ticket's state for a refusal, with whom it is: 'in progress with anna', 'done by standesamt'."""
+        if ticket.status == "in_progress":
+            return f"in progress with {ticket.assignee}"
+        if ticket.status in ("done", "cancelled"):
+            query = select(history.c.actor).where(history.c.ticket == ticket.id, history.c.action == ticket.status)
+            with self.engine.connect() as conn:
+                closer = conn.execute(query.order_by(history.c.id.desc()).limit(1)).scalar()
+            return f"{ticket.status} by {closer}" if closer else ticket.status
+        return ticket.status

@@ -190,7 +190,7 @@ def test_the_tickets_api_needs_a_token_and_names_who_closed(tmp_path: Path) -> N
             status, done = await asyncio.to_thread(http, "POST", f"{base}/api/tickets/{ticket}/done", token, {"note": "zurückgerufen"})
             assert status == 200 and done["status"] == "done"
             status, again = await asyncio.to_thread(http, "POST", f"{base}/api/tickets/{ticket}/claim", token, {})
-            assert (status, again) == (409, {"error": f"ticket {ticket} is done: it cannot be claimed"})
+            assert (status, again) == (409, {"error": f"ticket {ticket} is done by standesamt: it cannot be claimed"})
             assert (await asyncio.to_thread(http, "GET", f"{base}/api/tickets/999", token))[0] == 404
             status, shown = await asyncio.to_thread(http, "GET", f"{base}/api/tickets/{ticket}", token)
             assert [h[1:3] for h in shown["history"]] == [["opened", "lotse"], ["done", "standesamt"]]
