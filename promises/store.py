@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Engine, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pbx import spool
@@ -221,7 +221,7 @@ class Promises:
             return None
         return ticket_id
 
-    def tickets(self, status: str | None = None, tenant: str | None = None) -> list[Ticket]:
+    def tickets(self, status: str | None = None, tenant: str | None = None, department: str | None = None) -> list[Ticket]:
         query = select(tickets).order_by(tickets.c.due.is_(None), tickets.c.due, tickets.c.id)
         if status == "open":
             query = query.where(tickets.c.status.in_(OPEN_STATES))
@@ -229,6 +229,8 @@ class Promises:
             query = query.where(tickets.c.status == status)
         if tenant is not None:
             query = query.where(tickets.c.tenant == tenant)
+        if department is not None:
+            query = query.where(tickets.c.department == department)
         with self.engine.connect() as conn:
             return [Ticket(**r._mapping) for r in conn.execute(query)]
 
@@ -252,11 +254,12 @@ class Promises:
         """A supervisor hands an open ticket to someone (it is then in progress with them)."""
         return self._move(ticket_id, OPEN_STATES, "in_progress", "assigned", actor, f"to {assignee}", now, assignee=assignee[:80])
 
-    def done(self, ticket_id: int, actor: str, note: str, now: float) -> Ticket:
-        return self._move(ticket_id, OPEN_STATES, "done", "done", actor, note, now, closed=now)
+    def done(self, ticket_id: int, actor: str, note: str, now: float, holder_only: bool = False) -> Ticket:
+        """Close an open ticket; ``holder_only``: one in progress only by whom it is with (the API's department clients)."""
+        return self._move(ticket_id, OPEN_STATES, "done", "done", actor, note, now, holder_only, closed=now)
 
-    def cancel(self, ticket_id: int, actor: str, note: str, now: float) -> Ticket:
-        return self._move(ticket_id, OPEN_STATES, "cancelled", "cancelled", actor, note, now, closed=now)
+    def cancel(self, ticket_id: int, actor: str, note: str, now: float, holder_only: bool = False) -> Ticket:
+        return self._move(ticket_id, OPEN_STATES, "cancelled", "cancelled", actor, note, now, holder_only, closed=now)
 
     def mark(self, ticket_id: int, flag: str, now: float, note: str) -> bool:
         """Set 'notified' or 'reminded' once; False when it was set before."""
@@ -354,6 +357,7 @@ class Promises:
         actor: str,
         note: str,
         now: float,
+        holder_only: bool = False,
         **values: Any,
     ) -> Ticket:
         """One conditional UPDATE (the state, and the holder, as expected) and its history row, in one transaction.
@@ -361,10 +365,11 @@ class Promises:
         Of parallel moves exactly one changes the row: SQLite takes one writer at a time, PostgreSQL re-checks the
         WHERE of a waiting UPDATE against the row the first one committed; the others find no row to change.
         """
+        state: ColumnElement[bool] = tickets.c.status.in_(allowed)
+        if holder_only:
+            state = (tickets.c.status == "open") | ((tickets.c.status == "in_progress") & (tickets.c.assignee == actor[:80]))
         with self.engine.begin() as conn:
-            changed = conn.execute(
-                update(tickets).where(tickets.c.id == ticket_id, tickets.c.status.in_(allowed)).values(status=status, **values)
-            ).rowcount
+            changed = conn.execute(update(tickets).where(tickets.c.id == ticket_id, state).values(status=status, **values)).rowcount
             if changed:
                 conn.execute(insert(history).values(ticket=ticket_id, at=now, action=action, actor=actor[:80], note=note[:400]))
         ticket = self.ticket(ticket_id)  # raises for an unknown ticket

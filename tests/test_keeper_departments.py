@@ -21,9 +21,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from pbx import contract as c
-from promises.api import TokenError, read_tokens
 from promises.intakes import last_batch
 from promises.mail import Mailer
+from promises.tokens import TokenError, Tokens, read_tokens
 from promises.worker import KeeperSettings
 from tests.conftest import BERLIN, at
 from tests.keeper_kit import MONDAY, Lab, request_line, run, started
@@ -169,19 +169,21 @@ def http(method: str, url: str, token: str | None = None, body: dict[str, Any] |
 
 
 def test_the_tickets_api_needs_a_token_and_names_who_closed(tmp_path: Path) -> None:
-    token = "t0k3n-for-the-standesamt-2026"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
 
     async def scenario(lab: Lab) -> None:
         lab.request("1700000000.7", request_line("ticket", MONDAY, department="standesamt-minden", reason="department_closed"))
-        lab.settings = KeeperSettings(**{**lab.settings.__dict__, "api": ("127.0.0.1", port), "api_tokens": {token: "standesamt"}})
+        lab.settings = KeeperSettings(**{**lab.settings.__dict__, "api": ("127.0.0.1", port)})
+        store = lab.store()
+        token = Tokens(store.engine).add("standesamt", "standesamt-minden", lab.now)[1]
+        store.close()
         keeper = await started(lab)
         try:
             await keeper.round()
             assert await asyncio.to_thread(http, "GET", f"{base}/api/tickets") == (
                 401,
-                {"error": "missing or unknown token (Authorization: Bearer <token>)"},
+                {"error": "missing, unknown or revoked token (Authorization: Bearer <token>)"},
             )
             status, found = await asyncio.to_thread(http, "GET", f"{base}/api/tickets?status=open", token)
             assert status == 200 and [t["department"] for t in found] == ["standesamt-minden"]

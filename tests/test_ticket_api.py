@@ -6,6 +6,7 @@ Concurrent requests are answered in threads (the API's asyncio.to_thread), so th
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,18 +14,28 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from promises import api
 from promises.store import Promises, Request, TicketError
+from promises.tokens import Tokens
 
 NOW = 1795000000.0
-STANDESAMT = "standesamt-token-0123456789abcdef"
-STANDESAMT_APP = "standesamt-app-0123456789abcdef"
+TOKENS: dict[str, str] = {}  # client name -> its secret, made by the fixture
 
 
 @pytest.fixture
 def promises(empty_db: str) -> Iterator[Promises]:
+    """The store with four clients: two of the Standesamt, one of the Bauamt, one admin."""
     opened = Promises.open(empty_db)
+    tokens = Tokens(opened.engine)
+    for name, department in (
+        ("standesamt", "standesamt-minden"),
+        ("standesamt-app", "standesamt-minden"),
+        ("bauamt", "rathaus-petershagen"),
+        ("leitstelle", None),
+    ):
+        TOKENS[name] = tokens.add(name, department, NOW)[1]
     yield opened
     opened.close()
 
@@ -37,18 +48,17 @@ def ticket(promises: Promises, request: str = "t-1", department: str = "standesa
 
 
 def client(promises: Promises) -> httpx.AsyncClient:
-    tokens = {STANDESAMT: "standesamt", STANDESAMT_APP: "standesamt-app"}
-    application = api.app(lambda: promises, tokens, lambda: {})
+    application = api.app(lambda: promises, lambda: {})
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://lotse")
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def bearer(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[name]}"}
 
 
 async def parallel(promises: Promises, path: str, n: int, body: dict[str, Any] | None = None) -> list[httpx.Response]:
     async with client(promises) as http:
-        tokens = (STANDESAMT, STANDESAMT_APP)
+        tokens = ("standesamt", "standesamt-app")
         return list(await asyncio.gather(*(http.post(path, json=body or {}, headers=bearer(tokens[i % 2])) for i in range(n))))
 
 
@@ -92,3 +102,68 @@ def test_parallel_claims_in_threads_on_postgresql_one_wins(postgres_db: str) -> 
         assert [h[1:3] for h in promises.history(ticket_id)] == [("opened", "lotse"), ("claimed", winners[0])]
     finally:
         promises.close()
+
+
+async def answers(promises: Promises, *requests: tuple[str, str, str, dict[str, Any] | None]) -> list[tuple[int, Any]]:
+    """(method, path, client, body) one after another; each answer's status and JSON."""
+    found = []
+    async with client(promises) as http:
+        for method, path, name, body in requests:
+            answer = await http.request(method, path, json=body, headers=bearer(name) if name else {})
+            found.append((answer.status_code, answer.json()))
+    return found
+
+
+def test_a_department_token_sees_and_moves_only_its_departments_tickets_an_admin_all(promises: Promises) -> None:
+    standesamt, bauamt = ticket(promises, "t-1"), ticket(promises, "t-2", "rathaus-petershagen")
+    no_department = ticket(promises, "t-3", "")  # a callback that failed: a ticket of the center, no department's
+    other = f"this token is for department 'standesamt-minden'; ticket {bauamt} is another department's"
+    found = asyncio.run(
+        answers(
+            promises,
+            ("GET", "/api/tickets", "standesamt", None),
+            ("GET", f"/api/tickets/{bauamt}", "standesamt", None),
+            ("POST", f"/api/tickets/{bauamt}/done", "standesamt", {"note": "erledigt"}),
+            ("POST", f"/api/tickets/{bauamt}/cancel", "standesamt", {}),
+            ("POST", f"/api/tickets/{bauamt}/claim", "standesamt", {}),
+            ("GET", "/api/tickets", "leitstelle", None),
+            ("POST", f"/api/tickets/{no_department}/done", "leitstelle", {}),
+        )
+    )
+    assert [t["id"] for t in found[0][1]] == [standesamt]
+    assert found[1:5] == [(403, {"error": other})] * 4
+    assert sorted(t["id"] for t in found[5][1]) == [standesamt, bauamt, no_department]
+    assert found[6][0] == 200
+    assert promises.ticket(bauamt).status == "open" and [h[1] for h in promises.history(bauamt)] == ["opened"]
+
+
+def test_a_ticket_in_progress_with_one_client_is_closed_only_by_it_or_an_admin(promises: Promises) -> None:
+    one, two = ticket(promises, "t-1"), ticket(promises, "t-2")
+    found = asyncio.run(
+        answers(
+            promises,
+            ("POST", f"/api/tickets/{one}/claim", "standesamt-app", {}),
+            ("POST", f"/api/tickets/{one}/done", "standesamt", {}),
+            ("POST", f"/api/tickets/{one}/done", "standesamt-app", {}),
+            ("POST", f"/api/tickets/{two}/claim", "standesamt-app", {}),
+            ("POST", f"/api/tickets/{two}/cancel", "leitstelle", {"note": "doppelt"}),
+        )
+    )
+    assert [code for code, _ in found] == [200, 409, 200, 200, 200]
+    assert found[1][1] == {"error": f"ticket {one} is in progress with standesamt-app: it cannot be marked done"}
+    assert [h[1:3] for h in promises.history(two)][-1] == ("cancelled", "leitstelle")
+
+
+def test_a_revoked_token_is_refused_at_once_and_no_secret_is_stored(promises: Promises) -> None:
+    tokens = Tokens(promises.engine)
+    (bauamt,) = (c for c in tokens.all() if c.name == "bauamt")
+    tokens.revoke(bauamt.id, NOW + 60)
+    unknown = {"error": "missing, unknown or revoked token (Authorization: Bearer <token>)"}
+    assert asyncio.run(answers(promises, ("GET", "/api/tickets", "bauamt", None), ("GET", "/api/tickets", "", None))) == [
+        (401, unknown),
+        (401, unknown),
+    ]
+    with promises.engine.connect() as conn:
+        stored = " ".join(str(v) for row in conn.execute(text("SELECT * FROM api_tokens")) for v in row)
+    assert all(secret not in stored for secret in TOKENS.values())
+    assert hashlib.sha256(TOKENS["bauamt"].encode()).hexdigest() in stored
