@@ -24,10 +24,9 @@ NOW = 1795000000.0
 TOKENS: dict[str, str] = {}  # client name -> its secret, made by the fixture
 
 
-@pytest.fixture
-def promises(empty_db: str) -> Iterator[Promises]:
-    """The store with four clients: two of the Standesamt, one of the Bauamt, one admin."""
-    opened = Promises.open(empty_db)
+def with_clients(url: str) -> Promises:
+    """The store at ``url`` with four clients: two of the Standesamt, one of the Bauamt, one admin."""
+    opened = Promises.open(url)
     tokens = Tokens(opened.engine)
     for name, department in (
         ("standesamt", "standesamt-minden"),
@@ -36,6 +35,12 @@ def promises(empty_db: str) -> Iterator[Promises]:
         ("leitstelle", None),
     ):
         TOKENS[name] = tokens.add(name, department, NOW)[1]
+    return opened
+
+
+@pytest.fixture
+def promises(empty_db: str) -> Iterator[Promises]:
+    opened = with_clients(empty_db)
     yield opened
     opened.close()
 
@@ -47,7 +52,7 @@ def ticket(promises: Promises, request: str = "t-1", department: str = "standesa
     return found
 
 
-def client(promises: Promises) -> httpx.AsyncClient:
+def client(promises: Promises | None) -> httpx.AsyncClient:
     application = api.app(lambda: promises, lambda: {})
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://lotse")
 
