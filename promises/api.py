@@ -131,7 +131,7 @@ async def act(request: Request) -> JSONResponse:
         return _error(401, _NO_CLIENT)
     action = request.path_params["action"]
     if action not in ("claim", "done", "cancel"):
-        return _error(404, f"'{action}' is not an action: claim, done or cancel")
+        return _error(404, f"'{action[:20]}' is not an action: claim, done or cancel")
     try:
         note = await note_of(request)
     except BodyError as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 
 from promises import api
 from promises.store import Promises
@@ -114,3 +115,15 @@ def test_the_api_before_the_store_is_open_is_503_in_json() -> None:
             return answer.status_code, answer.json()
 
     assert asyncio.run(scenario()) == (503, {"error": "lotse promises is starting: the store is not open yet"})
+
+
+def test_a_database_that_cannot_be_opened_is_503_in_json_and_a_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    unreachable = Promises(create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'lotse.db'}"))
+
+    async def scenario() -> tuple[int, Any]:
+        async with client(unreachable) as http:
+            answer = await http.get("/api/tickets", headers={"Authorization": "Bearer x"})
+            return answer.status_code, answer.json()
+
+    assert asyncio.run(scenario()) == (503, {"error": "the database cannot be reached; try again later"})
+    assert "ticket API: the database cannot be used: (sqlite3.OperationalError) unable to open database file" in caplog.text
