@@ -21,20 +21,16 @@ from promises.store import Promises, Request, TicketError
 from promises.tokens import Tokens
 
 NOW = 1795000000.0
-TOKENS: dict[str, str] = {}  # client name -> its secret, made by the fixture
+CLIENTS = {"standesamt": "standesamt-minden", "standesamt-app": "standesamt-minden", "bauamt": "rathaus-petershagen", "leitstelle": None}
+TOKENS = {name: f"lotse_test-{name}-{'0' * 32}" for name in CLIENTS}  # each client's secret, given (the API sees only its hash)
 
 
 def with_clients(url: str) -> Promises:
     """The store at ``url`` with four clients: two of the Standesamt, one of the Bauamt, one admin."""
     opened = Promises.open(url)
     tokens = Tokens(opened.engine)
-    for name, department in (
-        ("standesamt", "standesamt-minden"),
-        ("standesamt-app", "standesamt-minden"),
-        ("bauamt", "rathaus-petershagen"),
-        ("leitstelle", None),
-    ):
-        TOKENS[name] = tokens.add(name, department, NOW)[1]
+    for name, department in CLIENTS.items():
+        tokens.add(name, department, NOW, TOKENS[name])
     return opened
 
 
