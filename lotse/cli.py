@@ -20,6 +20,7 @@ from lotse.metrics_command import METRIC_COMMANDS, add_metric_parsers
 from lotse.promises_command import PROMISE_COMMANDS, add_promise_parsers
 from lotse.serve_command import SERVE_COMMANDS, add_serve_parsers
 from lotse.settings_command import SETTINGS_COMMANDS, add_settings_parsers
+from lotse.tokens_command import TOKEN_COMMANDS, add_token_parsers
 from lotse.web_command import WEB_COMMANDS, add_web_parsers
 from runtime.settings import Environment, SettingsError
 from runtime.settings_file import SettingsFile, settings_path
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, environ: 
         **ASTERISK_COMMANDS,
         **METRIC_COMMANDS,
         **PROMISE_COMMANDS,
+        **TOKEN_COMMANDS,
         **WEB_COMMANDS,
         **SETTINGS_COMMANDS,
         **DB_COMMANDS,
@@ -84,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         add_asterisk_parsers,
         add_metric_parsers,
         add_promise_parsers,
+        add_token_parsers,
         add_web_parsers,
         add_settings_parsers,
         add_db_parsers,

@@ -23,7 +23,6 @@ from lotse.common import (
 )
 from pbx import contract as c
 from pbx.ami import AmiSettings
-from promises.api import TokenError, read_tokens
 from promises.mail import Mailer
 from promises.store import TICKET_STATES, Promises, Ticket, TicketError
 from promises.worker import KeeperSettings
@@ -50,10 +49,8 @@ def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     setting(
         promises, "--callback-wait", "promises.callback_wait", type=int, metavar="SECONDS", help="how long a callback waits for an agent"
     )
-    setting(promises, "--api", "promises.api", metavar="HOST:PORT", help="serve the tickets' JSON API here (needs --api-tokens)")
-    setting(
-        promises, "--api-tokens", "promises.api_tokens", type=Path, metavar="FILE", help="'name token' lines: the API's clients (chmod 600)"
-    )
+    setting(promises, "--api", "promises.api", metavar="HOST:PORT", help="serve the tickets' JSON API here (clients: lotse tokens)")
+    setting(promises, "--api-tokens", "promises.api_tokens", type=Path, metavar="FILE", help=argparse.SUPPRESS)  # refused: see _promises
     setting(
         promises,
         "--retention-days",
@@ -83,15 +80,13 @@ def _promises(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         return EXIT_FAILED
     ami_host, ami_port = host_port(args.ami, "--ami", defaults.AMI_ADDRESS)
     listen = host_port(args.listen, "--listen", defaults.PROMISES_LISTEN)
-    api, tokens = None, {}
-    if args.api:
-        if args.api_tokens is None:
-            raise UsageError("argument --api needs --api-tokens FILE ('name token' lines): the API has no anonymous access")
-        api = host_port(args.api, "--api", "127.0.0.1:9572")
-        try:
-            tokens = read_tokens(args.api_tokens)
-        except (OSError, TokenError) as exc:
-            raise UsageError(f"argument --api-tokens: {exc}") from None
+    if args.api_tokens is not None:
+        raise UsageError(
+            "promises.api_tokens (--api-tokens) is no longer read: the API's tokens are kept hashed in the database, each for one "
+            f"department or an admin. Import each line of the file once: lotse tokens import {args.api_tokens} --name NAME --department ID "
+            "(or --admin), then remove promises.api_tokens from the settings file and the file (docs/security.md, Ticket API)"
+        )
+    api = host_port(args.api, "--api", "127.0.0.1:9572") if args.api else None
     mailer = None
     if args.smtp:
         mailer = Mailer(*host_port(args.smtp, "--smtp", "mail.example:25"), sender=args.mail_from)
@@ -105,7 +100,6 @@ def _promises(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         callback_wait=args.callback_wait,
         retention_days=args.retention_days,
         api=api,
-        api_tokens=tokens,
         node=args.node or "",
     )
     return run_promises(settings, listen, center.tz, process_options(args, env))

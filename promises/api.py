@@ -7,57 +7,44 @@
     POST /api/tickets/{id}/cancel          {"note": "..."}
     GET  /health                           no authentication: AMI state, rounds
 
-Each client has a name and a token (a file of 'name token' lines, --api-tokens);
-requests carry 'Authorization: Bearer <token>', and the name is who claimed or
-closed a ticket in its history. Errors are JSON {"error": "..."} with 400, 401,
-404 or 409.
+Each client has a token (promises.tokens; made with ``lotse tokens add``), for one department's tickets
+or, an admin's, for every ticket; requests carry 'Authorization: Bearer <token>', and the token's name
+is who claimed or closed a ticket in its history. Every error is JSON {"error": "..."}: 400 (a bad body
+or query), 401, 403 (another department's ticket), 404 (no such ticket or path), 405, 409 (someone else
+has it, or it is closed), 413 (a body over 16 KiB, refused before it is read: promises.api_body), 415 (a
+body that is not application/json), 503 (the store not open, the database unreachable).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
+import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from promises.store import TICKET_STATES, Promises, Ticket, TicketError
+from promises.api_body import MAX_BODY, BodyError, note_of
+from promises.store import TICKET_STATES, Promises, Ticket, TicketError, UnknownTicketError
+from promises.tokens import Client, Tokens
 
-MIN_TOKEN = 24  # characters: a token shorter than this is refused when the file is read
-_NO_CLIENT = "missing or unknown token (Authorization: Bearer <token>)"  # the 401's error
+__all__ = ["MAX_BODY", "MAX_ID", "app", "server"]
+log = logging.getLogger("lotse.promises")
+MAX_ID = 2**63 - 1  # the largest id a database may hold (a signed 64-bit integer); a larger one is no ticket
+_NO_CLIENT = "missing, unknown or revoked token (Authorization: Bearer <token>)"  # the 401's error
 
 
-class TokenError(ValueError):
-    """The tokens file cannot be used; the message names the line and why."""
-
-
-def read_tokens(path: Path) -> dict[str, str]:
-    """token -> client name, from 'name token' lines ('#' comments)."""
-    found: dict[str, str] = {}
-    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        parts = line.split()
-        if len(parts) != 2:
-            raise TokenError(f"{path}:{n}: expected 'name token', got {len(parts)} words")
-        name, token = parts
-        if len(token) < MIN_TOKEN:
-            raise TokenError(f"{path}:{n}: the token of '{name}' has {len(token)} characters; use at least {MIN_TOKEN}")
-        found[token] = name
-    if not found:
-        raise TokenError(f"{path}: no tokens")
-    return found
+class StoreClosedError(Exception):
+    """The store is not open yet (lotse promises is starting): 503."""
 
 
 def _ticket(ticket: Ticket) -> dict[str, Any]:
@@ -70,25 +57,21 @@ def _error(status: int, message: str) -> JSONResponse:
 
 @dataclass(frozen=True)
 class Backend:
-    """What the routes reach through ``request.app.state.backend``: the store, the clients' tokens, the health."""
+    """What the routes reach through ``request.app.state.backend``: the store (its tokens too), the health."""
 
     store: Callable[[], Promises | None]  # the keeper opens the store at start
-    tokens: Mapping[str, str]  # token -> client name
     health: Callable[[], dict[str, Any]]
 
-    def client(self, request: Request) -> str | None:
-        """The name of the client whose token the request carries; None without a known one."""
+    async def client(self, request: Request) -> Client | None:
+        """The client whose token the request carries; None without a known one (or a revoked one)."""
         header = request.headers.get("authorization", "")
         given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        for token, name in self.tokens.items():
-            if given and hmac.compare_digest(given.encode(), token.encode()):
-                return name
-        return None
+        return await asyncio.to_thread(Tokens(self.open_store().engine).client, given) if given else None
 
     def open_store(self) -> Promises:
         found = self.store()
         if found is None:
-            raise TicketError("lotse promises is starting: the store is not open yet")
+            raise StoreClosedError("lotse promises is starting: the store is not open yet")
         return found
 
 
@@ -97,25 +80,44 @@ def _backend(request: Request) -> Backend:
     return backend
 
 
+def _ticket_id(request: Request) -> int:
+    """The path's ticket id; UnknownTicketError for one that is not a number or beyond what a database holds."""
+    text = request.path_params["id"]
+    if not text.isdigit() or len(text) > 20 or int(text) > MAX_ID:
+        raise UnknownTicketError(f"there is no ticket {text[:20]}{'...' if len(text) > 20 else ''}")
+    return int(text)
+
+
+def _not_theirs(client: Client, ticket: Ticket) -> JSONResponse | None:
+    """The 403 when the ticket is not of the client's department."""
+    if client.may_see(ticket.department):
+        return None
+    return _error(403, f"this token is for department '{client.department}'; ticket {ticket.id} is another department's")
+
+
 async def listing(request: Request) -> JSONResponse:
     backend = _backend(request)
-    if backend.client(request) is None:
+    client = await backend.client(request)
+    if client is None:
         return _error(401, _NO_CLIENT)
     status = request.query_params.get("status")
     if status is not None and status not in ("open", *TICKET_STATES):
-        return _error(400, f"status '{status}' is not one of open, {', '.join(TICKET_STATES)}")
-    found = await asyncio.to_thread(backend.open_store().tickets, status)
+        return _error(400, f"status '{status[:40]}' is not one of open, {', '.join(TICKET_STATES)}")
+    found = await asyncio.to_thread(backend.open_store().tickets, status, None, client.department)
     return JSONResponse([_ticket(t) for t in found])
 
 
 async def show(request: Request) -> JSONResponse:
     backend = _backend(request)
-    if backend.client(request) is None:
+    client = await backend.client(request)
+    if client is None:
         return _error(401, _NO_CLIENT)
     try:
-        ticket_id = int(request.path_params["id"])
+        ticket_id = _ticket_id(request)
         promises = backend.open_store()
         ticket = await asyncio.to_thread(promises.ticket, ticket_id)
+        if (refused := _not_theirs(client, ticket)) is not None:
+            return refused
         events = await asyncio.to_thread(promises.history, ticket_id)
     except TicketError as exc:
         return _error(404, str(exc))
@@ -124,28 +126,31 @@ async def show(request: Request) -> JSONResponse:
 
 async def act(request: Request) -> JSONResponse:
     backend = _backend(request)
-    name = backend.client(request)
-    if name is None:
+    client = await backend.client(request)
+    if client is None:
         return _error(401, _NO_CLIENT)
     action = request.path_params["action"]
     if action not in ("claim", "done", "cancel"):
-        return _error(404, f"'{action}' is not an action: claim, done or cancel")
+        return _error(404, f"'{action[:20]}' is not an action: claim, done or cancel")
     try:
-        body = json.loads(await request.body() or b"{}")
-    except json.JSONDecodeError as exc:
-        return _error(400, f"the body is not JSON: {exc}")
-    if not isinstance(body, dict) or not isinstance(body.get("note", ""), str):
-        return _error(400, 'the body must be an object, e.g. {"note": "zurückgerufen"}')
-    promises, ticket_id, now = backend.open_store(), int(request.path_params["id"]), time.time()
+        note = await note_of(request)
+    except BodyError as exc:
+        return _error(exc.status, str(exc))
+    promises, now, name = backend.open_store(), time.time(), client.name
     try:
+        ticket_id = _ticket_id(request)
+        if (refused := _not_theirs(client, await asyncio.to_thread(promises.ticket, ticket_id))) is not None:
+            return refused  # a ticket's department never changes: checked before, it holds for the move
         if action == "claim":
             ticket = await asyncio.to_thread(promises.claim, ticket_id, name, now)
         elif action == "done":
-            ticket = await asyncio.to_thread(promises.done, ticket_id, name, body.get("note", ""), now)
+            ticket = await asyncio.to_thread(promises.done, ticket_id, name, note, now, not client.admin)
         else:
-            ticket = await asyncio.to_thread(promises.cancel, ticket_id, name, body.get("note", ""), now)
+            ticket = await asyncio.to_thread(promises.cancel, ticket_id, name, note, now, not client.admin)
+    except UnknownTicketError as exc:
+        return _error(404, str(exc))
     except TicketError as exc:
-        return _error(404 if "there is no ticket" in str(exc) else 409, str(exc))
+        return _error(409, str(exc))
     return JSONResponse(_ticket(ticket))
 
 
@@ -153,17 +158,31 @@ async def healthy(request: Request) -> JSONResponse:
     return JSONResponse(_backend(request).health())
 
 
-def app(store: Callable[[], Promises | None], tokens: Mapping[str, str], health: Callable[[], dict[str, Any]]) -> Starlette:
+async def _path_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    path = request.url.path[:80]
+    return _error(exc.status_code, f"{request.method} is not allowed on {path}" if exc.status_code == 405 else f"no such path: {path}")
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, SQLAlchemyError):
+        log.warning("ticket API: the database cannot be used: %s", str(exc).splitlines()[0])
+        return _error(503, "the database cannot be reached; try again later")
+    return _error(503, str(exc))
+
+
+def app(store: Callable[[], Promises | None], health: Callable[[], dict[str, Any]]) -> Starlette:
     """The API over the store (a callable: the keeper opens it at start)."""
     application = Starlette(
         routes=[
             Route("/api/tickets", listing),
-            Route("/api/tickets/{id:int}", show),
-            Route("/api/tickets/{id:int}/{action:str}", act, methods=["POST"]),
+            Route("/api/tickets/{id}", show),  # any text: _ticket_id answers 404 for what is not an id
+            Route("/api/tickets/{id}/{action}", act, methods=["POST"]),
             Route("/health", healthy),
-        ]
+        ],
+        exception_handlers={404: _path_error, 405: _path_error, StoreClosedError: _unavailable, SQLAlchemyError: _unavailable},
     )
-    application.state.backend = Backend(store, tokens, health)
+    application.state.backend = Backend(store, health)
     return application
 
 

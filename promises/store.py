@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Engine, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pbx import spool
@@ -26,6 +26,17 @@ TICKET_STATES = ("open", "in_progress", "done", "cancelled")
 
 class TicketError(ValueError):
     """A ticket action that cannot be done; the message says which ticket and why."""
+
+
+class UnknownTicketError(TicketError):
+    """There is no ticket of that id."""
+
+
+class TicketTakenError(TicketError):
+    """The ticket is no longer in a state for the action (another took or closed it first); the message says who."""
+
+
+_VERB = {"claimed": "claimed", "assigned": "assigned", "done": "marked done", "cancelled": "cancelled"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +221,7 @@ class Promises:
             return None
         return ticket_id
 
-    def tickets(self, status: str | None = None, tenant: str | None = None) -> list[Ticket]:
+    def tickets(self, status: str | None = None, tenant: str | None = None, department: str | None = None) -> list[Ticket]:
         query = select(tickets).order_by(tickets.c.due.is_(None), tickets.c.due, tickets.c.id)
         if status == "open":
             query = query.where(tickets.c.status.in_(OPEN_STATES))
@@ -218,6 +229,8 @@ class Promises:
             query = query.where(tickets.c.status == status)
         if tenant is not None:
             query = query.where(tickets.c.tenant == tenant)
+        if department is not None:
+            query = query.where(tickets.c.department == department)
         with self.engine.connect() as conn:
             return [Ticket(**r._mapping) for r in conn.execute(query)]
 
@@ -225,7 +238,7 @@ class Promises:
         with self.engine.connect() as conn:
             row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
         if row is None:
-            raise TicketError(f"there is no ticket {ticket_id}")
+            raise UnknownTicketError(f"there is no ticket {ticket_id}")
         return Ticket(**row._mapping)
 
     def history(self, ticket_id: int) -> list[tuple[float, str, str, str]]:
@@ -234,17 +247,19 @@ class Promises:
             return [(r.at, r.action, r.actor, r.note) for r in conn.execute(query.order_by(history.c.id))]
 
     def claim(self, ticket_id: int, actor: str, now: float) -> Ticket:
-        return self._move(ticket_id, ("open", "in_progress"), "in_progress", "claimed", actor, "", now, assignee=actor)
+        """Take an open ticket; one of any number of parallel claims wins, the others raise TicketTakenError naming who has it."""
+        return self._move(ticket_id, ("open",), "in_progress", "claimed", actor, "", now, assignee=actor[:80])
 
     def assign(self, ticket_id: int, actor: str, assignee: str, now: float) -> Ticket:
         """A supervisor hands an open ticket to someone (it is then in progress with them)."""
         return self._move(ticket_id, OPEN_STATES, "in_progress", "assigned", actor, f"to {assignee}", now, assignee=assignee[:80])
 
-    def done(self, ticket_id: int, actor: str, note: str, now: float) -> Ticket:
-        return self._move(ticket_id, OPEN_STATES, "done", "done", actor, note, now, closed=now)
+    def done(self, ticket_id: int, actor: str, note: str, now: float, holder_only: bool = False) -> Ticket:
+        """Close an open ticket; ``holder_only``: one in progress only by whom it is with (the API's department clients)."""
+        return self._move(ticket_id, OPEN_STATES, "done", "done", actor, note, now, holder_only, closed=now)
 
-    def cancel(self, ticket_id: int, actor: str, note: str, now: float) -> Ticket:
-        return self._move(ticket_id, OPEN_STATES, "cancelled", "cancelled", actor, note, now, closed=now)
+    def cancel(self, ticket_id: int, actor: str, note: str, now: float, holder_only: bool = False) -> Ticket:
+        return self._move(ticket_id, OPEN_STATES, "cancelled", "cancelled", actor, note, now, holder_only, closed=now)
 
     def mark(self, ticket_id: int, flag: str, now: float, note: str) -> bool:
         """Set 'notified' or 'reminded' once; False when it was set before."""
@@ -334,15 +349,41 @@ class Promises:
         return True
 
     def _move(
-        self, ticket_id: int, allowed: tuple[str, ...], status: str, action: str, actor: str, note: str, now: float, **values: Any
+        self,
+        ticket_id: int,
+        allowed: tuple[str, ...],
+        status: str,
+        action: str,
+        actor: str,
+        note: str,
+        now: float,
+        holder_only: bool = False,
+        **values: Any,
     ) -> Ticket:
+        """One conditional UPDATE (the state, and the holder, as expected) and its history row, in one transaction.
+
+        Of parallel moves exactly one changes the row: SQLite takes one writer at a time, PostgreSQL re-checks the
+        WHERE of a waiting UPDATE against the row the first one committed; the others find no row to change.
+        """
+        state: ColumnElement[bool] = tickets.c.status.in_(allowed)
+        if holder_only:
+            state = (tickets.c.status == "open") | ((tickets.c.status == "in_progress") & (tickets.c.assignee == actor[:80]))
         with self.engine.begin() as conn:
-            changed = conn.execute(
-                update(tickets).where(tickets.c.id == ticket_id, tickets.c.status.in_(allowed)).values(status=status, **values)
-            ).rowcount
+            changed = conn.execute(update(tickets).where(tickets.c.id == ticket_id, state).values(status=status, **values)).rowcount
             if changed:
                 conn.execute(insert(history).values(ticket=ticket_id, at=now, action=action, actor=actor[:80], note=note[:400]))
         ticket = self.ticket(ticket_id)  # raises for an unknown ticket
         if not changed:
-            raise TicketError(f"ticket {ticket_id} is {ticket.status}: it cannot be {action}")
+            raise TicketTakenError(f"ticket {ticket_id} is {self._state(ticket)}: it cannot be {_VERB[action]}")
         return ticket
+
+    def _state(self, ticket: Ticket) -> str:
+        """The ticket's state for a refusal, with whom it is: 'in progress with anna', 'done by standesamt'."""
+        if ticket.status == "in_progress":
+            return f"in progress with {ticket.assignee}"
+        if ticket.status in ("done", "cancelled"):
+            query = select(history.c.actor).where(history.c.ticket == ticket.id, history.c.action == ticket.status)
+            with self.engine.connect() as conn:
+                closer = conn.execute(query.order_by(history.c.id.desc()).limit(1)).scalar()
+            return f"{ticket.status} by {closer}" if closer else ticket.status
+        return ticket.status

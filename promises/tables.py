@@ -1,4 +1,4 @@
-"""The promise tables' schema: callbacks, tickets, each ticket's history and the message deliveries.
+"""The promise tables' schema: callbacks, tickets, each ticket's history, the message deliveries and the API's tokens.
 
 Declared for the queries of promises.store; the schema itself is made by the hand-written migrations
 (stores/migrations/versions), which these declarations follow.
@@ -71,4 +71,14 @@ deliveries = Table(
     Column("duration", Integer, nullable=False),
     Column("batch", Float, nullable=False),
     Column("delivered", Float, nullable=False),
+)
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False),  # who the client is in a ticket's history
+    Column("department", String(40)),  # the only department whose tickets it sees; NULL: an admin's, every ticket
+    Column("digest", String(64), nullable=False, unique=True),  # sha256 of the secret, hex; the secret is not kept
+    Column("created", Float, nullable=False),
+    Column("revoked", Float),
 )

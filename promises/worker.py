@@ -26,7 +26,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,7 +63,6 @@ class KeeperSettings:
     callback_wait: int = 600  # seconds a callback waits in the queue for an agent before it is tried again
     retention_days: int | None = None  # numbers of closed tickets and callbacks are blanked this many days after closing
     api: tuple[str, int] | None = None  # where the tickets' HTTP API listens (promises/api.py)
-    api_tokens: Mapping[str, str] = field(default_factory=dict)  # token -> client name
     node: str = ""  # this node's name in the leases (promises.lease); default: the host name
 
 
@@ -100,7 +99,7 @@ class Keeper:
         self.mailing = Lease(self.store.engine, holder, "promises-mail")
         self.link.start()
         if self.settings.api is not None:
-            self.api = ticket_api.server(ticket_api.app(lambda: self.store, self.settings.api_tokens, self.health), *self.settings.api)
+            self.api = ticket_api.server(ticket_api.app(lambda: self.store, self.health), *self.settings.api)
             self._api_task = asyncio.get_running_loop().create_task(self.api.serve())
             while not self.api.started and not self._api_task.done():
                 await asyncio.sleep(0.02)

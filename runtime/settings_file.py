@@ -126,7 +126,7 @@ KEYS = {
         Key("promises.prompts", _text, "lotse promises: the prompts folder as Asterisk sees it", ""),
         Key("promises.listen", _address, "lotse promises: the Prometheus endpoint", defaults.PROMISES_LISTEN),
         Key("promises.api", _address, "lotse promises: the tickets' JSON API"),
-        Key("promises.api_tokens", _path, "lotse promises: the API's clients, 'name token' lines (mode 0600)"),
+        Key("promises.api_tokens", _path, "no longer read: lotse promises refuses it and says how to import it (lotse tokens import)"),
         Key("promises.smtp", _address, "lotse promises: the mail server for departments' notices"),
         Key("promises.mail_from", _text, "lotse promises: the sender of its mails", "lotse@localhost"),
         Key("promises.callback_wait", _whole, "lotse promises: seconds a callback waits for an agent", 600),

@@ -24,7 +24,16 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-TABLES = ("calls", "callbacks", "tickets", "ticket_history", "message_deliveries", "dispositions", "leases")  # the migrations make
+TABLES = (  # the migrations make
+    "calls",
+    "callbacks",
+    "tickets",
+    "ticket_history",
+    "message_deliveries",
+    "dispositions",
+    "leases",
+    "api_tokens",
+)
 UPGRADE_DOC = "docs/operations.md"
 
 State = Literal["current", "empty", "older", "newer", "unversioned"]

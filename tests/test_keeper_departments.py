@@ -21,9 +21,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from pbx import contract as c
-from promises.api import TokenError, read_tokens
 from promises.intakes import last_batch
 from promises.mail import Mailer
+from promises.tokens import TokenError, Tokens, read_tokens
 from promises.worker import KeeperSettings
 from tests.conftest import BERLIN, at
 from tests.keeper_kit import MONDAY, Lab, request_line, run, started
@@ -159,6 +159,8 @@ def _text(message: EmailMessage) -> str:
 
 def http(method: str, url: str, token: str | None = None, body: dict[str, Any] | None = None) -> tuple[int, Any]:
     request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
@@ -169,19 +171,21 @@ def http(method: str, url: str, token: str | None = None, body: dict[str, Any] |
 
 
 def test_the_tickets_api_needs_a_token_and_names_who_closed(tmp_path: Path) -> None:
-    token = "t0k3n-for-the-standesamt-2026"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
 
     async def scenario(lab: Lab) -> None:
         lab.request("1700000000.7", request_line("ticket", MONDAY, department="standesamt-minden", reason="department_closed"))
-        lab.settings = KeeperSettings(**{**lab.settings.__dict__, "api": ("127.0.0.1", port), "api_tokens": {token: "standesamt"}})
+        lab.settings = KeeperSettings(**{**lab.settings.__dict__, "api": ("127.0.0.1", port)})
+        store = lab.store()
+        token = Tokens(store.engine).add("standesamt", "standesamt-minden", lab.now)[1]
+        store.close()
         keeper = await started(lab)
         try:
             await keeper.round()
             assert await asyncio.to_thread(http, "GET", f"{base}/api/tickets") == (
                 401,
-                {"error": "missing or unknown token (Authorization: Bearer <token>)"},
+                {"error": "missing, unknown or revoked token (Authorization: Bearer <token>)"},
             )
             status, found = await asyncio.to_thread(http, "GET", f"{base}/api/tickets?status=open", token)
             assert status == 200 and [t["department"] for t in found] == ["standesamt-minden"]
@@ -190,7 +194,7 @@ def test_the_tickets_api_needs_a_token_and_names_who_closed(tmp_path: Path) -> N
             status, done = await asyncio.to_thread(http, "POST", f"{base}/api/tickets/{ticket}/done", token, {"note": "zurückgerufen"})
             assert status == 200 and done["status"] == "done"
             status, again = await asyncio.to_thread(http, "POST", f"{base}/api/tickets/{ticket}/claim", token, {})
-            assert (status, again) == (409, {"error": f"ticket {ticket} is done: it cannot be claimed"})
+            assert (status, again) == (409, {"error": f"ticket {ticket} is done by standesamt: it cannot be claimed"})
             assert (await asyncio.to_thread(http, "GET", f"{base}/api/tickets/999", token))[0] == 404
             status, shown = await asyncio.to_thread(http, "GET", f"{base}/api/tickets/{ticket}", token)
             assert [h[1:3] for h in shown["history"]] == [["opened", "lotse"], ["done", "standesamt"]]
