@@ -30,6 +30,7 @@ from stores.live import LiveState
 from web.app import create_app
 from web.context import Services
 from web.control import Control
+from web.dependencies import Dependencies
 from web.feed import Feed
 from web.reports import today_figures
 from web.users import User
@@ -68,10 +69,13 @@ async def _serve(settings: WebSettings, options: Options, metrics: CollectorRegi
 
     store = await asyncio.to_thread(Store.open, settings.db_url, base.tz)  # a StoreError when its schema is not this lotse's
     live = LiveState(redis.Redis.from_url(settings.redis_url, socket_timeout=2), settings.redis_prefix)
-    feed = Feed(center, live, today_figures(store.engine), settings.redis_url)
+    dependencies = Dependencies.of(store.engine, live)  # the pages', the feed's and /health's view of both
+    feed = Feed(center, live, today_figures(store.engine), settings.redis_url, dependencies=dependencies)
     control = Control(settings.ami) if settings.ami else None
     promises = Promises(store.engine)
-    services = Services(center, settings.agents, settings.users, live, feed, control, store.engine, promises, settings.queue_log)
+    services = Services(
+        center, settings.agents, settings.users, live, feed, control, store.engine, promises, settings.queue_log, dependencies
+    )
     app = with_metrics(create_app(services, session_key(settings.secret_file), settings.https_only), metrics)
     host, port = settings.listen
     server = InLoop(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
