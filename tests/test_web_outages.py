@@ -21,12 +21,13 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
 from metrics import dispositions
 from promises.store import Request
 from routing.model import Center
+from runtime.web import with_connect_timeout
 from stores.live import LiveState
 from tests.test_web import record
 from tests.webapp import WebLab, post, web_lab
@@ -265,3 +266,16 @@ def test_the_wallboards_figures_with_the_database_lost_warn_once_and_say_so(exam
     assert feed.figures_error == f"{NO_DATABASE} ((sqlite3.OperationalError) unable to open database file)"
     assert NO_REDIS in json.loads(feed.latest)["error"]
     assert len(warnings_about(caplog, "database")) == 1 and len(warnings_about(caplog, "redis")) == 1
+
+
+def test_the_web_apps_postgresql_gets_a_connect_timeout_so_that_no_page_waits_for_minutes() -> None:
+    assert (
+        with_connect_timeout("postgresql+psycopg://lotse:s3cret@db/lotse") == "postgresql+psycopg://lotse:s3cret@db/lotse?connect_timeout=2"
+    )
+    assert (
+        with_connect_timeout("postgresql+psycopg://lotse@db/lotse?connect_timeout=5")
+        == "postgresql+psycopg://lotse@db/lotse?connect_timeout=5"
+    )
+    assert with_connect_timeout("sqlite:///lotse-calls.db") == "sqlite:///lotse-calls.db"
+    with pytest.raises(OperationalError, match="Connection refused"):  # psycopg takes the parameter (no TypeError)
+        create_engine(with_connect_timeout("postgresql+psycopg://lotse@127.0.0.1:1/lotse")).connect()
