@@ -18,6 +18,7 @@ import redis
 import uvicorn
 from prometheus_client import CollectorRegistry
 from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from metrics.store import Store
 from pbx.ami import AmiSettings
@@ -27,11 +28,12 @@ from routing.model import Center
 from runtime import settings as defaults
 from runtime.endpoint import InLoop, registry, with_metrics
 from runtime.process import Options, configure_logging, run, stop_on_signals
+from stores.db import StoreError, shown
 from stores.live import LiveState
 from web.app import create_app
 from web.context import Services
 from web.control import Control
-from web.dependencies import Dependencies
+from web.dependencies import Dependencies, first_line
 from web.feed import Feed
 from web.reports import today_figures
 from web.users import User
@@ -70,7 +72,10 @@ async def _serve(settings: WebSettings, options: Options, metrics: CollectorRegi
         return base.on(datetime.now(base.tz).date())
 
     db_url = with_connect_timeout(settings.db_url)
-    store = await asyncio.to_thread(Store.open, db_url, base.tz)  # a StoreError when its schema is not this lotse's
+    try:
+        store = await asyncio.to_thread(Store.open, db_url, base.tz)  # a StoreError when its schema is not this lotse's
+    except SQLAlchemyError as exc:  # checked at start only: later the pages say so (web/dependencies.py)
+        raise StoreError(f"lotse web: cannot open the database at {shown(db_url)}: {first_line(exc)}") from None
     live = LiveState(redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=1), settings.redis_prefix)
     dependencies = Dependencies.of(store.engine, live)  # the pages', the feed's and /health's view of both
     feed = Feed(center, live, today_figures(store.engine), settings.redis_url, dependencies=dependencies)

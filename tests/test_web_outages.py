@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import json
 import logging
 import sqlite3
@@ -24,16 +25,19 @@ import redis
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
+from lotse.cli import main
 from metrics import dispositions
 from promises.store import Request
 from routing.model import Center
 from runtime.web import with_connect_timeout
 from stores.live import LiveState
+from tests.conftest import EXAMPLE, ROOT
 from tests.test_web import record
-from tests.webapp import WebLab, post, web_lab
+from tests.webapp import PASSWORD, WebLab, post, web_lab
 from web.board import TenantView
 from web.dependencies import Dependencies, Dependency
 from web.feed import Feed
+from web.users import Role, set_user
 
 CLOSED = "redis://127.0.0.1:1/0"  # nothing listens there: Redis is down
 NO_DATABASE = "Die Datenbank ist nicht erreichbar"
@@ -279,3 +283,14 @@ def test_the_web_apps_postgresql_gets_a_connect_timeout_so_that_no_page_waits_fo
     assert with_connect_timeout("sqlite:///lotse-calls.db") == "sqlite:///lotse-calls.db"
     with pytest.raises(OperationalError, match="Connection refused"):  # psycopg takes the parameter (no TypeError)
         create_engine(with_connect_timeout("postgresql+psycopg://lotse@127.0.0.1:1/lotse")).connect()
+
+
+def test_lotse_web_started_with_the_database_down_says_so_in_one_line(tmp_path: Path) -> None:
+    users = tmp_path / "users.yaml"
+    set_user(users, "vera", Role.VIEWER, PASSWORD, "Vera", "")
+    out = io.StringIO()
+    args = ["web", "--config", str(EXAMPLE), "--agents", str(ROOT / "asterisk" / "agents.example.yaml"), "--users", str(users)]
+    args += ["--db", "postgresql+psycopg://lotse:s3cret@127.0.0.1:1/lotse", "--redis", CLOSED, "--listen", "127.0.0.1:0"]
+    assert main(args, out, {}) == 1
+    assert out.getvalue().startswith("lotse web: cannot open the database at postgresql+psycopg://lotse:***@127.0.0.1:1/lotse")
+    assert "Connection refused" in out.getvalue() and len(out.getvalue().splitlines()) == 1  # no traceback, no secret
