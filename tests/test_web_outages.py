@@ -294,3 +294,14 @@ def test_lotse_web_started_with_the_database_down_says_so_in_one_line(tmp_path: 
     assert main(args, out, {}) == 1
     assert out.getvalue().startswith("lotse web: cannot open the database at postgresql+psycopg://lotse:***@127.0.0.1:1/lotse")
     assert "Connection refused" in out.getvalue() and len(out.getvalue().splitlines()) == 1  # no traceback, no secret
+
+
+def test_the_wallboard_with_redis_down_keeps_todays_figures_from_the_database(example: Center) -> None:
+    minden = TenantView("minden", "Stadt Minden", 12, 10, 9, 80.0, 80.0, 20, 90.0, 95.0)
+    live = LiveState(redis.Redis.from_url(CLOSED))
+    feed = Feed(lambda: example, live, lambda center, now: (minden,), CLOSED, dependencies=Dependencies.of(None, live))
+    asyncio.run(feed.refresh())
+    board = json.loads(feed.latest)
+    assert board["error"] == f"{NO_REDIS} – Warteschlangen, Agenten und Notfall-Leitungen werden gerade nicht angezeigt."
+    assert [(t["name"], t["calls"], t["service_level"]) for t in board["tenants"]] == [("Stadt Minden", 12, 80.0)]
+    assert "queues" not in board and "emergencies" not in board  # no live part shown from an old state

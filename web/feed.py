@@ -20,6 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 import redis
@@ -131,7 +132,10 @@ class Feed:
         except UnavailableError as exc:
             self.redis_error = exc.dependency.problem
             notice = f"{exc} – Warteschlangen, Agenten und Notfall-Leitungen werden gerade nicht angezeigt."
-            self._send(json.dumps({"error": notice, "at": now}, ensure_ascii=False))
+            figures = [asdict(t) for t in self._tenants]  # from the database: still shown
+            self._send(
+                json.dumps({"error": notice, "tenants": figures, "figures_error": self.figures_error, "at": now}, ensure_ascii=False)
+            )
             return
         self.redis_error = ""
         data: dict[str, Any] = board(center, snapshot, self._tenants, self.changed).as_json()
