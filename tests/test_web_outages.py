@@ -32,6 +32,7 @@ from routing.model import Center
 from runtime.web import with_connect_timeout
 from stores.live import LiveState
 from tests.conftest import EXAMPLE, ROOT
+from tests.relay import Relay
 from tests.test_web import record
 from tests.webapp import PASSWORD, WebLab, post, web_lab
 from web.board import TenantView
@@ -102,6 +103,7 @@ def test_with_the_database_lost_reports_answer_503_naming_it(lab: WebLab, caplog
     page = viewer.get("/reports")
     assert page.status_code == 503
     assert f"{NO_DATABASE} – Berichte sind gerade nicht verfügbar." in shown(page)
+    assert viewer.get("/wallboard").status_code == 200  # the board itself comes from the feed (its figures: below)
     assert tracebacks(caplog) == []
 
 
@@ -305,3 +307,18 @@ def test_the_wallboard_with_redis_down_keeps_todays_figures_from_the_database(ex
     assert board["error"] == f"{NO_REDIS} – Warteschlangen, Agenten und Notfall-Leitungen werden gerade nicht angezeigt."
     assert [(t["name"], t["calls"], t["service_level"]) for t in board["tenants"]] == [("Stadt Minden", 12, 80.0)]
     assert "queues" not in board and "emergencies" not in board  # no live part shown from an old state
+
+
+@pytest.mark.services  # the real Redis, lost after the app started and back again: the client's pooled connections
+def test_redis_lost_after_start_turns_health_red_refuses_the_switch_and_all_works_again_when_back(example: Center, tmp_path: Path) -> None:
+    with Relay(("127.0.0.1", 6379)) as relay, web_lab(example, tmp_path, redis_url=f"redis://127.0.0.1:{relay.port}/0") as lab:
+        supervisor, monitor = lab.client("sabine"), lab.client()
+        assert monitor.get("/health").json()["redis"] == "up" and "ist <strong>ausgeschaltet" in supervisor.get("/supervisor").text
+        relay.cut()
+        switch = {"tenant": "minden", "emergency": "bombe", "on": "1"}
+        assert post(supervisor, "/supervisor", "/supervisor/emergency", switch).status_code == 503
+        assert monitor.get("/health").status_code == 503  # what the switch found, at once
+        relay.restore()
+        assert post(supervisor, "/supervisor", "/supervisor/emergency", switch).status_code == 303
+        assert lab.live.emergencies() == {"minden/bombe"} and monitor.get("/health").json()["redis"] == "up"
+        lab.live.redis.delete(*lab.live.redis.scan_iter(f"{lab.prefix}:*"))
