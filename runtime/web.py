@@ -17,6 +17,8 @@ from pathlib import Path
 import redis
 import uvicorn
 from prometheus_client import CollectorRegistry
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from metrics.store import Store
 from pbx.ami import AmiSettings
@@ -26,15 +28,18 @@ from routing.model import Center
 from runtime import settings as defaults
 from runtime.endpoint import InLoop, registry, with_metrics
 from runtime.process import Options, configure_logging, run, stop_on_signals
+from stores.db import StoreError, shown
 from stores.live import LiveState
 from web.app import create_app
 from web.context import Services
 from web.control import Control
+from web.dependencies import Dependencies, first_line
 from web.feed import Feed
 from web.reports import today_figures
 from web.users import User
 
 log = logging.getLogger("lotse.web")
+DB_CONNECT_TIMEOUT = 2  # seconds a page waits for PostgreSQL to accept a connection (libpq's least)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +71,19 @@ async def _serve(settings: WebSettings, options: Options, metrics: CollectorRegi
     def center() -> Center:
         return base.on(datetime.now(base.tz).date())
 
-    store = await asyncio.to_thread(Store.open, settings.db_url, base.tz)  # a StoreError when its schema is not this lotse's
-    live = LiveState(redis.Redis.from_url(settings.redis_url, socket_timeout=2), settings.redis_prefix)
-    feed = Feed(center, live, today_figures(store.engine), settings.redis_url)
+    db_url = with_connect_timeout(settings.db_url)
+    try:
+        store = await asyncio.to_thread(Store.open, db_url, base.tz)  # a StoreError when its schema is not this lotse's
+    except SQLAlchemyError as exc:  # checked at start only: later the pages say so (web/dependencies.py)
+        raise StoreError(f"lotse web: cannot open the database at {shown(db_url)}: {first_line(exc)}") from None
+    live = LiveState(redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=1), settings.redis_prefix)
+    dependencies = Dependencies.of(store.engine, live)  # the pages', the feed's and /health's view of both
+    feed = Feed(center, live, today_figures(store.engine), settings.redis_url, dependencies=dependencies)
     control = Control(settings.ami) if settings.ami else None
     promises = Promises(store.engine)
-    services = Services(center, settings.agents, settings.users, live, feed, control, store.engine, promises, settings.queue_log)
+    services = Services(
+        center, settings.agents, settings.users, live, feed, control, store.engine, promises, settings.queue_log, dependencies
+    )
     app = with_metrics(create_app(services, session_key(settings.secret_file), settings.https_only), metrics)
     host, port = settings.listen
     server = InLoop(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
@@ -101,6 +113,16 @@ async def _ready_when_started(server: uvicorn.Server, options: Options, stop: as
     await stop.wait()
     log.info("stopping")
     server.should_exit = True
+
+
+def with_connect_timeout(url: str, seconds: int = DB_CONNECT_TIMEOUT) -> str:
+    """A PostgreSQL URL with libpq's connect_timeout, unless it has one: without it a database behind a dropped route
+    or a hung server holds each page's connect for minutes (measured: still waiting after 13 s), the pool's threads
+    with it. Other databases' URLs as given."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or "connect_timeout" in parsed.query:
+        return url
+    return parsed.update_query_dict({"connect_timeout": str(seconds)}).render_as_string(hide_password=False)
 
 
 def session_key(path: Path | None) -> str:

@@ -30,6 +30,7 @@ from tests.fakes import FakeAmi
 from web.app import create_app
 from web.context import Services
 from web.control import Control
+from web.dependencies import Dependencies
 from web.feed import Feed
 from web.reports import today_figures
 from web.users import Role, load_users, set_user
@@ -93,7 +94,10 @@ def post(client: httpx.Client, page: str, path: str, data: dict[str, str]) -> ht
 
 
 @contextlib.contextmanager
-def web_lab(center: Center, tmp: Path, figures_every: float = 0.2, queue_log: Path | None = None) -> Iterator[WebLab]:
+def web_lab(
+    center: Center, tmp: Path, figures_every: float = 0.2, queue_log: Path | None = None, redis_url: str = REDIS
+) -> Iterator[WebLab]:
+    """The app with its clients; ``redis_url`` at a closed port gives a web app whose Redis is down (no services needed)."""
     prefix = f"lotse-test-{uuid.uuid4().hex[:8]}"
     users_file = tmp / "users.yaml"
     for user_id, (role, agent) in USERS.items():
@@ -102,7 +106,7 @@ def web_lab(center: Center, tmp: Path, figures_every: float = 0.2, queue_log: Pa
     users = load_users(users_file, {a.id for a in agents.agents})
     store = Store.open(f"sqlite:///{tmp / 'calls.db'}", center.tz)
     promises = Promises(store.engine)
-    live = LiveState(redis.Redis.from_url(REDIS), prefix)
+    live = LiveState(redis.Redis.from_url(redis_url), prefix)
     port = free_port()
     loop = asyncio.new_event_loop()
     started: Future[tuple[FakeAmi, Feed, uvicorn.Server]] = Future()
@@ -111,10 +115,15 @@ def web_lab(center: Center, tmp: Path, figures_every: float = 0.2, queue_log: Pa
         ami = FakeAmi()
         ami.handlers.update({name: _success for name in ("queueadd", "queueremove", "queuepause")})
         ami_port = await ami.start()
-        feed = Feed(lambda: center, live, today_figures(store.engine), REDIS, period=1.0, figures_every=figures_every)
+        dependencies = Dependencies.of(store.engine, live)
+        feed = Feed(
+            lambda: center, live, today_figures(store.engine), redis_url, 1.0, figures_every=figures_every, dependencies=dependencies
+        )
         control = Control(AmiSettings("127.0.0.1", ami_port, "lotse-web", ami.secret))
-        services = Services(lambda: center, agents, users, live, feed, control, store.engine, promises, queue_log)
-        server = uvicorn.Server(uvicorn.Config(create_app(services, "test-secret"), host="127.0.0.1", port=port, log_level="warning"))
+        services = Services(lambda: center, agents, users, live, feed, control, store.engine, promises, queue_log, dependencies)
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(services, "test-secret"), host="127.0.0.1", port=port, log_level="warning", log_config=None)
+        )
         feed.start()
         control.start()
         task = asyncio.get_running_loop().create_task(server.serve())
@@ -140,9 +149,10 @@ def web_lab(center: Center, tmp: Path, figures_every: float = 0.2, queue_log: Pa
         thread.join(10)
         loop.close()
         store.close()
-        keys = list(live.redis.scan_iter(f"{prefix}:*"))
-        if keys:
-            live.redis.delete(*keys)
+        if redis_url == REDIS:
+            keys = list(live.redis.scan_iter(f"{prefix}:*"))
+            if keys:
+                live.redis.delete(*keys)
 
 
 def _success(action: dict[str, str]) -> list[dict[str, str | list[str]]]:

@@ -25,6 +25,7 @@ STATE_LABELS = {
     "paused": "in Pause",
     "unavailable": "nicht erreichbar",
     "logged_out": "abgemeldet",
+    "unknown": "in unbekanntem Zustand",
 }
 _PRECEDENCE = ("talking", "ringing", "available", "paused", "unavailable")  # an agent in several queues shows the busiest
 

@@ -21,6 +21,7 @@ from render.agents import Agents
 from routing.model import Center
 from stores.live import LiveState
 from web.control import Control
+from web.dependencies import Dependencies, Dependency
 from web.feed import Feed
 from web.users import User
 
@@ -36,6 +37,7 @@ class Services:
     calls_db: Engine | None  # the call records (today's figures, dispositions, reports)
     promises: Promises | None  # callbacks and tickets (the worklist)
     queue_log: Path | None = None  # Asterisk's queue_log: the agents' figures on the reports page
+    dependencies: Dependencies | None = None  # the database's and Redis' state (none: made here; give the feed's)
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,18 @@ class WebContext:
     calls_db: Engine | None
     promises: Promises | None
     queue_log: Path | None
+    database: Dependency  # run every blocking call to calls_db or promises through it
+    redis: Dependency  # every call to live
     templates: Jinja2Templates
     clock: Callable[[], float] = time.time  # epoch seconds: dispositions, ticket moves, the recent calls' window
 
     @classmethod
     def of(cls, s: Services, templates: Jinja2Templates, clock: Callable[[], float] = time.time) -> WebContext:
-        return cls(s.center, s.agents, s.users, s.live, s.feed, s.control, s.calls_db, s.promises, s.queue_log, templates, clock)
+        found = s.dependencies or Dependencies.of(s.calls_db, s.live)
+        return cls(
+            s.center, s.agents, s.users, s.live, s.feed, s.control, s.calls_db, s.promises, s.queue_log,
+            found.database, found.redis, templates, clock,
+        )  # fmt: skip
 
 
 def context_of(request: Request) -> WebContext:

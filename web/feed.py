@@ -7,7 +7,9 @@ page (Server-Sent Events) when it differs from the last. Without announcements
 (Redis restarted, lotse metrics stopped) it reads every ``period`` seconds all
 the same. Today's figures per tenant come from the call records every
 ``figures_every`` seconds. Redis or the database down: the board says so and
-keeps the last figures; it never stops the web app.
+keeps the last figures; it never stops the web app. Its reads go through the
+app's dependencies (web/dependencies.py): an outage is logged once, however
+often the feed reads, and /health knows of it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 import redis
@@ -26,6 +29,7 @@ import redis.asyncio as aioredis
 from routing.model import Center
 from stores.live import LiveState
 from web.board import TenantView, board
+from web.dependencies import Dependencies, UnavailableError, first_line
 
 log = logging.getLogger("lotse.web")
 Figures = Callable[[Center, float], tuple[TenantView, ...]]
@@ -41,8 +45,10 @@ class Feed:
         period: float = 5.0,
         settle: float = 0.05,
         figures_every: float = 15.0,
+        dependencies: Dependencies | None = None,  # the app's (Services.dependencies); none: the feed's own
     ) -> None:
         self.center, self.live, self.figures, self.url = center, live, figures, url
+        self.dependencies = dependencies or Dependencies.of(None, live)
         self.period, self.settle, self.figures_every = period, settle, figures_every
         self.latest = ""  # the last board as JSON
         self.subscribers: set[asyncio.Queue[str]] = set()
@@ -114,16 +120,22 @@ class Feed:
         if self.figures is not None and now - self._figures_at >= self.figures_every:
             self._figures_at = now
             try:
-                self._tenants = await asyncio.to_thread(self.figures, center, now)
+                self._tenants = await self.dependencies.database.run(self.figures, center, now)
                 self.figures_error = ""
-            except Exception as exc:
-                self.figures_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            except UnavailableError as exc:
+                self.figures_error = f"{exc} ({exc.dependency.problem})"  # logged once by the dependency
+            except Exception as exc:  # not the database: a fault of the figures themselves, logged each time
+                self.figures_error = first_line(exc)
                 log.warning("today's figures not read: %s", self.figures_error)
         try:
-            snapshot = await asyncio.to_thread(self.live.snapshot, center.queues)
-        except (redis.RedisError, OSError) as exc:
-            self.redis_error = str(exc) or type(exc).__name__
-            self._send(json.dumps({"error": f"Live-Daten nicht verfügbar: {self.redis_error}", "at": now}))
+            snapshot = await self.dependencies.redis.run(self.live.snapshot, center.queues)
+        except UnavailableError as exc:
+            self.redis_error = exc.dependency.problem
+            notice = f"{exc} – Warteschlangen, Agenten und Notfall-Leitungen werden gerade nicht angezeigt."
+            figures = [asdict(t) for t in self._tenants]  # from the database: still shown
+            self._send(
+                json.dumps({"error": notice, "tenants": figures, "figures_error": self.figures_error, "at": now}, ensure_ascii=False)
+            )
             return
         self.redis_error = ""
         data: dict[str, Any] = board(center, snapshot, self._tenants, self.changed).as_json()

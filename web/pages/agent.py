@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,7 +15,8 @@ from render.agent_codes import queues_of
 from web.board import agents_of
 from web.context import WebContext, context_of
 from web.control import interface_of, login_actions, logout_actions
-from web.pages.page import act, back, forbidden, render, role
+from web.dependencies import UnavailableError
+from web.pages.page import act, back, forbidden, not_done, render, role
 from web.pages.tickets import ticket_move
 from web.users import Role, User
 
@@ -25,29 +25,39 @@ RECENT = 12 * 3600  # seconds: the calls an agent may still give a disposition f
 
 @role(Role.AGENT)
 async def agent_page(request: Request, user: User) -> Response:
+    return await agent_view(request, user)
+
+
+async def agent_view(request: Request, user: User, status: int = 200) -> Response:
+    """The page; with Redis or the database away it says so and keeps the rest (the state forms go through AMI)."""
     context = context_of(request)
     agent = context.agents.by_id(user.agent)
     if agent is None:
         return forbidden(request, user, f"Zu Ihrem Konto gehört kein Telefon (agent '{user.agent}' fehlt in agents.yaml).")
     center = context.center()
-    try:
-        state, reason = await asyncio.to_thread(own_state, context, interface_of(agent))
-    except Exception as exc:
-        state, reason = "unknown", str(exc)
     queues = [center.queues[q] for q in queues_of(center, agent)]
-    work = await asyncio.to_thread(worklist, context, {q.id for q in queues}, user)
-    recent = await asyncio.to_thread(recent_calls, context, agent.name)
+    notices, state, reason = [], "unknown", ""
+    try:
+        state, reason = await context.redis.run(own_state, context, interface_of(agent))
+    except UnavailableError as exc:
+        notices.append(f"{exc} – Ihr Zustand ist gerade nicht bekannt; Anmelden, Pause und Bereit gehen weiter.")
+    work: dict[str, Any] = {"callbacks": None, "tickets": None, "recent": None}  # None: not known now
+    try:
+        work = await context.database.run(work_of, context, {q.id for q in queues}, user, agent.name)
+    except UnavailableError as exc:
+        notices.append(f"{exc} – Ihre letzten Gespräche, Rückrufe und Tickets sind gerade nicht verfügbar.")
     return render(
         request,
         "agent.html",
         user,
+        status,
         agent=agent,
         state=state,
         reason=reason,
         queues=queues,
         reasons=context.agents.pause_reasons,
         codes=context.agents.codes,
-        recent=recent,
+        notices=notices,
         **work,
     )
 
@@ -80,11 +90,13 @@ async def agent_disposition(request: Request, user: User) -> Response:
     if code not in dispositions.LABELS or context.calls_db is None:
         return back(request, "/agent", f"Unbekanntes Gesprächsergebnis '{code[:20]}'.")
     agent = context.agents.by_id(user.agent)
-    mine = await asyncio.to_thread(recent_calls, context, agent.name if agent else "")
-    if not any(c["uniqueid"] == uniqueid for c in mine):
+    try:
+        saved = await context.database.run(save_disposition, context, context.calls_db, agent.name if agent else "", user, uniqueid, code)
+    except UnavailableError as exc:
+        why = f"Das Gesprächsergebnis wurde NICHT gespeichert: {exc}. Bitte später noch einmal erfassen."
+        return await not_done(request, user, agent_view, why)
+    if not saved:
         return back(request, "/agent", "Dieses Gespräch gehört nicht zu Ihren letzten Gesprächen.")
-    item = dispositions.Disposition(uniqueid, user.agent, code, context.clock(), "web")
-    await asyncio.to_thread(dispositions.save, context.calls_db, [item])
     return back(request, "/agent", f"Erfasst: {dispositions.LABELS[code]}.")
 
 
@@ -92,7 +104,15 @@ async def agent_disposition(request: Request, user: User) -> Response:
 async def agent_ticket(request: Request, user: User) -> Response:
     form = await request.form()
     action, ticket_id, note = str(form.get("action", "")), str(form.get("id", "")), str(form.get("note", ""))
-    return await ticket_move(request, user, "/agent", action, ticket_id, note)
+    return await ticket_move(request, user, ("/agent", agent_view), action, ticket_id, note)
+
+
+def save_disposition(context: WebContext, engine: Engine, agent_name: str, user: User, uniqueid: str, code: str) -> bool:
+    """Record the disposition of one of the agent's recent calls; False when the call is not one of them (blocking: SQL)."""
+    if not any(c["uniqueid"] == uniqueid for c in recent_calls(context, agent_name)):
+        return False
+    dispositions.save(engine, [dispositions.Disposition(uniqueid, user.agent, code, context.clock(), "web")])
+    return True
 
 
 def own_state(context: WebContext, interface: str) -> tuple[str, str]:
@@ -100,6 +120,11 @@ def own_state(context: WebContext, interface: str) -> tuple[str, str]:
     snapshot = context.live.snapshot(context.center().queues)
     found = next((a for a in agents_of(snapshot) if a.interface == interface), None)
     return (found.state, found.reason) if found else ("logged_out", "")
+
+
+def work_of(context: WebContext, queues: set[str], user: User, agent_name: str) -> dict[str, Any]:
+    """What the page shows from the database: the worklist and the recent calls (blocking: SQL)."""
+    return {**worklist(context, queues, user), "recent": recent_calls(context, agent_name)}
 
 
 def worklist(context: WebContext, queues: set[str], user: User) -> dict[str, Any]:

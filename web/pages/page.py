@@ -1,4 +1,5 @@
-"""What every page does: render a template, refuse (403), go back with a message, check the role, run AMI actions."""
+"""What every page does: render a template, refuse (403), go back with a message, check the role, run AMI actions,
+and answer an action that could not be carried out (503: the page again, saying what was not done and why)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from web.control import ControlError
 from web.users import Role, User
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
+View = Callable[[Request, User, int], Awaitable[Response]]  # a page drawn with a status (see not_done)
 
 
 def page_templates() -> Jinja2Templates:
@@ -37,7 +39,7 @@ def render(request: Request, name: str, user: User | None, status: int = 200, **
     return context.templates.TemplateResponse(
         request,
         name,
-        {"user": user, "csrf": auth.csrf_token(request), "flash": flash, "center": context.center(), **values},
+        {"user": user, "csrf": auth.csrf_token(request), "flash": flash, "refused": status >= 500, "center": context.center(), **values},
         status,
     )
 
@@ -50,6 +52,12 @@ def back(request: Request, path: str, message: str) -> Response:
     """A redirect (303) to the page, which shows the message once."""
     request.session["flash"] = message
     return RedirectResponse(path, status_code=303)
+
+
+async def not_done(request: Request, user: User, view: View, message: str) -> Response:
+    """The page again with the message, answered 503: what the user asked for was not carried out (nothing pretends)."""
+    request.session["flash"] = message
+    return await view(request, user, 503)
 
 
 def role(needed: Role) -> Callable[[auth.Handler], Callable[[Request], Awaitable[Response]]]:

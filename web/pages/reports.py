@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from web.context import context_of
+from web.dependencies import UnavailableError
 from web.pages.page import render, role
 from web.reports import report_page
 from web.users import Role, User
@@ -26,7 +26,11 @@ async def reports(request: Request, user: User) -> Response:
         return render(request, "reports.html", user, 400, error="Datum bitte als JJJJ-MM-TT.", first=today, last=today, body="")
     if last < first:
         return render(request, "reports.html", user, 400, error="'bis' liegt vor 'von'.", first=first, last=last, body="")
-    body = ""
-    if context.calls_db is not None:
-        body = await asyncio.to_thread(report_page, center, context.calls_db, first, last, context.agents, context.queue_log)
-    return render(request, "reports.html", user, first=first, last=last, body=body, error="" if body else "Keine Anrufdatenbank.")
+    if context.calls_db is None:
+        return render(request, "reports.html", user, first=first, last=last, body="", error="Keine Anrufdatenbank.")
+    try:
+        body = await context.database.run(report_page, center, context.calls_db, first, last, context.agents, context.queue_log)
+    except UnavailableError as exc:
+        why = f"{exc} – Berichte sind gerade nicht verfügbar."
+        return render(request, "reports.html", user, 503, first=first, last=last, body="", error=why)
+    return render(request, "reports.html", user, first=first, last=last, body=body, error="")

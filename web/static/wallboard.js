@@ -25,8 +25,9 @@
   };
 
   function draw() {
-    if (board.error) { $("connection").textContent = board.error; return; }
-    $("connection").textContent = "Live – zuletzt aktualisiert " + new Date().toLocaleTimeString("de-DE");
+    // Redis away: the error says so, the live parts are emptied (never an old count shown as now), today's figures stay.
+    $("connection").textContent = board.error || "Live – zuletzt aktualisiert " + new Date().toLocaleTimeString("de-DE");
+    $("connection").classList.toggle("error", Boolean(board.error));
     const queues = $("queues").tBodies[0];
     queues.replaceChildren(...(board.queues || []).map((q) => {
       const tr = document.createElement("tr");
@@ -48,10 +49,10 @@
     $("figures-error").textContent = board.figures_error ? "Zahlen von heute nicht aktuell: " + board.figures_error : "";
     $("emergencies").replaceChildren(...(board.emergencies || []).map((e) =>
       text("li", e.tenant_name + ": " + e.name + " – " + (e.on ? "EINGESCHALTET" : "aus"), e.on ? "on" : "")));
-    if (!(board.emergencies || []).length) $("emergencies").append(text("li", "keine eingerichtet"));
+    if (!(board.emergencies || []).length) $("emergencies").append(text("li", board.error ? "Zustand nicht bekannt" : "keine eingerichtet"));
     $("agents").replaceChildren(...(board.agents || []).map((a) =>
       text("li", a.name + ": " + (labels[a.state] || a.state) + (a.reason ? " (" + a.reason + ")" : ""), "state-" + a.state)));
-    if (!(board.agents || []).length) $("agents").append(text("li", "niemand angemeldet"));
+    if (!(board.agents || []).length) $("agents").append(text("li", board.error ? "nicht bekannt" : "niemand angemeldet"));
     announce();
   }
 
