@@ -27,7 +27,7 @@ from routing.problems import ConfigError
 from runtime import settings as defaults
 from runtime.settings import Environment
 from runtime.web import WebSettings, run_web
-from web.users import Role, UsersError, load_users, set_user
+from web.users import Role, UsersError, UsersFile, set_user
 
 
 def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
@@ -57,6 +57,7 @@ def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     )
     process_flags(web, loop=False)
     setting(web, "--https-only", "web.https_only", action="store_true", help="session cookie only over HTTPS (behind a TLS proxy)")
+    setting(web, "--idle-minutes", "web.idle_minutes", type=int, metavar="N", help="a session not used for N minutes ends")
     user = commands.add_parser("user", help="add or change a user of lotse web (the password from $LOTSE_WEB_PASSWORD or asked)")
     user.add_argument("id")
     setting(user, "--users", "web.users", type=Path, required=True)
@@ -85,6 +86,8 @@ def _user(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
 
 def _web(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     listen = host_port(args.listen, "--listen", defaults.WEB_LISTEN)
+    if args.idle_minutes < 1:
+        raise UsageError(f"argument --idle-minutes: {args.idle_minutes} would end every session at once; give at least 1")
     ami = None
     if args.ami:
         host, port = host_port(args.ami, "--ami", defaults.AMI_ADDRESS)
@@ -94,7 +97,7 @@ def _web(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         return EXIT_FAILED
     try:
         agents = load_agents(args.agents, None, base, passwords=False)  # the web app never needs a SIP password
-        users = load_users(args.users, {a.id for a in agents.agents})
+        users = UsersFile(args.users, {a.id for a in agents.agents})  # read again when it changes
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=out)
@@ -114,6 +117,7 @@ def _web(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         queue_log=args.queue_log,
         secret_file=args.secret_file,
         https_only=args.https_only,
+        idle=args.idle_minutes * 60.0,
     )
     return run_web(settings, process_options(args, env))
 

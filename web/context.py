@@ -8,7 +8,7 @@ where every endpoint finds it with ``context_of(request)``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,8 @@ from routing.model import Center
 from stores.live import LiveState
 from web.control import Control
 from web.feed import Feed
+from web.logins import Logins
+from web.sessions import Sessions
 from web.users import User
 
 
@@ -29,11 +31,11 @@ from web.users import User
 class Services:
     center: Callable[[], Center]  # the config in force today
     agents: Agents
-    users: dict[str, User]
+    users: Mapping[str, User]  # a web.users.UsersFile: as the file is now
     live: LiveState
     feed: Feed
     control: Control | None
-    calls_db: Engine | None  # the call records (today's figures, dispositions, reports)
+    calls_db: Engine | None  # the call records (today's figures, dispositions, reports); the web app needs it for its sessions
     promises: Promises | None  # callbacks and tickets (the worklist)
     queue_log: Path | None = None  # Asterisk's queue_log: the agents' figures on the reports page
 
@@ -42,7 +44,7 @@ class Services:
 class WebContext:
     center: Callable[[], Center]
     agents: Agents
-    users: dict[str, User]
+    users: Mapping[str, User]
     live: LiveState
     feed: Feed
     control: Control | None
@@ -50,11 +52,16 @@ class WebContext:
     promises: Promises | None
     queue_log: Path | None
     templates: Jinja2Templates
-    clock: Callable[[], float] = time.time  # epoch seconds: dispositions, ticket moves, the recent calls' window
+    sessions: Sessions
+    logins: Logins
+    clock: Callable[[], float] = time.time  # epoch seconds: dispositions, ticket moves, the recent calls' window, sessions
 
     @classmethod
-    def of(cls, s: Services, templates: Jinja2Templates, clock: Callable[[], float] = time.time) -> WebContext:
-        return cls(s.center, s.agents, s.users, s.live, s.feed, s.control, s.calls_db, s.promises, s.queue_log, templates, clock)
+    def of(cls, s: Services, templates: Jinja2Templates, idle: float, clock: Callable[[], float] = time.time) -> WebContext:
+        if s.calls_db is None:
+            raise ValueError("the web app keeps its sessions and log-in failures in the database: give Services.calls_db")
+        fields = (s.center, s.agents, s.users, s.live, s.feed, s.control, s.calls_db, s.promises, s.queue_log, templates)
+        return cls(*fields, Sessions(s.calls_db, idle), Logins(s.calls_db), clock)
 
 
 def context_of(request: Request) -> WebContext:

@@ -7,7 +7,8 @@
 Roles, each including the ones before: viewer (wallboard, reports), agent (own
 state, worklist, disposition; needs ``agent:``, the id in agents.yaml),
 supervisor (emergency lines, other agents, tickets), admin. ``lotse web user``
-writes an entry with a hashed password; the file never holds a plain one.
+writes an entry with a hashed password; the file never holds a plain one. lotse web reads the file again
+when it changed (``UsersFile``): a removed user or a new password ends that user's sessions at once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -23,6 +26,7 @@ from typing import Any
 
 import yaml
 
+log = logging.getLogger("lotse.web")
 SCRYPT = (16384, 8, 1)  # n, r, p: about 16 MiB and 50 ms per check on this kind of machine
 MIN_PASSWORD = 10
 
@@ -125,3 +129,41 @@ def set_user(path: Path, user_id: str, role: Role, password: str, name: str = ""
     temp.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=True), encoding="utf-8")
     temp.chmod(0o600)
     temp.replace(path)
+
+
+class UsersFile(Mapping[str, User]):
+    """The users of a file as it is now: read again when it changed (a user added, removed or with a new password
+    takes effect at the next request, without a restart). A changed file with a problem is not taken: the users
+    read before stay, and the problem is logged once."""
+
+    def __init__(self, path: Path, agents: set[str] | None = None) -> None:
+        self.path, self.agents = path, agents
+        self._users = load_users(path, agents)
+        self._read = self._stamp()
+
+    def _stamp(self) -> tuple[int, int, int]:
+        try:
+            found = self.path.stat()
+        except OSError:
+            return (0, 0, 0)
+        return (found.st_mtime_ns, found.st_size, found.st_ino)
+
+    def current(self) -> dict[str, User]:
+        stamp = self._stamp()
+        if stamp != self._read:
+            self._read = stamp
+            try:
+                self._users = load_users(self.path, self.agents)
+                log.info("web: users file read again: %d users", len(self._users))
+            except UsersError as exc:
+                log.error("web: the changed users file is not used, the users read before stay: %s", exc)
+        return self._users
+
+    def __getitem__(self, user_id: str) -> User:
+        return self.current()[user_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.current())
+
+    def __len__(self) -> int:
+        return len(self.current())
