@@ -4,16 +4,31 @@ per account and per address, with a log line fail2ban can match."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from starlette.requests import Request
 
+from metrics.store import Store
 from routing.model import Center
-from tests.web_sessions_kit import PASSWORD, Site, csrf_of, log_in, migrated_db
+from runtime.process import LocalTimeFormatter
+from tests.conftest import ROOT
+from tests.web_sessions_kit import IDLE, PASSWORD, Site, csrf_of, log_in, migrated_db, session_of
+from web.logins import ADDRESS_LIMIT, USER_LIMIT, Locked, Logins, lock_for
+from web.pages.wallboard import session_alive, stream
+from web.sessions import TOUCH
 
-FAIL2BAN = re.compile(r"^.* lotse\.web web: login (?:failed|refused) from (?P<host>\S+) for user '[^']*'")
+
+def fail2ban_filter() -> re.Pattern[str]:
+    """The failregex of docs/security.md, its <HOST> as a named group (fail2ban's is stricter: an address or name)."""
+    text = (ROOT / "docs/security.md").read_text(encoding="utf-8")
+    regex = next(line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith("failregex ="))
+    return re.compile(regex.replace("<HOST>", r"(?P<host>[0-9A-Fa-f.:]+)"))
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +84,105 @@ def test_five_wrong_passwords_lock_the_account_and_the_right_one_is_refused_then
     assert locked.get("/supervisor", follow_redirects=False).status_code == 303  # not logged in
 
 
-def test_the_fail2ban_filter_matches_the_log_line_with_the_address(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_fail2ban_filter_matches_the_log_lines_with_the_address(site: Site, example: Center, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "lotse.web")
-    log_in(site.client(address="203.0.113.9"), "sabine' from 192.0.2.1 for user 'x", "wrong-password-1")
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
-    lines = [formatter.format(r) for r in caplog.records if "203.0.113.9" in r.getMessage()]
-    assert lines and all(FAIL2BAN.match(line)["host"] == "203.0.113.9" for line in lines)  # type: ignore[index]
+    guesser = site.client(address="203.0.113.9")
+    for _ in range(USER_LIMIT + 1):  # five failures, then a refusal
+        log_in(guesser, "sabine' from 192.0.2.1 for user 'x\n2026-12-07 10:00:00 CET WARNING forged", "wrong-password-1")
+    formatter = LocalTimeFormatter(example.tz)  # as lotse web writes its lines
+    lines = [formatter.format(r) for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(lines) == USER_LIMIT + 1 and "login refused" in lines[-1] and "\n" not in "".join(lines)
+    assert [found["host"] for line in lines if (found := fail2ban_filter().match(line))] == ["203.0.113.9"] * len(lines)
+    assert "for user 'sabine??from?192.0.2.1?for?user??x?2026-'" in lines[0]  # the forged part made harmless, cut at 40
     assert PASSWORD not in caplog.text
+
+
+def test_a_session_unused_for_the_idle_time_ends_and_one_in_use_lasts_twelve_hours(site: Site) -> None:
+    used, left = site.client(), site.client()
+    log_in(used, "vera"), log_in(left, "vera")
+    for _ in range(35):  # a request every 20 minutes: still in after 11 h 40 min
+        site.now[0] += IDLE - 600
+        assert used.get("/wallboard", follow_redirects=False).status_code == 200
+    assert left.get("/wallboard", follow_redirects=False).headers["location"] == "/login?next=/wallboard"
+    site.now[0] += IDLE - 600  # 12 h after the log-in
+    assert used.get("/wallboard", follow_redirects=False).status_code == 303
+
+
+def test_the_lock_doubles_with_each_failure_after_it_and_the_right_password_ends_it(site: Site) -> None:
+    logins, now = Logins(site.engine), 5000.0
+    for _ in range(USER_LIMIT):
+        assert logins.attempt("sabine", "198.51.100.7", now) is None
+    assert logins.attempt("sabine", "198.51.100.7", now + 59) == Locked("user", now + 60)
+    assert logins.attempt("sabine", "198.51.100.7", now + 60) is None  # the 6th failure, counted
+    assert logins.attempt("sabine", "198.51.100.7", now + 61) == Locked("user", now + 60 + 120)
+    assert [lock_for(n, USER_LIMIT) for n in (4, 5, 6, 7, 12, 40)] == [0, 60, 120, 240, 3600, 3600]
+    logins.succeeded("sabine", "198.51.100.7", now + 180)
+    assert all(logins.attempt("sabine", "198.51.100.7", now + 181) is None for _ in range(USER_LIMIT))
+
+
+def test_forty_parallel_guesses_for_one_account_let_five_through(empty_db: str) -> None:
+    Store.open(empty_db).close()  # the schema
+    many = 40 if empty_db.startswith("postgresql") else 12  # SQLite (one node) makes them wait in turn: fewer, quicker
+    engines = [create_engine(empty_db) for _ in range(many)]
+    start, results = threading.Barrier(many), list[Locked | None]()
+
+    def guess(n: int) -> None:
+        start.wait()
+        results.append(Logins(engines[n]).attempt("sabine", f"198.51.100.{n}", 7000.0))
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(many)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    assert results.count(None) == USER_LIMIT and results.count(Locked("user", 7060.0)) == many - USER_LIMIT
+
+
+def test_twenty_failures_from_one_address_lock_it_for_every_account_and_not_others(site: Site) -> None:
+    guesser = site.client(address="203.0.113.5")
+    for n in range(ADDRESS_LIMIT):
+        assert log_in(guesser, f"user{n}", "wrong-password-1").status_code == 401
+    answer = log_in(guesser, "vera")
+    assert answer.status_code == 429 and "Zu viele Fehlversuche für diese Adresse. Bitte in 1 Minute erneut versuchen." in answer.text
+    assert log_in(site.client(address="198.51.100.8"), "vera").status_code == 303
+
+
+def test_without_the_database_nothing_is_taken_on_trust(site: Site) -> None:
+    vera = site.client()
+    log_in(vera, "vera")
+    with site.engine.begin() as db:
+        db.execute(text("DROP TABLE web_sessions"))
+        db.execute(text("DROP TABLE login_failures"))
+    answer = vera.get("/wallboard", follow_redirects=False)
+    assert answer.status_code == 503 and "die Datenbank ist nicht erreichbar" in answer.text
+    answer = log_in(site.client(), "vera")
+    assert answer.status_code == 503 and "Anmelden ist gerade nicht möglich" in answer.text
+
+
+def test_an_open_live_page_keeps_its_session_and_ends_with_it(site: Site) -> None:
+    vera = site.client()
+    log_in(vera, "vera")
+    alive = session_alive(Request({"type": "http", "app": site.app, "session": session_of(vera)}))
+    for _ in range(4):  # the live feed open for two hours, nothing else asked
+        site.now[0] += IDLE - 600
+        assert asyncio.run(alive())
+    assert vera.get("/wallboard", follow_redirects=False).status_code == 200
+    site.remove_user("vera")
+    site.now[0] += TOUCH
+    assert not asyncio.run(alive())
+
+
+def test_the_stream_ends_when_the_session_does(site: Site) -> None:
+    answers = iter([True, False])
+
+    async def alive() -> bool:
+        return next(answers)
+
+    async def read() -> list[str]:
+        feed = site.app.state.context.feed
+        feed.latest = '{"queues": []}'
+        return [part async for part in stream(feed, alive)]
+
+    assert asyncio.run(read()) == ["retry: 2000\n\n", 'data: {"queues": []}\n\n']

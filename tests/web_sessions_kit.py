@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import itsdangerous
 import redis
 import yaml
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -32,14 +35,16 @@ from web.feed import Feed
 from web.reports import today_figures
 from web.users import UsersFile
 
-__all__ = ["PASSWORD", "Site", "csrf_of", "log_in", "migrated_db"]
+__all__ = ["IDLE", "PASSWORD", "Site", "csrf_of", "log_in", "migrated_db", "session_of"]
 NO_REDIS = "redis://127.0.0.1:1/0"  # nothing listens there: these pages do without the live state
 IDLE = 1800.0
+SECRET = "test-secret"  # signs the session cookie
 
 
 @dataclass
 class Site:
     app: Starlette
+    engine: Engine  # the database's: the sessions and log-in failures
     users_file: Path
     now: list[float]  # the app's clock: the test moves now[0]
 
@@ -59,7 +64,7 @@ class Site:
         users = UsersFile(users_file, {a.id for a in agents.agents})
         services = Services(lambda: center, agents, users, live, feed, None, store.engine, Promises(store.engine))
         now = [1_780_000_000.0]
-        return cls(create_app(services, "test-secret", idle=IDLE, clock=lambda: now[0]), users_file, now)
+        return cls(create_app(services, SECRET, idle=IDLE, clock=lambda: now[0]), store.engine, users_file, now)
 
     def client(self, address: str = "198.51.100.7", cookies: dict[str, str] | None = None) -> TestClient:
         return TestClient(self.app, client=(address, 50000), cookies=cookies)
@@ -91,3 +96,10 @@ def log_in(client: TestClient, user: str, password: str = PASSWORD) -> Any:
     page = client.get("/login")
     data = {"csrf": csrf_of(page.text), "user": user, "password": password, "next": "/wallboard"}
     return client.post("/login", data=data, follow_redirects=False)
+
+
+def session_of(client: TestClient) -> dict[str, Any]:
+    """What the client's session cookie holds (signed by SECRET, as Starlette's SessionMiddleware writes it)."""
+    signed = itsdangerous.TimestampSigner(SECRET).unsign(client.cookies["lotse_session"])
+    data: dict[str, Any] = json.loads(base64.b64decode(signed))
+    return data
