@@ -89,9 +89,10 @@ class Logins:
             if until is not None and until > now:
                 return float(until)
             if until is None:
+                lock = lock_for(1, limit)  # 0: not locked, never "locked until now" (a parallel request's clock may be earlier)
                 try:
                     with self.engine.begin() as db:
-                        db.execute(insert(login_failures).values(key=key, failures=1, last=now, locked_until=now + lock_for(1, limit)))
+                        db.execute(insert(login_failures).values(key=key, failures=1, last=now, locked_until=now + lock if lock else 0.0))
                     return 0.0
                 except IntegrityError:
                     continue
