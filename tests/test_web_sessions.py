@@ -192,3 +192,19 @@ def test_the_stream_ends_when_the_session_does(site: Site) -> None:
         return [part async for part in stream(feed, alive)]
 
     assert asyncio.run(read()) == ["retry: 2000\n\n", 'data: {"queues": []}\n\n']
+
+
+@pytest.mark.services
+def test_two_nodes_on_one_postgresql_share_sessions_and_failures(example: Center, tmp_path: Path, postgres_db: str) -> None:
+    a, b = Site.on(example, tmp_path, postgres_db), Site.on(example, tmp_path, postgres_db)  # same key, users file, database
+    sabine = a.client()
+    log_in(sabine, "sabine")
+    saved, token = dict(sabine.cookies), csrf_of(sabine.get("/wallboard").text)
+    assert b.client(cookies=saved).get("/supervisor", follow_redirects=False).status_code == 200  # the other node knows it
+    b.client(cookies=saved).post("/logout", data={"csrf": token}, follow_redirects=False)  # logged out on B
+    assert a.client(cookies=saved).get("/supervisor", follow_redirects=False).status_code == 303  # and out on A
+    for node in (a, b, a, b, a):
+        assert log_in(node.client(), "vera", "wrong-password-1").status_code == 401
+    assert log_in(b.client(), "vera").status_code == 429  # five failures over both nodes
+    for node in (a, b):
+        node.engine.dispose()

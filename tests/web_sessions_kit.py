@@ -51,14 +51,20 @@ class Site:
     @classmethod
     def make(cls, center: Center, tmp: Path, migrated: Path) -> Site:
         """The app on a copy of ``migrated`` (a SQLite file at the newest revision: see migrated_db)."""
+        shutil.copy(migrated, tmp / "calls.db")
+        return cls.on(center, tmp, f"sqlite:///{tmp / 'calls.db'}")
+
+    @classmethod
+    def on(cls, center: Center, tmp: Path, url: str) -> Site:
+        """The app on the database at ``url``, with the users file tmp/users.yaml (made when missing: two nodes share it)."""
         users_file = tmp / "users.yaml"
         site_users = {
             u: {"name": u.capitalize(), "role": r.name.lower(), "password": cheap_hash(PASSWORD), "agent": a} for u, (r, a) in USERS.items()
         }
-        users_file.write_text(yaml.safe_dump({"users": site_users}), encoding="utf-8")
+        if not users_file.exists():
+            users_file.write_text(yaml.safe_dump({"users": site_users}), encoding="utf-8")
         agents = load_agents(ROOT / "asterisk" / "agents.example.yaml", ROOT / "asterisk" / "secrets.example.yaml", center)
-        shutil.copy(migrated, tmp / "calls.db")
-        store = Store.open(f"sqlite:///{tmp / 'calls.db'}", center.tz)
+        store = Store.open(url, center.tz)
         live = LiveState(redis.Redis.from_url(NO_REDIS, socket_connect_timeout=0.2), "lotse-test")
         feed = Feed(lambda: center, live, today_figures(store.engine), NO_REDIS)
         users = UsersFile(users_file, {a.id for a in agents.agents})
