@@ -27,7 +27,7 @@ from routing.problems import ConfigError
 from runtime import settings as defaults
 from runtime.settings import Environment
 from runtime.web import WebSettings, run_web
-from web.users import Role, UsersError, UsersFile, set_user
+from web.users import Role, UsersError, UsersFile, remove_user, set_user
 
 
 def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
@@ -61,13 +61,18 @@ def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     user = commands.add_parser("user", help="add or change a user of lotse web (the password from $LOTSE_WEB_PASSWORD or asked)")
     user.add_argument("id")
     setting(user, "--users", "web.users", type=Path, required=True)
-    user.add_argument("--role", choices=[r.name.lower() for r in Role], required=True)
+    user.add_argument("--role", choices=[r.name.lower() for r in Role], help="required unless --remove")
+    user.add_argument("--remove", action="store_true", help="remove the user: their sessions end at their next request")
     user.add_argument("--name", default="", help="shown on the pages (default: the id)")
     user.add_argument("--agent", default="", help="the agent id in agents.yaml (for role agent)")
     return web, user
 
 
 def _user(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
+    if args.remove:
+        return _remove_user(args, out)
+    if args.role is None:
+        raise UsageError("the argument --role is required (or --remove)")
     role = Role[args.role.upper()]
     if role is Role.AGENT and not args.agent:
         raise UsageError("argument --agent: an agent's login needs their id in agents.yaml")
@@ -81,6 +86,16 @@ def _user(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         print(f"{args.users}: {exc}", file=out)
         return EXIT_FAILED
     print(f"{args.users}: {args.id} ({role.name.lower()}) saved", file=out)
+    return EXIT_OK
+
+
+def _remove_user(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        remove_user(args.users, args.id)
+    except UsersError as exc:
+        print(exc, file=out)
+        return EXIT_FAILED
+    print(f"{args.users}: {args.id} removed; lotse web ends their sessions at their next request", file=out)
     return EXIT_OK
 
 

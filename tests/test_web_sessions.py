@@ -5,6 +5,7 @@ per account and per address, with a log line fail2ban can match."""
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import re
 import threading
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from starlette.requests import Request
 
+from lotse.cli import main
 from metrics.store import Store
 from routing.model import Center
 from runtime.process import LocalTimeFormatter
@@ -61,6 +63,17 @@ def test_a_user_removed_from_the_users_file_is_out_at_the_next_request(site: Sit
     assert sabine.get("/supervisor", follow_redirects=False).headers["location"] == "/login?next=/supervisor"
     assert log_in(site.client(), "sabine").status_code == 401
     assert vera.get("/wallboard", follow_redirects=False).status_code == 200  # the others stay in
+
+
+def test_lotse_user_remove_takes_a_user_out_of_the_file_and_their_sessions_end(site: Site) -> None:
+    sabine = site.client()
+    log_in(sabine, "sabine")
+    out = io.StringIO()
+    assert main(["user", "sabine", "--users", str(site.users_file), "--remove"], out, environ={}) == 0
+    assert out.getvalue() == f"{site.users_file}: sabine removed; lotse web ends their sessions at their next request\n"
+    assert sabine.get("/wallboard", follow_redirects=False).status_code == 303
+    assert main(["user", "sabine", "--users", str(site.users_file), "--remove"], out, environ={}) == 1
+    assert out.getvalue().endswith(f"{site.users_file}: no user 'sabine' (known: anna, vera)\n")
 
 
 def test_a_changed_password_ends_the_sessions_opened_with_the_old_one(site: Site) -> None:

@@ -125,6 +125,26 @@ def set_user(path: Path, user_id: str, role: Role, password: str, name: str = ""
     if agent:
         entry["agent"] = agent
     data["users"][user_id] = entry
+    _write(path, data)
+
+
+def remove_user(path: Path, user_id: str) -> None:
+    """Remove one user from the file (``lotse user ID --remove``); raises UsersError naming the file when it is not there."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    except yaml.YAMLError as exc:
+        raise UsersError(f"{path}: not valid YAML: {exc}") from None
+    users = data.get("users") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(users, dict) or user_id not in users:
+        known = ", ".join(sorted(str(u) for u in users)) if isinstance(users, dict) else "none"
+        raise UsersError(f"{path}: no user '{user_id}' (known: {known})")
+    if len(users) == 1:  # a file without users is refused by lotse web, which would keep the users read before
+        raise UsersError(f"{path}: '{user_id}' is the only user; add another first (the file needs at least one)")
+    del users[user_id]
+    _write(path, data)
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
     temp = path.with_suffix(path.suffix + ".tmp")
     temp.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=True), encoding="utf-8")
     temp.chmod(0o600)
