@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 import re
 import threading
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.web_sessions_kit import IDLE, PASSWORD, Site, csrf_of, log_in, migrat
 from web.logins import ADDRESS_LIMIT, USER_LIMIT, Locked, Logins, lock_for
 from web.pages.wallboard import session_alive, stream
 from web.sessions import TOUCH
+from web.users import UsersFile, check_password
 
 
 def fail2ban_filter() -> re.Pattern[str]:
@@ -221,3 +223,15 @@ def test_two_nodes_on_one_postgresql_share_sessions_and_failures(example: Center
     assert log_in(b.client(), "vera").status_code == 429  # five failures over both nodes
     for node in (a, b):
         node.engine.dispose()
+
+
+def test_the_users_file_is_read_again_even_when_a_change_keeps_its_size_and_time(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    file = site.users_file
+    users = UsersFile(file, clock=lambda: file.stat().st_mtime)  # read at once after the file was written
+    before = file.stat()
+    site.set_password("sabine", "a-new-password-2026")  # a hash of the same length: the same size
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same time (a file clock ticks in ms, not ns)
+    assert check_password(users["sabine"].password, "a-new-password-2026")
+    file.write_text("users: [not, a, mapping]\n", encoding="utf-8")
+    assert check_password(users["sabine"].password, "a-new-password-2026")  # a broken edit: the users before stay
+    assert "the changed users file is not used, the users read before stay" in caplog.text

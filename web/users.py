@@ -18,7 +18,8 @@ import hashlib
 import hmac
 import logging
 import os
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -104,9 +105,16 @@ def _user(path: Path, user_id: str, entry: Any, agents: set[str] | None) -> User
 def load_users(path: Path, agents: set[str] | None = None) -> dict[str, User]:
     """The users of a file; raises UsersError naming the first problem."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsersError(f"{path}: cannot be read: {exc.strerror}") from None
+    return parse_users(path, text, agents)
+
+
+def parse_users(path: Path, text: str, agents: set[str] | None = None) -> dict[str, User]:
+    """The users of the text of a users file (``path`` for the messages); raises UsersError naming the first problem."""
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise UsersError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("users"), dict) or not data["users"]:
@@ -154,14 +162,25 @@ def _write(path: Path, data: dict[str, Any]) -> None:
 class UsersFile(Mapping[str, User]):
     """The users of a file as it is now: read again when it changed (a user added, removed or with a new password
     takes effect at the next request, without a restart). A changed file with a problem is not taken: the users
-    read before stay, and the problem is logged once."""
+    read before stay, and the problem is logged once.
 
-    def __init__(self, path: Path, agents: set[str] | None = None) -> None:
-        self.path, self.agents = path, agents
-        self._users = load_users(path, agents)
-        self._read = self._stamp()
+    A change is seen by the file's time, size and inode; while the file's time is within ``RACY`` seconds of the
+    last look, its content is compared too, since a file's clock ticks in milliseconds and an edit of the same
+    size in the same tick keeps all three.
+    """
 
-    def _stamp(self) -> tuple[int, int, int]:
+    RACY = 2.0
+
+    def __init__(self, path: Path, agents: set[str] | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.path, self.agents, self.clock = path, agents, clock
+        self._stamp, self._looked = self._stat(), clock()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsersError(f"{path}: cannot be read: {exc.strerror}") from None
+        self._users, self._digest = parse_users(path, text, agents), hashlib.sha256(text.encode()).digest()
+
+    def _stat(self) -> tuple[int, int, int]:
         try:
             found = self.path.stat()
         except OSError:
@@ -169,11 +188,20 @@ class UsersFile(Mapping[str, User]):
         return (found.st_mtime_ns, found.st_size, found.st_ino)
 
     def current(self) -> dict[str, User]:
-        stamp = self._stamp()
-        if stamp != self._read:
-            self._read = stamp
+        stamp = self._stat()
+        if stamp == self._stamp and stamp[0] / 1e9 < self._looked - self.RACY:
+            return self._users
+        self._stamp, self._looked = stamp, self.clock()
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except OSError as exc:
+            log.error("web: the users file cannot be read, the users read before stay: %s: %s", self.path, exc.strerror)
+            return self._users
+        digest = hashlib.sha256(text.encode()).digest()
+        if digest != self._digest:
+            self._digest = digest
             try:
-                self._users = load_users(self.path, self.agents)
+                self._users = parse_users(self.path, text, self.agents)
                 log.info("web: users file read again: %d users", len(self._users))
             except UsersError as exc:
                 log.error("web: the changed users file is not used, the users read before stay: %s", exc)
