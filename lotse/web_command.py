@@ -27,7 +27,7 @@ from routing.problems import ConfigError
 from runtime import settings as defaults
 from runtime.settings import Environment
 from runtime.web import WebSettings, run_web
-from web.users import Role, UsersError, load_users, set_user
+from web.users import Role, UsersError, UsersFile, remove_user, set_user
 
 
 def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
@@ -57,16 +57,22 @@ def add_web_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     )
     process_flags(web, loop=False)
     setting(web, "--https-only", "web.https_only", action="store_true", help="session cookie only over HTTPS (behind a TLS proxy)")
+    setting(web, "--idle-minutes", "web.idle_minutes", type=int, metavar="N", help="a session not used for N minutes ends")
     user = commands.add_parser("user", help="add or change a user of lotse web (the password from $LOTSE_WEB_PASSWORD or asked)")
     user.add_argument("id")
     setting(user, "--users", "web.users", type=Path, required=True)
-    user.add_argument("--role", choices=[r.name.lower() for r in Role], required=True)
+    user.add_argument("--role", choices=[r.name.lower() for r in Role], help="required unless --remove")
+    user.add_argument("--remove", action="store_true", help="remove the user: their sessions end at their next request")
     user.add_argument("--name", default="", help="shown on the pages (default: the id)")
     user.add_argument("--agent", default="", help="the agent id in agents.yaml (for role agent)")
     return web, user
 
 
 def _user(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
+    if args.remove:
+        return _remove_user(args, out)
+    if args.role is None:
+        raise UsageError("the argument --role is required (or --remove)")
     role = Role[args.role.upper()]
     if role is Role.AGENT and not args.agent:
         raise UsageError("argument --agent: an agent's login needs their id in agents.yaml")
@@ -83,8 +89,20 @@ def _user(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _remove_user(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        remove_user(args.users, args.id)
+    except UsersError as exc:
+        print(exc, file=out)
+        return EXIT_FAILED
+    print(f"{args.users}: {args.id} removed; lotse web ends their sessions at their next request", file=out)
+    return EXIT_OK
+
+
 def _web(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     listen = host_port(args.listen, "--listen", defaults.WEB_LISTEN)
+    if args.idle_minutes < 1:
+        raise UsageError(f"argument --idle-minutes: {args.idle_minutes} would end every session at once; give at least 1")
     ami = None
     if args.ami:
         host, port = host_port(args.ami, "--ami", defaults.AMI_ADDRESS)
@@ -94,7 +112,7 @@ def _web(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         return EXIT_FAILED
     try:
         agents = load_agents(args.agents, None, base, passwords=False)  # the web app never needs a SIP password
-        users = load_users(args.users, {a.id for a in agents.agents})
+        users = UsersFile(args.users, {a.id for a in agents.agents})  # read again when it changes
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=out)
@@ -114,6 +132,7 @@ def _web(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
         queue_log=args.queue_log,
         secret_file=args.secret_file,
         https_only=args.https_only,
+        idle=args.idle_minutes * 60.0,
     )
     return run_web(settings, process_options(args, env))
 

@@ -136,6 +136,7 @@ KEYS = {
         Key("web.ami", _address, "lotse web: Asterisk's manager interface for agents' log-in and pause"),
         Key("web.secret_file", _path, "lotse web: the key that signs sessions"),
         Key("web.https_only", _yes_no, "lotse web: the session cookie only over HTTPS (behind a TLS proxy)", False),
+        Key("web.idle_minutes", _whole, "lotse web: a session not used for this many minutes ends (docs/security.md)", 60),
     )
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from runtime.endpoint import InLoop, registry, with_metrics
 from runtime.process import Options, configure_logging, run, stop_on_signals
 from stores.db import StoreError, shown
 from stores.live import LiveState
+from web import sessions
 from web.app import create_app
 from web.context import Services
 from web.control import Control
@@ -48,7 +50,7 @@ class WebSettings:
 
     center: Center  # the config as loaded; each page sees the version in force today
     agents: Agents
-    users: dict[str, User]
+    users: Mapping[str, User]  # a web.users.UsersFile: read again when the file changes
     db_url: str
     listen: tuple[str, int]
     redis_url: str = defaults.REDIS_URL
@@ -57,6 +59,7 @@ class WebSettings:
     queue_log: Path | None = None  # agents' figures on the reports page
     secret_file: Path | None = None  # the key that signs sessions; none: a new one at each start
     https_only: bool = False  # the session cookie only over HTTPS (behind a TLS proxy)
+    idle: float = sessions.IDLE  # seconds without a request before a session ends
 
 
 def run_web(settings: WebSettings, options: Options | None = None) -> int:
@@ -84,7 +87,7 @@ async def _serve(settings: WebSettings, options: Options, metrics: CollectorRegi
     services = Services(
         center, settings.agents, settings.users, live, feed, control, store.engine, promises, settings.queue_log, dependencies
     )
-    app = with_metrics(create_app(services, session_key(settings.secret_file), settings.https_only), metrics)
+    app = with_metrics(create_app(services, session_key(settings.secret_file), settings.https_only, settings.idle), metrics)
     host, port = settings.listen
     server = InLoop(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
     stop = stop_on_signals()  # lotse's own handlers: SIGTERM ends the process with 0, as every lotse process

@@ -1,7 +1,8 @@
 """The SQL database every lotse process shares: its URL, and its schema checked against the migrations.
 
-SQLite by default, PostgreSQL by URL. The call records (metrics.store), the promises (promises.store) and the
-dispositions (metrics.dispositions) are tables of this one database; stores/migrations holds their migrations.
+SQLite by default, PostgreSQL by URL. The call records (metrics.store), the promises (promises.store), the
+dispositions (metrics.dispositions) and the web app's sessions and failed log-ins (web.sessions, web.logins) are
+tables of this one database; stores/migrations holds their migrations.
 
 Opening a store (``connect``) reads the database's revision once and changes nothing but an empty database,
 which it creates at the newest revision (a first start needs no extra step). A database at an older revision
@@ -33,6 +34,8 @@ TABLES = (  # the migrations make
     "dispositions",
     "leases",
     "api_tokens",
+    "web_sessions",
+    "login_failures",
 )
 UPGRADE_DOC = "docs/operations.md"
 

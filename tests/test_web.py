@@ -69,7 +69,7 @@ def test_a_form_without_the_session_token_is_refused(lab: WebLab) -> None:
     assert answer.status_code == 403 and "CSRF" in answer.text
     assert lab.live.emergencies() == set()
     anonymous = lab.client()
-    assert anonymous.post("/supervisor/emergency", data={"tenant": "minden"}).status_code == 403
+    assert anonymous.post("/supervisor/emergency", data={"tenant": "minden"}).status_code == 401
 
 
 def test_a_supervisor_switches_an_emergency_line_on_and_routing_sees_it(lab: WebLab) -> None:

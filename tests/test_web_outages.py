@@ -108,8 +108,9 @@ def test_with_the_database_lost_reports_answer_503_naming_it(lab: WebLab, caplog
 
 
 def test_with_both_down_the_supervisor_page_names_both_and_claims_no_line_is_off(lab: WebLab) -> None:
+    supervisor = lab.client("sabine")  # logged in before the outage (web/sessions.py: OUTAGE_GRACE)
     Cut(lab.store.engine)()
-    page = lab.client("sabine").get("/supervisor")
+    page = supervisor.get("/supervisor")
     assert page.status_code == 200
     text = shown(page)
     assert f"{NO_DATABASE} – offene Tickets sind gerade nicht verfügbar." in text
@@ -179,8 +180,9 @@ def test_health_says_which_dependency_is_down_and_sees_what_a_page_found(lab: We
     assert answer.status_code == 503
     assert answer.json()["status"] == "down" and answer.json()["database"] == "up" and "127.0.0.1:1" in answer.json()["redis"]
     assert answer.json()["problems"] == [f"redis: {answer.json()['redis']}"]
+    agent = lab.client("anna")  # logged in before the outage
     Cut(lab.store.engine)()
-    lab.client("anna").get("/agent")  # the page finds the database gone: /health says so at once, not after its next check
+    agent.get("/agent")  # the page finds the database gone: /health says so at once, not after its next check
     assert "unable to open database file" in client.get("/health").json()["database"]
 
 

@@ -14,6 +14,8 @@ middleware and the context they read (web/context.py).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -25,22 +27,25 @@ from starlette.staticfiles import StaticFiles
 from web.context import Services, WebContext
 from web.pages import agent, health, login, reports, supervisor, wallboard
 from web.pages.page import page_templates
+from web.sessions import AGE, IDLE
 
 STATIC = Path(__file__).parent / "static"
-SESSION_AGE = 12 * 3600  # seconds a log-in lasts
 
 
-def create_app(services: Services, secret: str, https_only: bool = False) -> Starlette:
+def create_app(
+    services: Services, secret: str, https_only: bool = False, idle: float = IDLE, clock: Callable[[], float] = time.time
+) -> Starlette:
+    """The app; ``idle``: seconds without a request before a session ends (web/sessions.py)."""
     session = Middleware(
         SessionMiddleware,
         secret_key=secret,
         session_cookie="lotse_session",
-        max_age=SESSION_AGE,
+        max_age=int(AGE),  # the cookie's; the session itself ends on the server (web/sessions.py)
         same_site="strict",
         https_only=https_only,
     )
     app = Starlette(routes=routes(), middleware=[session])
-    app.state.context = WebContext.of(services, page_templates())
+    app.state.context = WebContext.of(services, page_templates(), idle, clock)
     return app
 
 

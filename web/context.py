@@ -8,7 +8,7 @@ where every endpoint finds it with ``context_of(request)``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,8 @@ from stores.live import LiveState
 from web.control import Control
 from web.dependencies import Dependencies, Dependency
 from web.feed import Feed
+from web.logins import Logins
+from web.sessions import Sessions
 from web.users import User
 
 
@@ -30,11 +32,11 @@ from web.users import User
 class Services:
     center: Callable[[], Center]  # the config in force today
     agents: Agents
-    users: dict[str, User]
+    users: Mapping[str, User]  # a web.users.UsersFile: as the file is now
     live: LiveState
     feed: Feed
     control: Control | None
-    calls_db: Engine | None  # the call records (today's figures, dispositions, reports)
+    calls_db: Engine | None  # the call records (today's figures, dispositions, reports); the web app needs it for its sessions
     promises: Promises | None  # callbacks and tickets (the worklist)
     queue_log: Path | None = None  # Asterisk's queue_log: the agents' figures on the reports page
     dependencies: Dependencies | None = None  # the database's and Redis' state (none: made here; give the feed's)
@@ -44,7 +46,7 @@ class Services:
 class WebContext:
     center: Callable[[], Center]
     agents: Agents
-    users: dict[str, User]
+    users: Mapping[str, User]
     live: LiveState
     feed: Feed
     control: Control | None
@@ -54,14 +56,18 @@ class WebContext:
     database: Dependency  # run every blocking call to calls_db or promises through it
     redis: Dependency  # every call to live
     templates: Jinja2Templates
-    clock: Callable[[], float] = time.time  # epoch seconds: dispositions, ticket moves, the recent calls' window
+    sessions: Sessions
+    logins: Logins
+    clock: Callable[[], float] = time.time  # epoch seconds: dispositions, ticket moves, the recent calls' window, sessions
 
     @classmethod
-    def of(cls, s: Services, templates: Jinja2Templates, clock: Callable[[], float] = time.time) -> WebContext:
+    def of(cls, s: Services, templates: Jinja2Templates, idle: float, clock: Callable[[], float] = time.time) -> WebContext:
+        if s.calls_db is None:
+            raise ValueError("the web app keeps its sessions and log-in failures in the database: give Services.calls_db")
         found = s.dependencies or Dependencies.of(s.calls_db, s.live)
         return cls(
             s.center, s.agents, s.users, s.live, s.feed, s.control, s.calls_db, s.promises, s.queue_log,
-            found.database, found.redis, templates, clock,
+            found.database, found.redis, templates, Sessions(s.calls_db, idle), Logins(s.calls_db), clock,
         )  # fmt: skip
 
 

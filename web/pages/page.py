@@ -44,8 +44,10 @@ def render(request: Request, name: str, user: User | None, status: int = 200, **
     )
 
 
-def forbidden(request: Request, user: User | None, why: str) -> Response:
-    return render(request, "403.html", user, 403, why=why)
+def forbidden(request: Request, user: User | None, why: str, status: int = 403) -> Response:
+    """Refused: 403 (not for this role, or the form's check failed), 401 (no session), 503 (sessions cannot be checked)."""
+    heading = {401: "Nicht angemeldet", 503: "Anmeldung nicht prüfbar"}.get(status, "Keine Berechtigung")
+    return render(request, "403.html", user, status, why=why, code=status, heading=heading)
 
 
 def back(request: Request, path: str, message: str) -> Response:
@@ -62,7 +64,13 @@ async def not_done(request: Request, user: User, view: View, message: str) -> Re
 
 def role(needed: Role) -> Callable[[auth.Handler], Callable[[Request], Awaitable[Response]]]:
     """An endpoint for users with at least the role (see web.auth.page)."""
-    return auth.page(lambda request: context_of(request).users, needed, forbidden)
+    return auth.page(signed_in, needed, forbidden)
+
+
+async def signed_in(request: Request) -> User | None:
+    """The user of the request's session, as the server's sessions and the users file have them now."""
+    context = context_of(request)
+    return await auth.user_of(request, context.users, context.sessions, context.clock())
 
 
 async def act(request: Request, page: str, todo: list[Action], done: str, tolerate: tuple[str, ...] = ()) -> Response:
