@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from promises.figures import promise_figures
+from promises.inbox import REASONS
 from promises.store import TICKET_STATES
 from promises.worker import Keeper
 
@@ -23,7 +24,7 @@ class PromiseCollector(Collector):
     def __init__(self, keeper: Keeper) -> None:
         self.keeper = keeper
 
-    def collect(self) -> Iterable[GaugeMetricFamily]:
+    def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
         store = self.keeper.store
         up = GaugeMetricFamily("lotse_promises_ami_up", "1 while lotse promises is logged in to the AMI")
         up.add_metric([], 1.0 if self.keeper.link.up else 0.0)
@@ -39,6 +40,12 @@ class PromiseCollector(Collector):
         for intake in sorted(self.keeper.center.messages):
             waiting.add_metric([intake], self.keeper.undelivered.get(intake, 0))
         yield waiting
+        aside = CounterMetricFamily(
+            "lotse_promises_spool_set_aside", "Spool files moved to rejected/ since start, by reason (docs/security.md)", labels=["reason"]
+        )
+        for reason in REASONS:
+            aside.add_metric([reason], sum(inbox.set_aside.get(reason, 0) for inbox in (self.keeper.requests, self.keeper.results)))
+        yield aside
         if store is None:
             return
         counts = store.counts()

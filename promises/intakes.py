@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pbx import contract as c
+from promises.inbox import RefusedError, read
 from routing.model import Center, MessageIntake
 from routing.numbers import caller_key
 from routing.promises import national
@@ -45,9 +46,12 @@ def last_batch(times: tuple[int, ...], now: float, tz: ZoneInfo) -> float | None
 
 
 def spool_text(path: Path) -> str | None:
-    """A spool file's content without its end marker; None while Asterisk is still writing it."""
-    text = path.read_text(encoding="utf-8", errors="replace").strip()
-    return text.removesuffix(c.SPOOL_END) if text.endswith(c.SPOOL_END) else None
+    """A message's .msg without its end marker; None while Asterisk is still writing it, or when it is no regular
+    file or cannot be read (promises.inbox.read: never follows a symbolic link, never waits on a FIFO)."""
+    try:
+        return read(path, now=0.0)  # no age: a message's .msg waits for its .done anyway
+    except RefusedError:
+        return None
 
 
 def recorded(spool: Path, intake: MessageIntake) -> list[Message]:

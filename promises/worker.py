@@ -40,7 +40,8 @@ from pbx.ami import AmiLink, AmiSettings, Event
 from pbx.throttle import Throttle
 from promises import api as ticket_api
 from promises.dialling import RETRY_NO_AGENT, Dialler
-from promises.intakes import batch_mail, last_batch, recorded, set_aside, spool_text
+from promises.inbox import REJECTED, Inbox, RefusedError
+from promises.intakes import batch_mail, last_batch, recorded, set_aside
 from promises.lease import Lease
 from promises.mail import Mailer, MailError, reminder, ticket_notice
 from promises.store import Promises, Request
@@ -87,12 +88,14 @@ class Keeper:
         self._lease_warnings = Throttle(log)
         self.api: ticket_api.Server | None = None
         self._api_task: asyncio.Task[None] | None = None
+        self.requests = Inbox(settings.spool, c.SPOOL_REQUESTS, "request", self.center.tz)  # only complete regular files
+        self.results = Inbox(settings.spool, c.SPOOL_RESULTS, "result", self.center.tz)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self, rounds: bool = True) -> None:
         """Open the store, start the AMI link and (``rounds``; tests drive ``round()`` themselves) the loop."""
-        for sub in (c.SPOOL_REQUESTS, c.SPOOL_RESULTS, c.SPOOL_MESSAGES, "rejected"):
+        for sub in (c.SPOOL_REQUESTS, c.SPOOL_RESULTS, c.SPOOL_MESSAGES, REJECTED):
             (self.settings.spool / sub).mkdir(parents=True, exist_ok=True)
         self.store = await asyncio.to_thread(Promises.open, self.settings.db_url)
         holder = f"{self.settings.node or socket.gethostname()}:{os.getpid()}"
@@ -200,18 +203,14 @@ class Keeper:
         return blanked
 
     async def take_requests(self, now: float) -> int:
-        """Each request file into the database, then deleted; a file that cannot be read is set aside, named in the log."""
+        """Each complete request file into the database, then deleted; anything else is set aside (promises.inbox)."""
         assert self.store is not None
         taken = 0
-        for path in sorted((self.settings.spool / c.SPOOL_REQUESTS).iterdir()):
-            text = spool_text(path)
-            if text is None:
-                continue  # Asterisk is still writing it
+        for path, text in await asyncio.to_thread(self.requests.files, now):
             try:
                 request = Request.parse(path.name, text)
             except ValueError as exc:
-                log.error("request file %s set aside in %s: %s", path, path.parent.parent / "rejected", exc)
-                path.rename(path.parent.parent / "rejected" / path.name)
+                await asyncio.to_thread(self.requests.refuse, path, RefusedError("invalid", str(exc)), now)
                 continue
             if request.kind == "callback":
                 fresh = await asyncio.to_thread(self.store.add_callback, request, now)
@@ -240,10 +239,7 @@ class Keeper:
     async def take_results(self, now: float) -> None:
         assert self.store is not None
         promises = self.center.promises
-        for path in sorted((self.settings.spool / c.SPOOL_RESULTS).iterdir()):
-            text = spool_text(path)
-            if text is None:
-                continue
+        for path, text in await asyncio.to_thread(self.results.files, now):
             status = text.split("|")[0] or "CANCEL"
             row = await asyncio.to_thread(self.store.by_attempt, path.name)
             retry = None
