@@ -159,3 +159,12 @@ class Inbox:
             n += 1
             target = self.rejected / f"{name}.{n}"
         return target
+
+
+def spool_free(spool: Path) -> int | None:
+    """Bytes free for an unprivileged writer (Asterisk) on the spool's disk; None when the spool cannot be looked at."""
+    try:
+        info = os.statvfs(spool)
+    except OSError:
+        return None
+    return info.f_bavail * info.f_frsize

@@ -44,6 +44,7 @@ from promises.inbox import REJECTED, Inbox, RefusedError
 from promises.intakes import batch_mail, last_batch, recorded, set_aside
 from promises.lease import Lease
 from promises.mail import Mailer, MailError, reminder, ticket_notice
+from promises.outage import Database
 from promises.store import Promises, Request
 from routing.loader import load_or_raise
 from routing.model import Center
@@ -90,6 +91,7 @@ class Keeper:
         self._api_task: asyncio.Task[None] | None = None
         self.requests = Inbox(settings.spool, c.SPOOL_REQUESTS, "request", self.center.tz)  # only complete regular files
         self.results = Inbox(settings.spool, c.SPOOL_RESULTS, "result", self.center.tz)
+        self.database = Database()  # whether the database answered the last round (promises.outage)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -97,10 +99,7 @@ class Keeper:
         """Open the store, start the AMI link and (``rounds``; tests drive ``round()`` themselves) the loop."""
         for sub in (c.SPOOL_REQUESTS, c.SPOOL_RESULTS, c.SPOOL_MESSAGES, REJECTED):
             (self.settings.spool / sub).mkdir(parents=True, exist_ok=True)
-        self.store = await asyncio.to_thread(Promises.open, self.settings.db_url)
-        holder = f"{self.settings.node or socket.gethostname()}:{os.getpid()}"
-        self.dialling = Lease(self.store.engine, holder, "promises-dial")
-        self.mailing = Lease(self.store.engine, holder, "promises-mail")
+        await self._open(self.clock())  # a database down at start is opened by a later round; a wrong schema raises
         self.link.start()
         if self.settings.api is not None:
             self.api = ticket_api.server(ticket_api.app(lambda: self.store, self.settings.api_tokens, self.health), *self.settings.api)
@@ -127,13 +126,34 @@ class Keeper:
         if self.store is not None:
             self.store.close()
 
+    async def _open(self, now: float) -> bool:
+        """Open the store and the leases on it; False while the database cannot be reached (noted in ``database``)."""
+        if self.store is None:
+            try:
+                self.store = await asyncio.to_thread(Promises.open, self.settings.db_url)
+            except SQLAlchemyError as exc:
+                self.database.failed(now, exc)
+                return False
+            holder = f"{self.settings.node or socket.gethostname()}:{os.getpid()}"
+            self.dialling = Lease(self.store.engine, holder, "promises-dial")
+            self.mailing = Lease(self.store.engine, holder, "promises-mail")
+        return True
+
     def health(self) -> dict[str, Any]:
-        return {"ami": self.link.state, "rounds": self.rounds, "last_round": self.last_round, "attempts": dict(self.attempts)}
+        return {
+            "ami": self.link.state,
+            "database": "up" if self.store is not None and self.database.up else "down",
+            "rounds": self.rounds,
+            "last_round": self.last_round,
+            "attempts": dict(self.attempts),
+        }
 
     async def _run(self) -> None:
         while True:
             try:
                 await self.round()
+            except SQLAlchemyError as exc:  # the database went away within the round: the next one asks it again
+                self.database.failed(self.clock(), exc)
             except Exception:  # one bad round must not end the service: log it, go on
                 log.exception("promises round failed")
             self._wake.clear()
@@ -163,6 +183,10 @@ class Keeper:
 
     async def round(self) -> None:
         now = self.clock()
+        if not (await self._open(now) and self.store is not None and await self.database.answers(self.store.engine, now)):
+            self.rounds += 1  # the database is down: the round ends here, the requests wait in the spool
+            self.last_round = self.clock()
+            return
         await self.take_requests(now)  # on every node: the requests and results its own Asterisk left
         await self.take_results(now)
         if await self._holds(self.dialling, now, needs_ami=True):
