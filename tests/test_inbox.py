@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from pbx import contract as c
 from promises.exporter import PromiseCollector
+from promises.intakes import batch_mail, recorded
 from tests.keeper_kit import MONDAY, Lab, request_line, run, started
 
 
@@ -181,3 +183,24 @@ def test_the_results_folder_is_read_the_same_way(tmp_path: Path, caplog: pytest.
         assert len(set_aside_lines(caplog)) == 2 and "result file a-directory set aside" in caplog.text
 
     run(tmp_path, scenario)
+
+
+def test_a_message_intakes_files_are_read_the_same_way_and_no_link_is_attached(tmp_path: Path, example: Any) -> None:
+    """messages/: a FIFO for a .msg is skipped (never waited on); a .wav that is a symbolic link is neither measured nor mailed."""
+    spool = tmp_path / "spool"
+    folder = spool / c.SPOOL_MESSAGES
+    folder.mkdir(parents=True)
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"RIFF" + bytes(40) + bytes(16000 * 3))
+    os.mkfifo(folder / "1796100000.1.msg")
+    (folder / "1796100000.1.done").write_text(f"DTMF|{int(MONDAY)}{c.SPOOL_END}", encoding="utf-8")
+    (folder / "1796100000.2.msg").write_text(f"krankmeldung|{int(MONDAY)}|05714711|Schulnummer=1{c.SPOOL_END}", encoding="utf-8")
+    (folder / "1796100000.2.wav").symlink_to(secret)
+    (folder / "1796100000.2.done").write_text(f"DTMF|{int(MONDAY)}{c.SPOOL_END}", encoding="utf-8")
+    intake = example.messages["krankmeldung"]
+    with unblocked_after(folder / "1796100000.1.msg", 5.0) as fired:
+        (message,) = recorded(spool, intake)
+    assert not fired
+    assert (message.msg_id, message.duration, message.sound) == ("1796100000.2", 0, None)
+    mail = batch_mail(example, intake, [replace(message, sound=folder / "1796100000.2.wav")], MONDAY, "lotse@x", "to@x")
+    assert list(mail.iter_attachments()) == []
