@@ -6,15 +6,20 @@ says what each one means.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
 from promises.figures import promise_figures
-from promises.store import TICKET_STATES
+from promises.inbox import REASONS
+from promises.store import TICKET_STATES, Promises
 from promises.worker import Keeper
+
+log = logging.getLogger("lotse.promises")
 
 
 class PromiseCollector(Collector):
@@ -23,7 +28,7 @@ class PromiseCollector(Collector):
     def __init__(self, keeper: Keeper) -> None:
         self.keeper = keeper
 
-    def collect(self) -> Iterable[GaugeMetricFamily]:
+    def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
         store = self.keeper.store
         up = GaugeMetricFamily("lotse_promises_ami_up", "1 while lotse promises is logged in to the AMI")
         up.add_metric([], 1.0 if self.keeper.link.up else 0.0)
@@ -39,8 +44,23 @@ class PromiseCollector(Collector):
         for intake in sorted(self.keeper.center.messages):
             waiting.add_metric([intake], self.keeper.undelivered.get(intake, 0))
         yield waiting
-        if store is None:
-            return
+        aside = CounterMetricFamily(
+            "lotse_promises_spool_set_aside", "Spool files moved to rejected/ since start, by reason (docs/security.md)", labels=["reason"]
+        )
+        for reason in REASONS:
+            aside.add_metric([reason], sum(inbox.set_aside.get(reason, 0) for inbox in (self.keeper.requests, self.keeper.results)))
+        yield aside
+        db_up = GaugeMetricFamily("lotse_promises_db_up", "1 while the worker's database answered its last round")
+        db_up.add_metric([], 1.0 if store is not None and self.keeper.database.up else 0.0)
+        yield db_up
+        if store is None or not self.keeper.database.up:
+            return  # the figures from the database wait for it; the ones above still answer
+        try:
+            yield from self._stored(store)
+        except SQLAlchemyError as exc:  # gone since the last round: the next round notices, this scrape goes without them
+            log.warning("promises figures from the database left out of /metrics: %s", str(exc).splitlines()[0])
+
+    def _stored(self, store: Promises) -> list[GaugeMetricFamily]:
         counts = store.counts()
         callbacks = GaugeMetricFamily("lotse_callbacks", "Callback requests by status", labels=["status"])
         tickets = GaugeMetricFamily("lotse_tickets", "Tickets (Rückmeldungen) by status", labels=["status"])
@@ -65,4 +85,4 @@ class PromiseCollector(Collector):
         for scope, figures in sorted(month.items()):
             if scope != "*" and figures.within_promise is not None:
                 within.add_metric([scope or "-"], figures.within_promise)
-        yield from (callbacks, tickets, overdue, within)
+        return [callbacks, tickets, overdue, within]

@@ -8,6 +8,8 @@ send (SMTP down) goes out as soon as the mail server is back, nothing is lost.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -15,6 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pbx import contract as c
+from promises.inbox import OPEN_FLAGS, RefusedError, read
 from routing.model import Center, MessageIntake
 from routing.numbers import caller_key
 from routing.promises import national
@@ -45,9 +48,12 @@ def last_batch(times: tuple[int, ...], now: float, tz: ZoneInfo) -> float | None
 
 
 def spool_text(path: Path) -> str | None:
-    """A spool file's content without its end marker; None while Asterisk is still writing it."""
-    text = path.read_text(encoding="utf-8", errors="replace").strip()
-    return text.removesuffix(c.SPOOL_END) if text.endswith(c.SPOOL_END) else None
+    """A message's .msg without its end marker; None while Asterisk is still writing it, or when it is no regular
+    file or cannot be read (promises.inbox.read: never follows a symbolic link, never waits on a FIFO)."""
+    try:
+        return read(path, now=0.0)  # no age: a message's .msg waits for its .done anyway
+    except RefusedError:
+        return None
 
 
 def recorded(spool: Path, intake: MessageIntake) -> list[Message]:
@@ -68,10 +74,29 @@ def recorded(spool: Path, intake: MessageIntake) -> list[Message]:
         except ValueError:
             continue
         sound = meta.with_suffix(".wav")
-        size = sound.stat().st_size if sound.exists() else 0
+        size = _recording_size(sound)
         seconds = max(0, size - 44) // BYTES_PER_SECOND  # 8 kHz, 16 bit, mono, after the WAV header
         found.append(Message(meta.stem, stamp, parts[2], parts[3], seconds, sound if size else None))
     return sorted(found, key=lambda m: m.recorded)
+
+
+def _recording_size(sound: Path) -> int:
+    """The size of a message's recording; 0 when there is none, or it is no regular file (a symbolic link is not followed)."""
+    try:
+        info = os.lstat(sound)
+    except OSError:
+        return 0
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0
+
+
+def _recording(sound: Path) -> bytes | None:
+    """A recording's bytes, read without following a symbolic link or waiting on a FIFO; None when it is no regular file."""
+    try:
+        fd = os.open(sound, OPEN_FLAGS)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        return file.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
 
 
 def set_aside(spool: Path, messages: list[Message]) -> None:
@@ -97,6 +122,7 @@ def batch_mail(center: Center, intake: MessageIntake, messages: list[Message], b
         lines.append(f"{n}. {at}, Anrufer {caller}, {m.duration} s; {m.fields or '-'}")
     mail.set_content("\n".join(lines) + "\n\nDie Aufnahmen sind angehängt.\n")
     for n, m in enumerate(messages, 1):
-        if m.sound is not None and m.sound.is_file():
-            mail.add_attachment(m.sound.read_bytes(), maintype="audio", subtype="wav", filename=f"nachricht-{n}{m.sound.suffix}")
+        data = _recording(m.sound) if m.sound is not None else None
+        if m.sound is not None and data is not None:
+            mail.add_attachment(data, maintype="audio", subtype="wav", filename=f"nachricht-{n}{m.sound.suffix}")
     return mail

@@ -40,9 +40,11 @@ from pbx.ami import AmiLink, AmiSettings, Event
 from pbx.throttle import Throttle
 from promises import api as ticket_api
 from promises.dialling import RETRY_NO_AGENT, Dialler
-from promises.intakes import batch_mail, last_batch, recorded, set_aside, spool_text
+from promises.inbox import REJECTED, Inbox, RefusedError
+from promises.intakes import batch_mail, last_batch, recorded, set_aside
 from promises.lease import Lease
 from promises.mail import Mailer, MailError, reminder, ticket_notice
+from promises.outage import Database
 from promises.store import Promises, Request
 from routing.loader import load_or_raise
 from routing.model import Center
@@ -86,17 +88,17 @@ class Keeper:
         self._lease_warnings = Throttle(log)
         self.api: ticket_api.Server | None = None
         self._api_task: asyncio.Task[None] | None = None
+        self.requests = Inbox(settings.spool, c.SPOOL_REQUESTS, "request", self.center.tz)  # only complete regular files
+        self.results = Inbox(settings.spool, c.SPOOL_RESULTS, "result", self.center.tz)
+        self.database = Database()  # whether the database answered the last round (promises.outage)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self, rounds: bool = True) -> None:
         """Open the store, start the AMI link and (``rounds``; tests drive ``round()`` themselves) the loop."""
-        for sub in (c.SPOOL_REQUESTS, c.SPOOL_RESULTS, c.SPOOL_MESSAGES, "rejected"):
+        for sub in (c.SPOOL_REQUESTS, c.SPOOL_RESULTS, c.SPOOL_MESSAGES, REJECTED):
             (self.settings.spool / sub).mkdir(parents=True, exist_ok=True)
-        self.store = await asyncio.to_thread(Promises.open, self.settings.db_url)
-        holder = f"{self.settings.node or socket.gethostname()}:{os.getpid()}"
-        self.dialling = Lease(self.store.engine, holder, "promises-dial")
-        self.mailing = Lease(self.store.engine, holder, "promises-mail")
+        await self._open(self.clock())  # a database down at start is opened by a later round; a wrong schema raises
         self.link.start()
         if self.settings.api is not None:
             self.api = ticket_api.server(ticket_api.app(lambda: self.store, self.health), *self.settings.api)
@@ -123,13 +125,34 @@ class Keeper:
         if self.store is not None:
             self.store.close()
 
+    async def _open(self, now: float) -> bool:
+        """Open the store and the leases on it; False while the database cannot be reached (noted in ``database``)."""
+        if self.store is None:
+            try:
+                self.store = await asyncio.to_thread(Promises.open, self.settings.db_url)
+            except SQLAlchemyError as exc:
+                self.database.failed(now, exc)
+                return False
+            holder = f"{self.settings.node or socket.gethostname()}:{os.getpid()}"
+            self.dialling = Lease(self.store.engine, holder, "promises-dial")
+            self.mailing = Lease(self.store.engine, holder, "promises-mail")
+        return True
+
     def health(self) -> dict[str, Any]:
-        return {"ami": self.link.state, "rounds": self.rounds, "last_round": self.last_round, "attempts": dict(self.attempts)}
+        return {
+            "ami": self.link.state,
+            "database": "up" if self.store is not None and self.database.up else "down",
+            "rounds": self.rounds,
+            "last_round": self.last_round,
+            "attempts": dict(self.attempts),
+        }
 
     async def _run(self) -> None:
         while True:
             try:
                 await self.round()
+            except SQLAlchemyError as exc:  # the database went away within the round: the next one asks it again
+                self.database.failed(self.clock(), exc)
             except Exception:  # one bad round must not end the service: log it, go on
                 log.exception("promises round failed")
             self._wake.clear()
@@ -159,6 +182,10 @@ class Keeper:
 
     async def round(self) -> None:
         now = self.clock()
+        if not (await self._open(now) and self.store is not None and await self.database.answers(self.store.engine, now)):
+            self.rounds += 1  # the database is down: the round ends here, the requests wait in the spool
+            self.last_round = self.clock()
+            return
         await self.take_requests(now)  # on every node: the requests and results its own Asterisk left
         await self.take_results(now)
         if await self._holds(self.dialling, now, needs_ami=True):
@@ -199,18 +226,14 @@ class Keeper:
         return blanked
 
     async def take_requests(self, now: float) -> int:
-        """Each request file into the database, then deleted; a file that cannot be read is set aside, named in the log."""
+        """Each complete request file into the database, then deleted; anything else is set aside (promises.inbox)."""
         assert self.store is not None
         taken = 0
-        for path in sorted((self.settings.spool / c.SPOOL_REQUESTS).iterdir()):
-            text = spool_text(path)
-            if text is None:
-                continue  # Asterisk is still writing it
+        for path, text in await asyncio.to_thread(self.requests.files, now):
             try:
                 request = Request.parse(path.name, text)
             except ValueError as exc:
-                log.error("request file %s set aside in %s: %s", path, path.parent.parent / "rejected", exc)
-                path.rename(path.parent.parent / "rejected" / path.name)
+                await asyncio.to_thread(self.requests.refuse, path, RefusedError("invalid", str(exc)), now)
                 continue
             if request.kind == "callback":
                 fresh = await asyncio.to_thread(self.store.add_callback, request, now)
@@ -239,10 +262,7 @@ class Keeper:
     async def take_results(self, now: float) -> None:
         assert self.store is not None
         promises = self.center.promises
-        for path in sorted((self.settings.spool / c.SPOOL_RESULTS).iterdir()):
-            text = spool_text(path)
-            if text is None:
-                continue
+        for path, text in await asyncio.to_thread(self.results.files, now):
             status = text.split("|")[0] or "CANCEL"
             row = await asyncio.to_thread(self.store.by_attempt, path.name)
             retry = None

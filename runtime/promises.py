@@ -11,11 +11,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from promises.exporter import PromiseCollector
+from promises.inbox import spool_free
 from promises.worker import Keeper, KeeperSettings
 from runtime.endpoint import Endpoint, LogTally, app, registry
 from runtime.process import Options, configure_logging, run, stop_on_signals
 
 log = logging.getLogger("lotse.promises")
+SPOOL_FULL_BELOW = 16 * 1024 * 1024  # bytes free on the spool's disk below which Asterisk may cut requests off
 STUCK_AFTER = 120.0  # seconds without a finished round (one a second, or at each request) before the worker counts as stuck
 
 
@@ -46,14 +48,24 @@ async def _keep(settings: KeeperSettings, listen: tuple[str, int], options: Opti
 
 
 def health(keeper: Keeper, now: float | None = None) -> dict[str, Any]:
-    """Down without the AMI link (no callback can be dialled), without the database, or when no round ended lately."""
+    """Down without the AMI link (no callback can be dialled), without the database, with the spool's disk full, or when
+    no round ended lately."""
     details = keeper.health()
     problems = []
     if details["ami"] != "up":
         problems.append(f"AMI link {details['ami']}: callbacks wait until it is back")
+    now = time.time() if now is None else now
     if keeper.store is None:
-        problems.append("database not open: requests wait in the spool")
-    age = (time.time() if now is None else now) - keeper.last_round
+        why = f" ({keeper.database.reason})" if keeper.database.reason else ""
+        problems.append(f"database not open{why}: requests wait in the spool")
+    elif keeper.database.down_since is not None:
+        problems.append(
+            f"database unreachable for {now - keeper.database.down_since:.0f} s ({keeper.database.reason}): requests wait in the spool"
+        )
+    free = spool_free(keeper.settings.spool)
+    if free is not None and free < SPOOL_FULL_BELOW:
+        problems.append(f"spool disk full: {free // 1024} KiB free at {keeper.settings.spool}: the dialplan cannot leave requests")
+    age = now - keeper.last_round
     if keeper.last_round and age > STUCK_AFTER:
         problems.append(f"stuck: no round finished for {age:.0f} s")
     return {**details, "problems": problems}
