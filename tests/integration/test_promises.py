@@ -186,6 +186,9 @@ def test_a_message_with_its_keyed_in_field_is_delivered_in_the_next_batch(asteri
     every_minute = ", ".join(f'"{h:02d}:{m:02d}"' for h in range(24) for m in range(60))  # the next batch within a minute
     center = config / "center.yaml"
     center.write_text(center.read_text(encoding="utf-8").replace('["08:30", "10:30", "12:30"]', f"[{every_minute}]"), encoding="utf-8")
+    minden = config / "tenants/minden.yaml"  # the line open all day, so that every minute's batch may carry a message
+    hours = 'mon-fri: "07:00-12:00"  # opens before the main number (07:30)'
+    minden.write_text(minden.read_text(encoding="utf-8").replace(hours, 'mon-sun: "00:00-24:00"'), encoding="utf-8")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
 
