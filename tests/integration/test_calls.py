@@ -155,23 +155,6 @@ def test_lotse_down_sends_calls_to_the_fallback_queue(asterisk: Lab) -> None:
     asyncio.run(scenario())  # no lotse serve running
 
 
-def test_when_the_first_node_is_down_asterisk_asks_the_second(asterisk: Lab, serve_log: Path) -> None:
-    """The lab renders two FastAGI nodes (4573, 4574); only the second runs: the call is routed, not sent to the fallback."""
-
-    async def scenario() -> None:
-        caller = new_caller("0571")
-        async with Ami() as ami:
-            await ami.call("0571890", caller, "1")
-            decision = await ami.decision(caller)
-            assert (decision["LOTSE_TENANT"], decision["LOTSE_QUEUE"]) == ("minden", "buergerservice")
-            await ami.wait_for("the join", of(caller, "QueueCallerJoin", Queue="buergerservice"))
-            logged = [e.get("AppData", "") for e in ami.events if of(caller, "Newexten")(e) and e.get("Application") == "Log"]
-            assert any("FastAGI 127.0.0.1:4573 failed for call" in line and "asking 127.0.0.1:4574" in line for line in logged), logged
-
-    with lotse_serve(EXAMPLE, "2026-11-23 10:00", serve_log, port=4574):
-        asyncio.run(scenario())
-
-
 def test_reload_during_calls_leaves_running_calls_alone(asterisk: Lab, serve_log: Path, tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(EXAMPLE, config)

@@ -35,13 +35,14 @@ def metrics(node: str, ami_port: int, queue_log: Path, db: str, tmp_path: Path) 
 
 
 async def calls_reach_the_queue(ami: Ami, count: int) -> list[str]:
-    """``count`` callers of Minden press 1 (Personalausweis); each reaches the queue lotse chose."""
+    """``count`` callers of the Jobcenter press 1 (Bürgergeld) during the greeting and hang up 3 s later (the lab's
+    quick callers); each reaches the queue lotse chose."""
     callers = [new_caller("0571") for _ in range(count)]
     for caller in callers:
-        await ami.call("0571890", caller, "1")
+        await ami.call("057138850", caller, "1", context="lotse-lab-bench-caller")
     for caller in callers:
         decision = await ami.decision(caller, 60)
-        assert (decision.get("LOTSE_TOPIC"), decision.get("LOTSE_QUEUE")) == ("ausweis", "buergerservice"), decision
+        assert (decision.get("LOTSE_TOPIC"), decision.get("LOTSE_QUEUE")) == ("buergergeld", "jobcenter"), decision
     return callers
 
 
