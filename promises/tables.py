@@ -1,4 +1,4 @@
-"""The promise tables' schema: callbacks, tickets, each ticket's history and the message deliveries.
+"""The promise tables' schema: callbacks, tickets, each ticket's history, the message deliveries and the mails (promises.outbox).
 
 Declared for the queries of promises.store; the schema itself is made by the hand-written migrations
 (stores/migrations/versions), which these declarations follow.
@@ -6,7 +6,7 @@ Declared for the queries of promises.store; the schema itself is made by the han
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table
+from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 callbacks = Table(
@@ -71,4 +71,17 @@ deliveries = Table(
     Column("duration", Integer, nullable=False),
     Column("batch", Float, nullable=False),
     Column("delivered", Float, nullable=False),
+)
+mails = Table(
+    "mails",
+    metadata,
+    Column("key", String(200), primary_key=True),  # 'ticket 17 notified 1700000000.9', 'batch <intake> <recipient> <time>'
+    Column("message_id", String(250), nullable=False),  # derived from the key: the same mail has the same Message-ID
+    Column("recipient", String(120), nullable=False),
+    Column("state", String(12), nullable=False),  # sending, handed (its final dot on the way), sent, unconfirmed
+    Column("token", String(80), nullable=False),  # the sender (node, process, count): a superseded one cannot hand it over
+    Column("carries", Text, nullable=False),  # a batch's message ids, space-separated; empty for a ticket's mail
+    Column("started", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("reply", String(250), nullable=False),  # the server's acceptance, or why it is unconfirmed
 )

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,13 @@ from pbx.ami import AmiLink, AmiSettings, Event
 from pbx.throttle import Throttle
 from promises import api as ticket_api
 from promises.dialling import RETRY_NO_AGENT, Dialler
-from promises.intakes import batch_mail, last_batch, recorded, set_aside, spool_text
+from promises.intakes import Message, batch_mail, last_batch, recorded, set_aside, spool_text
 from promises.lease import Lease
-from promises.mail import Mailer, MailError, reminder, ticket_notice
-from promises.store import Promises, Request
+from promises.mail import Mailer, MailError, message, reminder, ticket_notice
+from promises.outbox import Outbox
+from promises.store import Promises, Request, Ticket
 from routing.loader import load_or_raise
-from routing.model import Center
+from routing.model import Center, MessageIntake
 from routing.promises import due, due_hours, next_attempt, service_seconds, ticket_schedule
 
 log = logging.getLogger("lotse.promises")
@@ -84,6 +86,7 @@ class Keeper:
         self._purged = 0.0
         self.dialling: Lease | None = None  # with two nodes, only the holder dials (promises.lease); set at start
         self.mailing: Lease | None = None  # ... and only the holder mails
+        self.outbox: Outbox | None = None  # each mail's state around its sending (promises.outbox); set at start
         self._lease_warnings = Throttle(log)
         self.api: ticket_api.Server | None = None
         self._api_task: asyncio.Task[None] | None = None
@@ -98,6 +101,7 @@ class Keeper:
         holder = f"{self.settings.node or socket.gethostname()}:{os.getpid()}"
         self.dialling = Lease(self.store.engine, holder, "promises-dial")
         self.mailing = Lease(self.store.engine, holder, "promises-mail")
+        self.outbox = Outbox(self.store.engine, holder)
         self.link.start()
         if self.settings.api is not None:
             self.api = ticket_api.server(ticket_api.app(lambda: self.store, self.settings.api_tokens, self.health), *self.settings.api)
@@ -294,7 +298,7 @@ class Keeper:
                 )
 
     async def deliver(self, now: float) -> int:
-        """The due batches of every message intake, one e-mail per recipient; returns the messages sent."""
+        """The due batches of every message intake, one e-mail per recipient, each once; returns the messages sent."""
         mailer, store = self.settings.mailer, self.store
         if mailer is None or store is None:
             return 0
@@ -305,27 +309,38 @@ class Keeper:
                 continue
             waiting = [m for m in await asyncio.to_thread(recorded, self.settings.spool, intake) if m.recorded < batch]
             for recipient in intake.to:
-                done = await asyncio.to_thread(store.delivered, intake.id, recipient)
-                due_now = [m for m in waiting if m.msg_id not in done]
-                if not due_now:
-                    continue
-                mail = batch_mail(self.center, intake, due_now, batch, mailer.sender, recipient)
                 try:
-                    await asyncio.to_thread(mailer.deliver, mail)
+                    sent += await asyncio.to_thread(self._mail_batch, mailer, intake, recipient, waiting, batch, now)
                 except MailError as exc:
-                    self.undelivered[intake.id] = len(due_now)
+                    self.undelivered[intake.id] = len(waiting)
                     log.warning("messages of %s: batch to %s not sent, trying again next round: %s", intake.id, recipient, exc)
                     continue
-                await asyncio.to_thread(store.log_delivery, intake.id, recipient, due_now, batch, now)
                 self.undelivered.pop(intake.id, None)
-                log.info("messages of %s: %d delivered to %s", intake.id, len(due_now), recipient)
-                sent += len(due_now)
             everyone = [await asyncio.to_thread(store.delivered, intake.id, r) for r in intake.to]
             await asyncio.to_thread(set_aside, self.settings.spool, [m for m in waiting if all(m.msg_id in d for d in everyone)])
         return sent
 
+    def _mail_batch(self, mailer: Mailer, intake: MessageIntake, recipient: str, waiting: list[Message], batch: float, now: float) -> int:
+        """One recipient's batch: its messages not yet delivered, sent once and logged (in one thread)."""
+        assert self.store is not None and self.outbox is not None
+        done = self.store.delivered(intake.id, recipient)
+        prefix = f"batch {intake.id} {recipient} "
+        for key, carries in self.outbox.carried(prefix):  # a batch mailed (or handed over) but not yet logged: log it now
+            self.outbox.settle(key, now)
+            settled = [m for m in waiting if m.msg_id in carries.split() and m.msg_id not in done]
+            self.store.log_delivery(intake.id, recipient, settled, float(key.rpartition(" ")[2]), now)
+            done |= {m.msg_id for m in settled}
+        due_now = [m for m in waiting if m.msg_id not in done]
+        if not due_now:
+            return 0
+        mail = batch_mail(self.center, intake, due_now, batch, mailer.sender, recipient)
+        self.outbox.send_once(mailer, f"{prefix}{int(batch)}", mail, now, " ".join(m.msg_id for m in due_now))
+        self.store.log_delivery(intake.id, recipient, due_now, batch, now)
+        log.info("messages of %s: %d delivered to %s", intake.id, len(due_now), recipient)
+        return len(due_now)
+
     async def mail(self, now: float) -> None:
-        """Tell departments of their new tickets, and remind them before the due time."""
+        """Tell departments of their new tickets, and remind them before the due time; each mail once (promises.outbox)."""
         mailer, store = self.settings.mailer, self.store
         if mailer is None or store is None:
             return
@@ -333,24 +348,27 @@ class Keeper:
             department = self.center.departments.get(ticket.department)
             if department is None or not department.email:
                 continue
+            if not ticket.notified:
+                flag, text = "notified", ticket_notice(self.center, ticket)
+            elif not ticket.reminded and ticket.due is not None and self._remind(ticket, now, ticket.due):
+                flag, text = "reminded", reminder(self.center, ticket)
+            else:
+                continue
             try:
-                if not ticket.notified:
-                    await asyncio.to_thread(mailer.send, department.email, *ticket_notice(self.center, ticket))
-                    await asyncio.to_thread(store.mark, ticket.id, "notified", now, department.email)
-                elif (
-                    not ticket.reminded
-                    and ticket.due is not None
-                    and self._remind(ticket.department, ticket.entry, ticket.tenant, now, ticket.due)
-                ):
-                    await asyncio.to_thread(mailer.send, department.email, *reminder(self.center, ticket))
-                    await asyncio.to_thread(store.mark, ticket.id, "reminded", now, department.email)
+                await asyncio.to_thread(self._mail_ticket, mailer, ticket, flag, message(mailer.sender, department.email, *text), now)
             except MailError as exc:
                 log.warning("ticket %d: mail to %s not sent, trying again next round: %s", ticket.id, department.email, exc)
                 return
 
-    def _remind(self, department: str, entry: str, tenant: str, now: float, due_at: float) -> bool:
+    def _mail_ticket(self, mailer: Mailer, ticket: Ticket, flag: str, mail: EmailMessage, now: float) -> None:
+        """Send a ticket's notice or reminder once and mark it (in one thread: a stop between the two cannot part them)."""
+        assert self.store is not None and self.outbox is not None
+        self.outbox.send_once(mailer, f"ticket {ticket.id} {flag} {ticket.request}", mail, now)
+        self.store.mark(ticket.id, flag, now, str(mail["To"]))
+
+    def _remind(self, ticket: Ticket, now: float, due_at: float) -> bool:
         """Whether fewer service hours than remind_before_hours are left before the due time."""
-        schedule = ticket_schedule(self.config_at(now), tenant, entry, department)
+        schedule = ticket_schedule(self.config_at(now), ticket.tenant, ticket.entry, ticket.department)
         if schedule is None:
             return False
         left = service_seconds(schedule, self.center.tz, datetime.fromtimestamp(now, UTC), datetime.fromtimestamp(due_at, UTC))

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-TABLES = ("calls", "callbacks", "tickets", "ticket_history", "message_deliveries", "dispositions", "leases")  # the migrations make
+TABLES = ("calls", "callbacks", "tickets", "ticket_history", "message_deliveries", "dispositions", "leases", "mails")  # the migrations make
 UPGRADE_DOC = "docs/operations.md"
 
 State = Literal["current", "empty", "older", "newer", "unversioned"]

@@ -1,0 +1,34 @@
+"""mails: each mail's state around its SMTP dialogue, so that it is sent once (promises.outbox)
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "mails",
+        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("message_id", sa.String(250), nullable=False),
+        sa.Column("recipient", sa.String(120), nullable=False),
+        sa.Column("state", sa.String(12), nullable=False),
+        sa.Column("token", sa.String(80), nullable=False),
+        sa.Column("carries", sa.Text, nullable=False),
+        sa.Column("started", sa.Float, nullable=False),
+        sa.Column("updated", sa.Float, nullable=False),
+        sa.Column("reply", sa.String(250), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("mails")
