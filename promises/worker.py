@@ -1,17 +1,21 @@
 """``lotse promises``: takes the requests the dialplan leaves, calls callers back, keeps tickets.
 
 One service, one lifecycle (``start``, ``close``, ``health``): it owns an AMI link
-for actions (QueueStatus, Originate), the promise tables and one loop that, each
-round,
+for actions (QueueStatus, Originate), the promise tables and four loops, each on its
+own (a slow mail server holds no callback back, a slow Asterisk no mail):
 
-1. takes the request files of the spool (callbacks and tickets), each once:
-   the file is deleted only after the database has the request;
-2. takes the result files of callback attempts (Dial's DIALSTATUS): reached, an
-   attempt later (minutes apart, in opening hours) or, after the last, a ticket;
-3. starts the callbacks that the rules of routing.promises allow (promises.dialling):
+1. ``spool``: takes the request files of the spool (callbacks and tickets), each once
+   (the file is deleted only after the database has the request), and the result files
+   of callback attempts (Dial's DIALSTATUS): reached, an attempt later (minutes apart,
+   in opening hours) or, after the last, a ticket;
+2. ``dial``: starts the callbacks that the rules of routing.promises allow (promises.dialling):
    an Originate of a Local channel that waits in the queue ahead of later callers;
    when an agent answers (and hears "Rückruf", tenant, topic), the dialplan dials the caller;
-4. tells departments of new tickets and reminds them before the due time (e-mail).
+3. ``mail``: tells departments of new tickets and reminds them before the due time (promises.posting);
+4. ``batches``: delivers the message intakes' batches (promises.posting).
+
+Each loop runs a round a second (``interval``) or when woken (a request's UserEvent);
+``round()`` runs one of each, in this order (the tests drive it).
 
 An attempt is marked in the database before it is originated, and ends only by
 its result file (or, if none comes, after the longest time it could take):
@@ -26,10 +30,9 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +44,18 @@ from pbx.ami import AmiLink, AmiSettings, Event
 from pbx.throttle import Throttle
 from promises import api as ticket_api
 from promises.dialling import RETRY_NO_AGENT, Dialler
-from promises.intakes import Message, batch_mail, last_batch, recorded, set_aside, spool_text
+from promises.intakes import spool_text
 from promises.lease import Lease
-from promises.mail import Mailer, MailError, message, reminder, ticket_notice
+from promises.mail import Mailer
 from promises.outbox import Outbox
-from promises.store import Promises, Request, Ticket
+from promises.posting import Post
+from promises.store import Promises, Request
 from routing.loader import load_or_raise
-from routing.model import Center, MessageIntake
-from routing.promises import due, due_hours, next_attempt, service_seconds, ticket_schedule
+from routing.model import Center
+from routing.promises import due, due_hours, next_attempt, ticket_schedule
 
 log = logging.getLogger("lotse.promises")
+LOOPS = ("spool", "dial", "mail", "batches")
 
 
 @dataclass(frozen=True)
@@ -76,17 +81,19 @@ class Keeper:
         self.center: Center = load_or_raise(settings.config)
         self.store: Promises | None = None
         self.link = AmiLink(settings.ami, self._event, self._login)
-        self.rounds = 0
-        self.last_round = 0.0  # when the last round ended (the clock's time): a stuck worker is seen by its age
+        self.rounds = 0  # of the spool loop
+        self.last_round = 0.0  # when the loop that is longest in its round last ended one: a stuck loop is seen by its age
+        self.ended: dict[str, float] = {}  # when each loop last ended a round (the clock's time)
         self.attempts: dict[str, int] = {}  # attempt results seen, by DIALSTATUS (for /metrics)
-        self.undelivered: dict[str, int] = {}  # messages of a due batch that could not be sent, by intake (for /metrics)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._wakes = {name: asyncio.Event() for name in LOOPS}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.post = Post(self.center, self.config_at, settings.spool, settings.mailer)
+        self.undelivered = self.post.undelivered  # messages of a due batch that could not be sent, by intake (for /metrics)
         self.dialler = Dialler(self.center, self.config_at, settings.prompts, settings.callback_wait)
         self._purged = 0.0
         self.dialling: Lease | None = None  # with two nodes, only the holder dials (promises.lease); set at start
         self.mailing: Lease | None = None  # ... and only the holder mails
-        self.outbox: Outbox | None = None  # each mail's state around its sending (promises.outbox); set at start
         self._lease_warnings = Throttle(log)
         self.api: ticket_api.Server | None = None
         self._api_task: asyncio.Task[None] | None = None
@@ -101,7 +108,7 @@ class Keeper:
         holder = f"{self.settings.node or socket.gethostname()}:{os.getpid()}"
         self.dialling = Lease(self.store.engine, holder, "promises-dial")
         self.mailing = Lease(self.store.engine, holder, "promises-mail")
-        self.outbox = Outbox(self.store.engine, holder)
+        self.post.store, self.post.outbox = self.store, Outbox(self.store.engine, holder)
         self.link.start()
         if self.settings.api is not None:
             self.api = ticket_api.server(ticket_api.app(lambda: self.store, self.settings.api_tokens, self.health), *self.settings.api)
@@ -111,15 +118,17 @@ class Keeper:
             if self._api_task.done():
                 self._api_task.result()  # raises why it could not start (e.g. the port is taken)
         if rounds:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            self.ended = dict.fromkeys(LOOPS, self.clock())
+            self._tasks = [asyncio.get_running_loop().create_task(self._run(name, work)) for name, work in self._loops().items()]
 
     async def close(self) -> None:
         if self.api is not None and self._api_task is not None:
             self.api.should_exit = True
             await asyncio.gather(self._api_task, return_exceptions=True)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()  # a mail in hand is finished by its thread, sent and marked (promises.posting)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.link.close()
         for lease in (self.dialling, self.mailing):
             if lease is not None and lease.held:
@@ -129,28 +138,43 @@ class Keeper:
             self.store.close()
 
     def health(self) -> dict[str, Any]:
-        return {"ami": self.link.state, "rounds": self.rounds, "last_round": self.last_round, "attempts": dict(self.attempts)}
+        details = {"ami": self.link.state, "rounds": self.rounds, "last_round": self.last_round, "attempts": dict(self.attempts)}
+        return {**details, "loops": dict(self.ended)}
 
-    async def _run(self) -> None:
-        while True:
+    def _loops(self) -> dict[str, Callable[[float], Awaitable[Any]]]:
+        return {"spool": self.take_in, "dial": self.dial, "mail": self.mail, "batches": self.deliver}
+
+    async def _run(self, name: str, work: Callable[[float], Awaitable[Any]]) -> None:
+        wake = self._wakes[name]
+        while not self._stopping:  # also when a cancel is lost (3.11's wait_for can swallow one that comes as it ends)
+            wake.clear()  # before the round: a request that comes during it wakes the next one
             try:
-                await self.round()
+                await work(self.clock())
             except Exception:  # one bad round must not end the service: log it, go on
-                log.exception("promises round failed")
-            self._wake.clear()
+                log.exception("promises %s round failed", name)
+            self._ended(name)
             with contextlib.suppress(TimeoutError):  # woken early by a request's or a result's UserEvent
-                await asyncio.wait_for(self._wake.wait(), self.settings.interval)
+                await asyncio.wait_for(wake.wait(), self.settings.interval)
+
+    def _ended(self, name: str) -> None:
+        self.ended[name] = self.clock()
+        self.last_round = min(self.ended.values())
+        self.rounds += name == "spool"
+
+    def _wake(self, *names: str) -> None:
+        for name in names or LOOPS:
+            self._wakes[name].set()
 
     def _event(self, event: Event) -> None:
         if event.get("Event") == "UserEvent" and event.get("UserEvent") in (c.EVENT_PROMISE, c.EVENT_CALLBACK_RESULT):
-            self._wake.set()
+            self._wake("spool")
         elif event.get("Event") == "OriginateResponse" and event.get("Response") == "Failure":
             attempt = event.get("Exten", "")
             if attempt and self.store is not None:  # no agent within the wait, or the queue refused: try again later
                 asyncio.get_running_loop().create_task(self._no_agent(attempt, event.get("Reason", "")))
 
     async def _login(self, manager: Manager) -> None:
-        self._wake.set()
+        self._wake("spool", "dial")
 
     async def _no_agent(self, attempt: str, why: str) -> None:
         assert self.store is not None
@@ -163,19 +187,33 @@ class Keeper:
     # -- one round ---------------------------------------------------------------------
 
     async def round(self) -> None:
+        """One round of each loop, in order."""
         now = self.clock()
-        await self.take_requests(now)  # on every node: the requests and results its own Asterisk left
+        for name, work in self._loops().items():
+            await work(now)
+            self._ended(name)
+
+    async def take_in(self, now: float) -> None:
+        """On every node: the requests and results its own Asterisk left; new callbacks wake the dialling."""
+        if await self.take_requests(now):
+            self._wake("dial")
         await self.take_results(now)
+
+    async def dial(self, now: float) -> None:
         if await self._holds(self.dialling, now, needs_ami=True):
             assert self.store is not None and self.link.manager is not None
             await self.requeue_stale(now)
             await self.dialler.dispatch(self.store, self.link.manager, now)
+
+    async def mail(self, now: float) -> None:
+        """Departments' ticket notices and reminders (promises.posting), and the retention's purge, by the mailing lease's holder."""
         if await self._holds(self.mailing, now):
-            await self.mail(now)
-            await self.deliver(now)
+            await self.post.mail(now)
             await self.purge(now)
-        self.rounds += 1
-        self.last_round = self.clock()
+
+    async def deliver(self, now: float) -> int:
+        """The message intakes' due batches (promises.posting); returns the messages sent."""
+        return await self.post.deliver(now) if await self._holds(self.mailing, now) else 0
 
     async def _holds(self, lease: Lease | None, now: float, needs_ami: bool = False) -> bool:
         """Whether this worker holds ``lease`` for this round; one that needs the AMI is let go while the link is down."""
@@ -296,80 +334,3 @@ class Keeper:
                 log.warning(
                     "callback %s: attempt %s has no result after %.0f s; pending again", row["id"], row["attempt_id"], now - started
                 )
-
-    async def deliver(self, now: float) -> int:
-        """The due batches of every message intake, one e-mail per recipient, each once; returns the messages sent."""
-        mailer, store = self.settings.mailer, self.store
-        if mailer is None or store is None:
-            return 0
-        sent = 0
-        for intake in self.center.messages.values():
-            batch = last_batch(intake.times, now, self.center.tz)
-            if batch is None:
-                continue
-            waiting = [m for m in await asyncio.to_thread(recorded, self.settings.spool, intake) if m.recorded < batch]
-            for recipient in intake.to:
-                try:
-                    sent += await asyncio.to_thread(self._mail_batch, mailer, intake, recipient, waiting, batch, now)
-                except MailError as exc:
-                    self.undelivered[intake.id] = len(waiting)
-                    log.warning("messages of %s: batch to %s not sent, trying again next round: %s", intake.id, recipient, exc)
-                    continue
-                self.undelivered.pop(intake.id, None)
-            everyone = [await asyncio.to_thread(store.delivered, intake.id, r) for r in intake.to]
-            await asyncio.to_thread(set_aside, self.settings.spool, [m for m in waiting if all(m.msg_id in d for d in everyone)])
-        return sent
-
-    def _mail_batch(self, mailer: Mailer, intake: MessageIntake, recipient: str, waiting: list[Message], batch: float, now: float) -> int:
-        """One recipient's batch: its messages not yet delivered, sent once and logged (in one thread)."""
-        assert self.store is not None and self.outbox is not None
-        done = self.store.delivered(intake.id, recipient)
-        prefix = f"batch {intake.id} {recipient} "
-        for key, carries in self.outbox.carried(prefix):  # a batch mailed (or handed over) but not yet logged: log it now
-            self.outbox.settle(key, now)
-            settled = [m for m in waiting if m.msg_id in carries.split() and m.msg_id not in done]
-            self.store.log_delivery(intake.id, recipient, settled, float(key.rpartition(" ")[2]), now)
-            done |= {m.msg_id for m in settled}
-        due_now = [m for m in waiting if m.msg_id not in done]
-        if not due_now:
-            return 0
-        mail = batch_mail(self.center, intake, due_now, batch, mailer.sender, recipient)
-        self.outbox.send_once(mailer, f"{prefix}{int(batch)}", mail, now, " ".join(m.msg_id for m in due_now))
-        self.store.log_delivery(intake.id, recipient, due_now, batch, now)
-        log.info("messages of %s: %d delivered to %s", intake.id, len(due_now), recipient)
-        return len(due_now)
-
-    async def mail(self, now: float) -> None:
-        """Tell departments of their new tickets, and remind them before the due time; each mail once (promises.outbox)."""
-        mailer, store = self.settings.mailer, self.store
-        if mailer is None or store is None:
-            return
-        for ticket in await asyncio.to_thread(store.tickets, "open"):
-            department = self.center.departments.get(ticket.department)
-            if department is None or not department.email:
-                continue
-            if not ticket.notified:
-                flag, text = "notified", ticket_notice(self.center, ticket)
-            elif not ticket.reminded and ticket.due is not None and self._remind(ticket, now, ticket.due):
-                flag, text = "reminded", reminder(self.center, ticket)
-            else:
-                continue
-            try:
-                await asyncio.to_thread(self._mail_ticket, mailer, ticket, flag, message(mailer.sender, department.email, *text), now)
-            except MailError as exc:
-                log.warning("ticket %d: mail to %s not sent, trying again next round: %s", ticket.id, department.email, exc)
-                return
-
-    def _mail_ticket(self, mailer: Mailer, ticket: Ticket, flag: str, mail: EmailMessage, now: float) -> None:
-        """Send a ticket's notice or reminder once and mark it (in one thread: a stop between the two cannot part them)."""
-        assert self.store is not None and self.outbox is not None
-        self.outbox.send_once(mailer, f"ticket {ticket.id} {flag} {ticket.request}", mail, now)
-        self.store.mark(ticket.id, flag, now, str(mail["To"]))
-
-    def _remind(self, ticket: Ticket, now: float, due_at: float) -> bool:
-        """Whether fewer service hours than remind_before_hours are left before the due time."""
-        schedule = ticket_schedule(self.config_at(now), ticket.tenant, ticket.entry, ticket.department)
-        if schedule is None:
-            return False
-        left = service_seconds(schedule, self.center.tz, datetime.fromtimestamp(now, UTC), datetime.fromtimestamp(due_at, UTC))
-        return left <= self.center.promises.remind_before_hours * 3600
