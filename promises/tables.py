@@ -26,6 +26,7 @@ callbacks = Table(
     Column("not_before", Float, nullable=False),
     Column("attempt_id", String(80), nullable=False),
     Column("attempt_started", Float),
+    Column("attempt_node", String(80), nullable=False, server_default=""),  # whose Asterisk has the attempt (promises.dialling)
     Column("last_result", String(24), nullable=False),  # ANSWER, NOANSWER, BUSY, ... (Dial's DIALSTATUS) or no_agent
     Column("reached", Float),
     Column("updated", Float, nullable=False),

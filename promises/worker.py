@@ -45,7 +45,7 @@ from pbx.throttle import Throttle
 from promises import api as ticket_api
 from promises.dialling import RETRY_NO_AGENT, Dialler
 from promises.intakes import spool_text
-from promises.lease import Lease
+from promises.lease import Lease, presence
 from promises.mail import Mailer
 from promises.outbox import Outbox
 from promises.posting import Post
@@ -90,10 +90,12 @@ class Keeper:
         self._stopping = False
         self.post = Post(self.center, self.config_at, settings.spool, settings.mailer)
         self.undelivered = self.post.undelivered  # messages of a due batch that could not be sent, by intake (for /metrics)
-        self.dialler = Dialler(self.center, self.config_at, settings.prompts, settings.callback_wait)
+        self.node = settings.node or socket.gethostname()
+        self.dialler = Dialler(self.center, self.config_at, settings.prompts, settings.callback_wait, self.node)
         self._purged = 0.0
         self.dialling: Lease | None = None  # with two nodes, only the holder dials (promises.lease); set at start
         self.mailing: Lease | None = None  # ... and only the holder mails
+        self.presence: Lease | None = None  # held while this node's Asterisk answers: its attempts are its own to end
         self._lease_warnings = Throttle(log)
         self.api: ticket_api.Server | None = None
         self._api_task: asyncio.Task[None] | None = None
@@ -105,9 +107,10 @@ class Keeper:
         for sub in (c.SPOOL_REQUESTS, c.SPOOL_RESULTS, c.SPOOL_MESSAGES, "rejected"):
             (self.settings.spool / sub).mkdir(parents=True, exist_ok=True)
         self.store = await asyncio.to_thread(Promises.open, self.settings.db_url)
-        holder = f"{self.settings.node or socket.gethostname()}:{os.getpid()}"
+        holder = f"{self.node}:{os.getpid()}"
         self.dialling = Lease(self.store.engine, holder, "promises-dial")
         self.mailing = Lease(self.store.engine, holder, "promises-mail")
+        self.presence = Lease(self.store.engine, holder, presence(self.node))
         self.post.store, self.post.outbox = self.store, Outbox(self.store.engine, holder)
         self.link.start()
         if self.settings.api is not None:
@@ -130,7 +133,7 @@ class Keeper:
             task.cancel()  # a mail in hand is finished by its thread, sent and marked (promises.posting)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.link.close()
-        for lease in (self.dialling, self.mailing):
+        for lease in (self.dialling, self.mailing, self.presence):
             if lease is not None and lease.held:
                 with contextlib.suppress(SQLAlchemyError):  # it expires by itself
                     await asyncio.to_thread(lease.release)
@@ -200,6 +203,10 @@ class Keeper:
         await self.take_results(now)
 
     async def dial(self, now: float) -> None:
+        """On every node: its own attempts against its Asterisk; by the dialling lease's holder: the callbacks due."""
+        if await self._holds(self.presence, now, needs_ami=True):
+            assert self.store is not None and self.link.manager is not None
+            await self.dialler.reconcile(self.store, self.link.manager, self.settings.spool / c.SPOOL_RESULTS, now)
         if await self._holds(self.dialling, now, needs_ami=True):
             assert self.store is not None and self.link.manager is not None
             await self.requeue_stale(now)
@@ -324,10 +331,17 @@ class Keeper:
         await asyncio.to_thread(self.store.add_ticket, request, self.due(request), now)
 
     async def requeue_stale(self, now: float) -> None:
-        """An attempt without result for longer than it could take (lotse or Asterisk stopped): pending again."""
+        """Another node's attempt without result for longer than it could take, that node gone: pending again.
+
+        This node's own attempts are reconciled against its Asterisk (promises.dialling); another node's only that
+        node can see while its presence lasts. Once it lapsed (its worker or its Asterisk down) the attempt ends by time.
+        """
         assert self.store is not None
         longest = self.settings.callback_wait + self.center.promises.callback_ring_timeout + 120
         for row in await asyncio.to_thread(self.store.dialling):
+            node = row["attempt_node"]
+            if node == self.node or (node and await asyncio.to_thread(Lease(self.store.engine, "", presence(node)).alive, now)):
+                continue
             started = row["attempt_started"] or 0.0
             stale = now - started > longest and not (self.settings.spool / c.SPOOL_RESULTS / row["attempt_id"]).exists()
             if stale and await asyncio.to_thread(self.store.requeue, row["attempt_id"], now, now):

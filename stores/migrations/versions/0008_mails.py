@@ -1,4 +1,6 @@
-"""mails: each mail's state around its SMTP dialogue, so that it is sent once (promises.outbox)
+"""mails and callbacks.attempt_node: each mail's state around its SMTP dialogue, so that it is sent once
+(promises.outbox); the node whose Asterisk has a callback attempt, so that only that node's worker, which can ask
+its Asterisk, decides that the attempt has ended (promises.dialling)
 
 Revision ID: 0008
 Revises: 0007
@@ -28,7 +30,11 @@ def upgrade() -> None:
         sa.Column("updated", sa.Float, nullable=False),
         sa.Column("reply", sa.String(250), nullable=False),
     )
+    with op.batch_alter_table("callbacks") as table:
+        table.add_column(sa.Column("attempt_node", sa.String(80), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("callbacks") as table:
+        table.drop_column("attempt_node")
     op.drop_table("mails")
