@@ -39,6 +39,12 @@ class PromiseCollector(Collector):
         for intake in sorted(self.keeper.center.messages):
             waiting.add_metric([intake], self.keeper.undelivered.get(intake, 0))
         yield waiting
+        outbox = self.keeper.post.outbox
+        yield GaugeMetricFamily(
+            "lotse_mails_unconfirmed",
+            "Mails handed to the mail server whose acceptance was never heard, since start (not sent again: promises.outbox)",
+            outbox.unconfirmed if outbox is not None else 0,
+        )
         if store is None:
             return
         counts = store.counts()

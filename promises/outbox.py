@@ -81,18 +81,19 @@ class Outbox:
             db.execute(update(mails).where(mails.c.key == key).values(state="sent", updated=now, reply=reply[:250]))
         return Outcome("sent", reply)
 
-    def settle(self, key: str, now: float) -> None:
-        """A mail found handed by a sender that is gone (its batch is mailed again later under another key): unconfirmed."""
-        with self.engine.connect() as db:
-            state = db.execute(select(mails.c.state).where(mails.c.key == key)).scalar()
-        if state == "handed":
-            self._unconfirmed(key, "the sender stopped after handing it over, before the server's answer", now)
+    def carried(self, prefix: str, since: float, now: float) -> list[tuple[str, str]]:
+        """The mails whose key starts with ``prefix``, started since ``since`` and mailed: (key, what they carry).
 
-    def carried(self, prefix: str) -> list[tuple[str, str]]:
-        """The mailed and handed mails whose key starts with ``prefix``: (key, what they carry)."""
-        query = select(mails.c.key, mails.c.carries).where(mails.c.key.startswith(prefix), mails.c.state.in_((*MAILED, "handed")))
+        One found handed, its sender gone (a batch's key has its time: the next try would be another mail), is
+        unconfirmed here, as ``send_once`` does with a ticket's.
+        """
+        query = select(mails.c.key, mails.c.state, mails.c.carries).where(mails.c.key.startswith(prefix), mails.c.started >= since)
         with self.engine.connect() as db:
-            return [(row.key, row.carries) for row in db.execute(query)]
+            rows = [row for row in db.execute(query) if row.state != "sending"]
+        for row in rows:
+            if row.state == "handed":
+                self._unconfirmed(row.key, "the sender stopped after handing it over, before the server's answer", now)
+        return [(row.key, row.carries) for row in rows]
 
     def _take(self, key: str, mail: EmailMessage, token: str, now: float, carries: str, msg_id: str) -> Outcome | None:
         """This sender's row for ``key``; an Outcome instead when the mail needs no sending."""

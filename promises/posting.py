@@ -35,7 +35,7 @@ class Post:
         self.outbox: Outbox | None = None
         self.undelivered: dict[str, int] = {}  # messages of a due batch that could not be sent, by intake (for /metrics)
 
-    async def deliver(self, now: float) -> int:
+    async def deliver(self, now: float, tick: Callable[[], None] = lambda: None) -> int:
         """The due batches of every message intake, one e-mail per recipient, each once; returns the messages sent."""
         mailer, store = self.mailer, self.store
         if mailer is None or store is None:
@@ -54,6 +54,7 @@ class Post:
                     log.warning("messages of %s: batch to %s not sent, trying again next round: %s", intake.id, recipient, exc)
                     continue
                 self.undelivered.pop(intake.id, None)
+                tick()
             everyone = [await asyncio.to_thread(store.delivered, intake.id, r) for r in intake.to]
             await asyncio.to_thread(set_aside, self.spool, [m for m in waiting if all(m.msg_id in d for d in everyone)])
         return sent
@@ -61,10 +62,11 @@ class Post:
     def _mail_batch(self, mailer: Mailer, intake: MessageIntake, recipient: str, waiting: list[Message], batch: float, now: float) -> int:
         """One recipient's batch: its messages not yet delivered, sent once and logged (in one thread)."""
         assert self.store is not None and self.outbox is not None
+        if not waiting:
+            return 0
         done = self.store.delivered(intake.id, recipient)
         prefix = f"batch {intake.id} {recipient} "
-        for key, carries in self.outbox.carried(prefix):  # a batch mailed (or handed over) but not yet logged: log it now
-            self.outbox.settle(key, now)
+        for key, carries in self.outbox.carried(prefix, min(m.recorded for m in waiting), now):  # mailed or handed, not logged
             settled = [m for m in waiting if m.msg_id in carries.split() and m.msg_id not in done]
             self.store.log_delivery(intake.id, recipient, settled, float(key.rpartition(" ")[2]), now)
             done |= {m.msg_id for m in settled}
@@ -77,7 +79,7 @@ class Post:
         log.info("messages of %s: %d delivered to %s", intake.id, len(due_now), recipient)
         return len(due_now)
 
-    async def mail(self, now: float) -> None:
+    async def mail(self, now: float, tick: Callable[[], None] = lambda: None) -> None:
         """Tell departments of their new tickets, and remind them before the due time; each mail once (promises.outbox)."""
         mailer, store = self.mailer, self.store
         if mailer is None or store is None:
@@ -94,6 +96,7 @@ class Post:
                 continue
             try:
                 await asyncio.to_thread(self._mail_ticket, mailer, ticket, flag, message(mailer.sender, department.email, *text), now)
+                tick()  # the loop is slow, not stuck (a slow mail server: up to 7 replies of the SMTP timeout per mail)
             except MailError as exc:
                 log.warning("ticket %d: mail to %s not sent, trying again next round: %s", ticket.id, department.email, exc)
                 return

@@ -18,8 +18,9 @@ Each loop runs a round a second (``interval``) or when woken (a request's UserEv
 ``round()`` runs one of each, in this order (the tests drive it).
 
 An attempt is marked in the database before it is originated, and ends only by
-its result file (or, if none comes, after the longest time it could take):
-a restart of lotse or Asterisk never starts one callback twice.
+its result file, or when its own Asterisk no longer has its channel (promises.dialling):
+a restart of lotse or Asterisk never starts one callback twice. Each mail is sent
+once (promises.outbox).
 """
 
 from __future__ import annotations
@@ -215,12 +216,12 @@ class Keeper:
     async def mail(self, now: float) -> None:
         """Departments' ticket notices and reminders (promises.posting), and the retention's purge, by the mailing lease's holder."""
         if await self._holds(self.mailing, now):
-            await self.post.mail(now)
+            await self.post.mail(now, lambda: self._ended("mail"))
             await self.purge(now)
 
     async def deliver(self, now: float) -> int:
         """The message intakes' due batches (promises.posting); returns the messages sent."""
-        return await self.post.deliver(now) if await self._holds(self.mailing, now) else 0
+        return await self.post.deliver(now, lambda: self._ended("batches")) if await self._holds(self.mailing, now) else 0
 
     async def _holds(self, lease: Lease | None, now: float, needs_ami: bool = False) -> bool:
         """Whether this worker holds ``lease`` for this round; one that needs the AMI is let go while the link is down."""

@@ -65,7 +65,9 @@ def _until(check: object, seconds: float = 20.0) -> None:
 
 
 @pytest.mark.parametrize("step", ["rcpt", "data"])
-def test_a_worker_killed_while_it_mails_a_notice_mails_it_once_after_its_restart(tmp_path: Path, step: str) -> None:
+def test_a_worker_killed_while_it_mails_a_notice_mails_it_once_after_its_restart(
+    tmp_path: Path, step: str, caplog: pytest.LogCaptureFixture
+) -> None:
     spool, db = tmp_path / "spool", f"sqlite:///{tmp_path / 'promises.db'}"
     (spool / "requests").mkdir(parents=True)
     (spool / "requests" / "1700000000.9").write_text(
@@ -93,6 +95,8 @@ def test_a_worker_killed_while_it_mails_a_notice_mails_it_once_after_its_restart
     assert notices[0]["Message-ID"].startswith("<lotse.ticket-1-notified-1700000000.9@center.example>")
     (ticket,) = Promises.open(db).tickets()
     assert ticket.notified
+    unconfirmed = "(Message-ID <lotse.ticket-1-notified-1700000000.9@center.example>) was handed to the mail server but"
+    assert (unconfirmed in caplog.text) == (step == "data")  # at RCPT the server had nothing: simply sent again
 
 
 def test_a_batch_handed_over_by_a_killed_worker_is_not_mailed_again_in_the_next_batch(tmp_path: Path) -> None:
