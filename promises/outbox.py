@@ -68,6 +68,7 @@ class Outbox:
         found = self._take(key, mail, token, now, carries, message_id(key, mailer.sender))
         if found is not None:
             return found
+        del mail["Message-ID"]
         mail["Message-ID"] = message_id(key, mailer.sender)
         try:
             reply = mailer.deliver(mail, lambda: self._hand(key, token, now))
