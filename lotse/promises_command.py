@@ -45,6 +45,7 @@ def add_promise_parsers(commands: Any) -> tuple[argparse.ArgumentParser, ...]:
     promises.add_argument("--ami-user", default=c.AMI_USER_PROMISES, help="needs write = originate,reporting (see docs/callbacks.md)")
     setting(promises, "--smtp", "promises.smtp", metavar="HOST:PORT", help="mail server for departments' ticket notices; none: no mail")
     setting(promises, "--mail-from", "promises.mail_from")
+    setting(promises, "--smtp-timeout", "promises.smtp_timeout", type=float, metavar="SECONDS", help="for each step of the SMTP dialogue")
     setting(promises, "--listen", "promises.listen", metavar="HOST:PORT", help="Prometheus endpoint (default %(default)s)")
     setting(
         promises, "--callback-wait", "promises.callback_wait", type=int, metavar="SECONDS", help="how long a callback waits for an agent"
@@ -89,7 +90,7 @@ def _promises(args: argparse.Namespace, env: Environment, out: TextIO) -> int:
     api = host_port(args.api, "--api", "127.0.0.1:9572") if args.api else None
     mailer = None
     if args.smtp:
-        mailer = Mailer(*host_port(args.smtp, "--smtp", "mail.example:25"), sender=args.mail_from)
+        mailer = Mailer(*host_port(args.smtp, "--smtp", "mail.example:25"), sender=args.mail_from, timeout=args.smtp_timeout)
     settings = KeeperSettings(
         config=args.config,
         db_url=db_argument(args.db),

@@ -50,6 +50,12 @@ class PromiseCollector(Collector):
         for reason in REASONS:
             aside.add_metric([reason], sum(inbox.set_aside.get(reason, 0) for inbox in (self.keeper.requests, self.keeper.results)))
         yield aside
+        outbox = self.keeper.post.outbox
+        yield GaugeMetricFamily(
+            "lotse_mails_unconfirmed",
+            "Mails handed to the mail server whose acceptance was never heard, since start (not sent again: promises.outbox)",
+            outbox.unconfirmed if outbox is not None else 0,
+        )
         db_up = GaugeMetricFamily("lotse_promises_db_up", "1 while the worker's database answered its last round")
         db_up.add_metric([], 1.0 if store is not None and self.keeper.database.up else 0.0)
         yield db_up

@@ -7,6 +7,10 @@ while its AMI link is up (a callback is originated on a node whose Asterisk answ
 or when the link drops. Another node takes a lease that was let go at once, and one whose holder died when it
 expires (``ttl``, 15 s: within 30 s with a round a second). One row, one conditional UPDATE: atomic on
 PostgreSQL and SQLite alike, nothing home-made for consensus.
+
+Each worker also holds its node's presence (``presence``: a lease of its own name) while its AMI link is up: the
+attempts a node originated are its own to end (only its Asterisk knows whether they still run, promises.dialling),
+and the holder of the dialling lease ends another node's attempts only when that node's presence has expired.
 """
 
 from __future__ import annotations
@@ -54,6 +58,12 @@ class Lease:
             log.info("let the lease on %s go", self.name)
         self.held = False
 
+    def alive(self, now: float) -> bool:
+        """Whether anybody holds the lease now (a node's presence: its worker renews it while its Asterisk answers)."""
+        with self.engine.connect() as db:
+            until = db.execute(select(leases.c.until).where(leases.c.name == self.name)).scalar()
+        return until is not None and until >= now
+
     def current(self) -> str:
         """Who holds the lease (expired or not); empty when nobody ever did."""
         with self.engine.connect() as db:
@@ -73,3 +83,8 @@ class Lease:
         except IntegrityError:  # the row exists: another node holds the lease
             return False
         return True
+
+
+def presence(node: str) -> str:
+    """The name of ``node``'s presence lease."""
+    return f"node {node}"[:40]

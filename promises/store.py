@@ -149,12 +149,13 @@ class Promises:
             row = conn.execute(select(callbacks).where(callbacks.c.attempt_id == attempt_id)).first()
         return dict(row._mapping) if row is not None else None
 
-    def start_attempt(self, request_id: str, attempt_id: str, now: float) -> bool:
-        """Mark an attempt as started; False when another worker started one (exactly once)."""
+    def start_attempt(self, request_id: str, attempt_id: str, now: float, node: str = "") -> bool:
+        """Mark an attempt as started on ``node``'s Asterisk; False when another worker started one (exactly once)."""
+        started = {"attempt_id": attempt_id, "attempt_started": now, "attempt_node": node[:80], "attempts": callbacks.c.attempts + 1}
         query = (
             update(callbacks)
             .where(callbacks.c.id == request_id, callbacks.c.status == "pending")
-            .values(status="dialling", attempt_id=attempt_id, attempt_started=now, attempts=callbacks.c.attempts + 1, updated=now)
+            .values(status="dialling", updated=now, **started)
         )
         with self.engine.begin() as conn:
             return conn.execute(query).rowcount == 1

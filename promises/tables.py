@@ -1,4 +1,5 @@
-"""The promise tables' schema: callbacks, tickets, each ticket's history, the message deliveries and the API's tokens.
+"""The promise tables' schema: callbacks, tickets, each ticket's history, the message deliveries, the API's tokens and
+the mails (promises.outbox).
 
 Declared for the queries of promises.store; the schema itself is made by the hand-written migrations
 (stores/migrations/versions), which these declarations follow.
@@ -6,7 +7,7 @@ Declared for the queries of promises.store; the schema itself is made by the han
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table
+from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 callbacks = Table(
@@ -26,6 +27,7 @@ callbacks = Table(
     Column("not_before", Float, nullable=False),
     Column("attempt_id", String(80), nullable=False),
     Column("attempt_started", Float),
+    Column("attempt_node", String(80), nullable=False, server_default=""),  # whose Asterisk has the attempt (promises.dialling)
     Column("last_result", String(24), nullable=False),  # ANSWER, NOANSWER, BUSY, ... (Dial's DIALSTATUS) or no_agent
     Column("reached", Float),
     Column("updated", Float, nullable=False),
@@ -81,4 +83,17 @@ api_tokens = Table(
     Column("digest", String(64), nullable=False, unique=True),  # sha256 of the secret, hex; the secret is not kept
     Column("created", Float, nullable=False),
     Column("revoked", Float),
+)
+mails = Table(
+    "mails",
+    metadata,
+    Column("key", String(200), primary_key=True),  # 'ticket 17 notified 1700000000.9', 'batch <intake> <recipient> <time>'
+    Column("message_id", String(250), nullable=False),  # derived from the key: the same mail has the same Message-ID
+    Column("recipient", String(120), nullable=False),
+    Column("state", String(12), nullable=False),  # sending, handed (its final dot on the way), sent, unconfirmed
+    Column("token", String(80), nullable=False),  # the sender (node, process, count): a superseded one cannot hand it over
+    Column("carries", Text, nullable=False),  # a batch's message ids, space-separated; empty for a ticket's mail
+    Column("started", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("reply", String(250), nullable=False),  # the server's acceptance, or why it is unconfirmed
 )

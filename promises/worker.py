@@ -1,21 +1,26 @@
 """``lotse promises``: takes the requests the dialplan leaves, calls callers back, keeps tickets.
 
 One service, one lifecycle (``start``, ``close``, ``health``): it owns an AMI link
-for actions (QueueStatus, Originate), the promise tables and one loop that, each
-round,
+for actions (QueueStatus, Originate), the promise tables and four loops, each on its
+own (a slow mail server holds no callback back, a slow Asterisk no mail):
 
-1. takes the request files of the spool (callbacks and tickets), each once:
-   the file is deleted only after the database has the request;
-2. takes the result files of callback attempts (Dial's DIALSTATUS): reached, an
-   attempt later (minutes apart, in opening hours) or, after the last, a ticket;
-3. starts the callbacks that the rules of routing.promises allow (promises.dialling):
+1. ``spool``: takes the request files of the spool (callbacks and tickets), each once
+   (the file is deleted only after the database has the request), and the result files
+   of callback attempts (Dial's DIALSTATUS): reached, an attempt later (minutes apart,
+   in opening hours) or, after the last, a ticket;
+2. ``dial``: starts the callbacks that the rules of routing.promises allow (promises.dialling):
    an Originate of a Local channel that waits in the queue ahead of later callers;
    when an agent answers (and hears "Rückruf", tenant, topic), the dialplan dials the caller;
-4. tells departments of new tickets and reminds them before the due time (e-mail).
+3. ``mail``: tells departments of new tickets and reminds them before the due time (promises.posting);
+4. ``batches``: delivers the message intakes' batches (promises.posting).
+
+Each loop runs a round a second (``interval``) or when woken (a request's UserEvent);
+``round()`` runs one of each, in this order (the tests drive it).
 
 An attempt is marked in the database before it is originated, and ends only by
-its result file (or, if none comes, after the longest time it could take):
-a restart of lotse or Asterisk never starts one callback twice.
+its result file, or when its own Asterisk no longer has its channel (promises.dialling):
+a restart of lotse or Asterisk never starts one callback twice. Each mail is sent
+once (promises.outbox).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,16 +46,18 @@ from pbx.throttle import Throttle
 from promises import api as ticket_api
 from promises.dialling import RETRY_NO_AGENT, Dialler
 from promises.inbox import REJECTED, Inbox, RefusedError
-from promises.intakes import batch_mail, last_batch, recorded, set_aside
-from promises.lease import Lease
-from promises.mail import Mailer, MailError, reminder, ticket_notice
+from promises.lease import Lease, presence
+from promises.mail import Mailer
 from promises.outage import Database
+from promises.outbox import Outbox
+from promises.posting import Post
 from promises.store import Promises, Request
 from routing.loader import load_or_raise
 from routing.model import Center
-from routing.promises import due, due_hours, next_attempt, service_seconds, ticket_schedule
+from routing.promises import due, due_hours, next_attempt, ticket_schedule
 
 log = logging.getLogger("lotse.promises")
+LOOPS = ("spool", "dial", "mail", "batches")
 
 
 @dataclass(frozen=True)
@@ -75,16 +82,21 @@ class Keeper:
         self.center: Center = load_or_raise(settings.config)
         self.store: Promises | None = None
         self.link = AmiLink(settings.ami, self._event, self._login)
-        self.rounds = 0
-        self.last_round = 0.0  # when the last round ended (the clock's time): a stuck worker is seen by its age
+        self.rounds = 0  # of the spool loop
+        self.last_round = 0.0  # when the loop that is longest in its round last ended one: a stuck loop is seen by its age
+        self.ended: dict[str, float] = {}  # when each loop last ended a round (the clock's time)
         self.attempts: dict[str, int] = {}  # attempt results seen, by DIALSTATUS (for /metrics)
-        self.undelivered: dict[str, int] = {}  # messages of a due batch that could not be sent, by intake (for /metrics)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.dialler = Dialler(self.center, self.config_at, settings.prompts, settings.callback_wait)
+        self._wakes = {name: asyncio.Event() for name in LOOPS}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.post = Post(self.center, self.config_at, settings.spool, settings.mailer)
+        self.undelivered = self.post.undelivered  # messages of a due batch that could not be sent, by intake (for /metrics)
+        self.node = settings.node or socket.gethostname()
+        self.dialler = Dialler(self.center, self.config_at, settings.prompts, settings.callback_wait, self.node)
         self._purged = 0.0
         self.dialling: Lease | None = None  # with two nodes, only the holder dials (promises.lease); set at start
         self.mailing: Lease | None = None  # ... and only the holder mails
+        self.presence: Lease | None = None  # held while this node's Asterisk answers: its attempts are its own to end
         self._lease_warnings = Throttle(log)
         self.api: ticket_api.Server | None = None
         self._api_task: asyncio.Task[None] | None = None
@@ -108,17 +120,19 @@ class Keeper:
             if self._api_task.done():
                 self._api_task.result()  # raises why it could not start (e.g. the port is taken)
         if rounds:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            self.ended = dict.fromkeys(LOOPS, self.clock())
+            self._tasks = [asyncio.get_running_loop().create_task(self._run(name, work)) for name, work in self._loops().items()]
 
     async def close(self) -> None:
         if self.api is not None and self._api_task is not None:
             self.api.should_exit = True
             await asyncio.gather(self._api_task, return_exceptions=True)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()  # a mail in hand is finished by its thread, sent and marked (promises.posting)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.link.close()
-        for lease in (self.dialling, self.mailing):
+        for lease in (self.dialling, self.mailing, self.presence):
             if lease is not None and lease.held:
                 with contextlib.suppress(SQLAlchemyError):  # it expires by itself
                     await asyncio.to_thread(lease.release)
@@ -133,42 +147,59 @@ class Keeper:
             except SQLAlchemyError as exc:
                 self.database.failed(now, exc)
                 return False
-            holder = f"{self.settings.node or socket.gethostname()}:{os.getpid()}"
+            holder = f"{self.node}:{os.getpid()}"
             self.dialling = Lease(self.store.engine, holder, "promises-dial")
             self.mailing = Lease(self.store.engine, holder, "promises-mail")
+            self.presence = Lease(self.store.engine, holder, presence(self.node))
+            self.post.store, self.post.outbox = self.store, Outbox(self.store.engine, holder)
         return True
 
-    def health(self) -> dict[str, Any]:
-        return {
-            "ami": self.link.state,
-            "database": "up" if self.store is not None and self.database.up else "down",
-            "rounds": self.rounds,
-            "last_round": self.last_round,
-            "attempts": dict(self.attempts),
-        }
+    async def _ready(self, now: float) -> bool:
+        """Whether the database is open and answers: else a loop's round ends at once, the requests wait in the spool."""
+        return await self._open(now) and self.store is not None and await self.database.answers(self.store.engine, now)
 
-    async def _run(self) -> None:
-        while True:
+    def health(self) -> dict[str, Any]:
+        details = {"ami": self.link.state, "rounds": self.rounds, "last_round": self.last_round, "attempts": dict(self.attempts)}
+        database = "up" if self.store is not None and self.database.up else "down"
+        return {**details, "database": database, "loops": dict(self.ended)}
+
+    def _loops(self) -> dict[str, Callable[[float], Awaitable[Any]]]:
+        return {"spool": self.take_in, "dial": self.dial, "mail": self.mail, "batches": self.deliver}
+
+    async def _run(self, name: str, work: Callable[[float], Awaitable[Any]]) -> None:
+        wake = self._wakes[name]
+        while not self._stopping:  # also when a cancel is lost (3.11's wait_for can swallow one that comes as it ends)
+            wake.clear()  # before the round: a request that comes during it wakes the next one
             try:
-                await self.round()
+                if await self._ready(self.clock()):
+                    await work(self.clock())
             except SQLAlchemyError as exc:  # the database went away within the round: the next one asks it again
                 self.database.failed(self.clock(), exc)
             except Exception:  # one bad round must not end the service: log it, go on
-                log.exception("promises round failed")
-            self._wake.clear()
+                log.exception("promises %s round failed", name)
+            self._ended(name)
             with contextlib.suppress(TimeoutError):  # woken early by a request's or a result's UserEvent
-                await asyncio.wait_for(self._wake.wait(), self.settings.interval)
+                await asyncio.wait_for(wake.wait(), self.settings.interval)
+
+    def _ended(self, name: str) -> None:
+        self.ended[name] = self.clock()
+        self.last_round = min(self.ended.values())
+        self.rounds += name == "spool"
+
+    def _wake(self, *names: str) -> None:
+        for name in names or LOOPS:
+            self._wakes[name].set()
 
     def _event(self, event: Event) -> None:
         if event.get("Event") == "UserEvent" and event.get("UserEvent") in (c.EVENT_PROMISE, c.EVENT_CALLBACK_RESULT):
-            self._wake.set()
+            self._wake("spool")
         elif event.get("Event") == "OriginateResponse" and event.get("Response") == "Failure":
             attempt = event.get("Exten", "")
             if attempt and self.store is not None:  # no agent within the wait, or the queue refused: try again later
                 asyncio.get_running_loop().create_task(self._no_agent(attempt, event.get("Reason", "")))
 
     async def _login(self, manager: Manager) -> None:
-        self._wake.set()
+        self._wake("spool", "dial")
 
     async def _no_agent(self, attempt: str, why: str) -> None:
         assert self.store is not None
@@ -181,23 +212,41 @@ class Keeper:
     # -- one round ---------------------------------------------------------------------
 
     async def round(self) -> None:
+        """One round of each loop, in order; none while the database is down."""
         now = self.clock()
-        if not (await self._open(now) and self.store is not None and await self.database.answers(self.store.engine, now)):
+        if not await self._ready(now):
             self.rounds += 1  # the database is down: the round ends here, the requests wait in the spool
             self.last_round = self.clock()
             return
-        await self.take_requests(now)  # on every node: the requests and results its own Asterisk left
+        for name, work in self._loops().items():
+            await work(now)
+            self._ended(name)
+
+    async def take_in(self, now: float) -> None:
+        """On every node: the requests and results its own Asterisk left; new callbacks wake the dialling."""
+        if await self.take_requests(now):
+            self._wake("dial")
         await self.take_results(now)
+
+    async def dial(self, now: float) -> None:
+        """On every node: its own attempts against its Asterisk; by the dialling lease's holder: the callbacks due."""
+        if await self._holds(self.presence, now, needs_ami=True):
+            assert self.store is not None and self.link.manager is not None
+            await self.dialler.reconcile(self.store, self.link.manager, self.settings.spool / c.SPOOL_RESULTS, now)
         if await self._holds(self.dialling, now, needs_ami=True):
             assert self.store is not None and self.link.manager is not None
             await self.requeue_stale(now)
             await self.dialler.dispatch(self.store, self.link.manager, now)
+
+    async def mail(self, now: float) -> None:
+        """Departments' ticket notices and reminders (promises.posting), and the retention's purge, by the mailing lease's holder."""
         if await self._holds(self.mailing, now):
-            await self.mail(now)
-            await self.deliver(now)
+            await self.post.mail(now, lambda: self._ended("mail"))
             await self.purge(now)
-        self.rounds += 1
-        self.last_round = self.clock()
+
+    async def deliver(self, now: float) -> int:
+        """The message intakes' due batches (promises.posting); returns the messages sent."""
+        return await self.post.deliver(now, lambda: self._ended("batches")) if await self._holds(self.mailing, now) else 0
 
     async def _holds(self, lease: Lease | None, now: float, needs_ami: bool = False) -> bool:
         """Whether this worker holds ``lease`` for this round; one that needs the AMI is let go while the link is down."""
@@ -301,76 +350,20 @@ class Keeper:
         await asyncio.to_thread(self.store.add_ticket, request, self.due(request), now)
 
     async def requeue_stale(self, now: float) -> None:
-        """An attempt without result for longer than it could take (lotse or Asterisk stopped): pending again."""
+        """Another node's attempt without result for longer than it could take, that node gone: pending again.
+
+        This node's own attempts are reconciled against its Asterisk (promises.dialling); another node's only that
+        node can see while its presence lasts. Once it lapsed (its worker or its Asterisk down) the attempt ends by time.
+        """
         assert self.store is not None
         longest = self.settings.callback_wait + self.center.promises.callback_ring_timeout + 120
         for row in await asyncio.to_thread(self.store.dialling):
+            node = row["attempt_node"]
+            if node == self.node or (node and await asyncio.to_thread(Lease(self.store.engine, "", presence(node)).alive, now)):
+                continue
             started = row["attempt_started"] or 0.0
             stale = now - started > longest and not (self.settings.spool / c.SPOOL_RESULTS / row["attempt_id"]).exists()
             if stale and await asyncio.to_thread(self.store.requeue, row["attempt_id"], now, now):
                 log.warning(
                     "callback %s: attempt %s has no result after %.0f s; pending again", row["id"], row["attempt_id"], now - started
                 )
-
-    async def deliver(self, now: float) -> int:
-        """The due batches of every message intake, one e-mail per recipient; returns the messages sent."""
-        mailer, store = self.settings.mailer, self.store
-        if mailer is None or store is None:
-            return 0
-        sent = 0
-        for intake in self.center.messages.values():
-            batch = last_batch(intake.times, now, self.center.tz)
-            if batch is None:
-                continue
-            waiting = [m for m in await asyncio.to_thread(recorded, self.settings.spool, intake) if m.recorded < batch]
-            for recipient in intake.to:
-                done = await asyncio.to_thread(store.delivered, intake.id, recipient)
-                due_now = [m for m in waiting if m.msg_id not in done]
-                if not due_now:
-                    continue
-                mail = batch_mail(self.center, intake, due_now, batch, mailer.sender, recipient)
-                try:
-                    await asyncio.to_thread(mailer.deliver, mail)
-                except MailError as exc:
-                    self.undelivered[intake.id] = len(due_now)
-                    log.warning("messages of %s: batch to %s not sent, trying again next round: %s", intake.id, recipient, exc)
-                    continue
-                await asyncio.to_thread(store.log_delivery, intake.id, recipient, due_now, batch, now)
-                self.undelivered.pop(intake.id, None)
-                log.info("messages of %s: %d delivered to %s", intake.id, len(due_now), recipient)
-                sent += len(due_now)
-            everyone = [await asyncio.to_thread(store.delivered, intake.id, r) for r in intake.to]
-            await asyncio.to_thread(set_aside, self.settings.spool, [m for m in waiting if all(m.msg_id in d for d in everyone)])
-        return sent
-
-    async def mail(self, now: float) -> None:
-        """Tell departments of their new tickets, and remind them before the due time."""
-        mailer, store = self.settings.mailer, self.store
-        if mailer is None or store is None:
-            return
-        for ticket in await asyncio.to_thread(store.tickets, "open"):
-            department = self.center.departments.get(ticket.department)
-            if department is None or not department.email:
-                continue
-            try:
-                if not ticket.notified:
-                    await asyncio.to_thread(mailer.send, department.email, *ticket_notice(self.center, ticket))
-                    await asyncio.to_thread(store.mark, ticket.id, "notified", now, department.email)
-                elif (
-                    not ticket.reminded
-                    and ticket.due is not None
-                    and self._remind(ticket.department, ticket.entry, ticket.tenant, now, ticket.due)
-                ):
-                    await asyncio.to_thread(mailer.send, department.email, *reminder(self.center, ticket))
-                    await asyncio.to_thread(store.mark, ticket.id, "reminded", now, department.email)
-            except MailError as exc:
-                log.warning("ticket %d: mail to %s not sent, trying again next round: %s", ticket.id, department.email, exc)
-                return
-
-    def _remind(self, department: str, entry: str, tenant: str, now: float, due_at: float) -> bool:
-        """Whether fewer service hours than remind_before_hours are left before the due time."""
-        schedule = ticket_schedule(self.config_at(now), tenant, entry, department)
-        if schedule is None:
-            return False
-        left = service_seconds(schedule, self.center.tz, datetime.fromtimestamp(now, UTC), datetime.fromtimestamp(due_at, UTC))
-        return left <= self.center.promises.remind_before_hours * 3600

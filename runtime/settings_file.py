@@ -129,6 +129,7 @@ KEYS = {
         Key("promises.api_tokens", _path, "no longer read: lotse promises refuses it and says how to import it (lotse tokens import)"),
         Key("promises.smtp", _address, "lotse promises: the mail server for departments' notices"),
         Key("promises.mail_from", _text, "lotse promises: the sender of its mails", "lotse@localhost"),
+        Key("promises.smtp_timeout", _seconds, "lotse promises: seconds for each step of the SMTP dialogue (connect, each reply)", 10.0),
         Key("promises.callback_wait", _whole, "lotse promises: seconds a callback waits for an agent", 600),
         Key("promises.retention_days", _whole, "lotse promises: blank the numbers of promises closed this many days ago"),
         Key("web.listen", _address, "lotse web: where it serves its pages", defaults.WEB_LISTEN),

@@ -36,6 +36,7 @@ TABLES = (  # the migrations make
     "api_tokens",
     "web_sessions",
     "login_failures",
+    "mails",
 )
 UPGRADE_DOC = "docs/operations.md"
 

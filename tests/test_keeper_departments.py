@@ -52,9 +52,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    """A real SMTP server on a free port, and the inbox of what it received."""
-    inbox = Inbox()
+def smtp_server(inbox: Inbox | None = None) -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on a free port, and the inbox of what it received (``inbox``: a handler of the test's own)."""
+    inbox = inbox or Inbox()
     port = free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
