@@ -61,8 +61,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.lab)
         elif item.path.name == "test_browser.py":
             item.add_marker(pytest.mark.browser)
-    # the classic-AGI module renders the lab anew for lotse-agi: it runs last, so nothing after it needs FastAGI again
-    items.sort(key=lambda item: item.path.name == "test_classic_agi.py")
 
 
 def at(text: str) -> datetime:

@@ -18,10 +18,10 @@ MONDAY = "2026-11-23 10:00"
 
 @pytest.fixture(scope="module")
 def classic(asterisk: Lab) -> Iterator[Lab]:
-    """The lab rendered with --agi classic; lotse-agi runs inside the chroot with the routing clock pinned. This module
-    runs last (tests/conftest.py), so the lab is not rendered back for FastAGI (the next session prepares it anew)."""
+    """The lab rendered with --agi classic; lotse-agi runs inside the chroot with the routing clock pinned."""
     lab("prepare", str(ROOT / "config"), env={"LOTSE_LAB_AGI": "classic", "LOTSE_PRETEND_TIME": MONDAY})
     yield asterisk
+    lab("prepare", str(ROOT / "config"))  # back to FastAGI for whatever runs next
 
 
 CASES = [("0571890", "0571", "1", "buergerservice"), ("115", "05722", "2", "buergerservice"), ("05718070", "0571", "12", "kfz")]
