@@ -4,6 +4,7 @@ round fails cleanly, /health says why, and no request is lost: it stays in the s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
@@ -17,8 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 
 from pbx import contract as c
+from promises import outage
 from promises.worker import Keeper, KeeperSettings
 from runtime.promises import health
 from tests.conftest import EXAMPLE
@@ -209,3 +212,19 @@ def test_with_its_database_down_at_start_it_starts_says_so_and_opens_it_when_bac
 
     caplog.set_level(logging.INFO, "lotse.promises")
     run(tmp_path, scenario)
+
+
+def test_the_four_loops_share_one_ping_a_second_and_a_failure_asks_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    pings: list[object] = []
+    monkeypatch.setattr(outage, "_ping", pings.append)
+    database, engine = outage.Database(), create_engine("sqlite://")
+
+    async def rounds() -> None:
+        for now in (100.0, 100.2, 100.5, 100.9):  # the spool, dial, mail and batch loops within one second
+            assert await database.answers(engine, now)
+        assert await database.answers(engine, 101.0)  # a second later: asked again
+        database.failed(101.2, OperationalError("SELECT 1", {}, Exception("gone")))
+        assert await database.answers(engine, 101.3)  # a round failed on it: asked at once, not taken from before
+
+    asyncio.run(rounds())
+    assert len(pings) == 3
