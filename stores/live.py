@@ -196,7 +196,7 @@ class LiveState:
 
     def member_states(self, queues: Iterable[str], now: float | None = None) -> dict[str, dict[str, int]]:
         """Queue -> state -> number of agents (for the Prometheus gauges), both nodes together."""
-        snapshot = self.snapshot(queues, now)
+        snapshot = self._read(list(queues), time.time() if now is None else now, details=False)
         counts: dict[str, dict[str, int]] = {}
         for queue, members in snapshot.members.items():
             per_state: dict[str, int] = {}
@@ -224,26 +224,32 @@ class LiveState:
 
     def snapshot(self, queues: Iterable[str], now: float | None = None) -> Snapshot:
         """Everything the wallboard shows, of the nodes heard of lately, read in one round trip."""
-        names = list(queues)
+        return self._read(list(queues), time.time() if now is None else now, details=True)
+
+    def _read(self, names: list[str], now: float, details: bool) -> Snapshot:
+        """The queues' members and callers of the nodes heard of lately, the emergency lines and (``details``, for
+        the pages; lotse serve's routing needs neither) the pauses and names: one round trip."""
         pipe = self.redis.pipeline()
         for queue in names:
             pipe.hgetall(self._key("members", queue))
             pipe.hgetall(self._key("waiting", queue))
-        for key in ("pauses", "names", "nodes"):
+        for key in ("pauses", "names") if details else ():
             pipe.hgetall(self._key(key))
+        pipe.hgetall(self._key("nodes"))
         pipe.smembers(self._key("emergencies"))
         replies = pipe.execute()
-        nodes = _fresh(replies[-2], time.time() if now is None else now)
+        nodes = _fresh(replies[-2], now)
         members = {q: _members_of_nodes(replies[2 * i], nodes) for i, q in enumerate(names)}
         waiting = {q: {uid: float(t) for uid, t in _of_nodes(replies[2 * i + 1], nodes).items()} for i, q in enumerate(names)}
         switched = frozenset(_text(v) for v in replies[-1])
-        return Snapshot(members, waiting, _of_nodes(replies[-4], nodes), _texts(replies[-3]), switched)
+        pauses, shown = (_of_nodes(replies[-4], nodes), _texts(replies[-3])) if details else ({}, {})
+        return Snapshot(members, waiting, pauses, shown, switched)
 
     # -- read by the routing engine -----------------------------------------------
 
     def live(self, queues: Iterable[str], now: float | None = None) -> Live:
         """The routing's facts, summed over the nodes heard of lately."""
-        snapshot = self.snapshot(queues, now)
+        snapshot = self._read(list(queues), time.time() if now is None else now, details=False)
         agents = {q: sum(1 for s in m.values() if s != "unavailable") for q, m in snapshot.members.items() if m}
         waiting = {q: len(w) for q, w in snapshot.waiting.items()}  # a queue with no members in Redis is unknown
         pairs = frozenset(tuple(v.split("/", 1)) for v in snapshot.emergencies if "/" in v)
